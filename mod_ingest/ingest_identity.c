@@ -1,0 +1,139 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jwt.h>
+
+#include "ingest_identity.h"
+#include "ingest_validate.h"
+
+apr_status_t ingest_identity_check_tenant(const char *tenant, const char **why)
+{
+    const char *c;
+    if (!tenant || !*tenant) {
+        *why = "tenant is empty";
+        return APR_EINVAL;
+    }
+    if (strlen(tenant) > INGEST_TENANT_MAX) {
+        *why = "tenant is longer than 128 characters";
+        return APR_EINVAL;
+    }
+    for (c = tenant; *c; ++c) {
+        if (*c <= 0x20 || *c > 0x7E) {
+            *why = "tenant must be printable ASCII without spaces";
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* A claim as an id: a non-empty string, or an integer (seed systems number
+ * their organizations). Anything else is refused rather than stringified. */
+static const char *claim_as_id(apr_pool_t *p, json_t *v)
+{
+    if (json_is_string(v) && json_string_length(v) > 0) {
+        return apr_pstrdup(p, json_string_value(v));
+    }
+    if (json_is_integer(v)) {
+        return apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    }
+    return NULL;
+}
+
+apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const char *tenant_claim,
+                                         const char *user_claim, apr_time_t now,
+                                         ingest_identity_t *out, const char **why)
+{
+    json_t *v;
+    apr_int64_t now_s = apr_time_sec(now);
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(claims)) {
+        *why = "the token has no claims object";
+        return APR_EINVAL;
+    }
+    if ((v = json_object_get(claims, "exp")) != NULL) {
+        if (!json_is_number(v)) {
+            *why = "the exp claim is not a number";
+            return APR_EINVAL;
+        }
+        if ((apr_int64_t)json_number_value(v) <= now_s) {
+            *why = "the token has expired";
+            return APR_EINVAL;
+        }
+    }
+    if ((v = json_object_get(claims, "nbf")) != NULL) {
+        if (!json_is_number(v)) {
+            *why = "the nbf claim is not a number";
+            return APR_EINVAL;
+        }
+        if ((apr_int64_t)json_number_value(v) > now_s) {
+            *why = "the token is not valid yet (nbf)";
+            return APR_EINVAL;
+        }
+    }
+    out->tenant = claim_as_id(p, json_object_get(claims, tenant_claim));
+    if (!out->tenant) {
+        *why = apr_psprintf(p, "the token has no usable %s claim", tenant_claim);
+        return APR_EINVAL;
+    }
+    if (ingest_identity_check_tenant(out->tenant, why) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    out->user = claim_as_id(p, json_object_get(claims, user_claim));
+    if (!out->user) {
+        *why = apr_psprintf(p, "the token has no usable %s claim", user_claim);
+        return APR_EINVAL;
+    }
+    if (strlen(out->user) > INGEST_USER_MAX || !ingest_utf8_valid(out->user, strlen(out->user))) {
+        *why = apr_psprintf(p, "the %s claim is longer than 255 bytes or not UTF-8", user_claim);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_identity_from_jwt(apr_pool_t *p, const char *token, const ingest_jwt_params_t *prm,
+                                      ingest_identity_t *out, const char **why)
+{
+    jwt_t *jwt = NULL;
+    char *grants;
+    json_t *claims;
+    json_error_t jerr;
+    apr_status_t rv;
+
+    if (!token || !*token) {
+        *why = "no token";
+        return APR_EINVAL;
+    }
+    if (!prm->secret || prm->secret_len == 0) {
+        *why = "no secret to verify tokens with";
+        return APR_EINVAL;
+    }
+    /* libjwt verifies the signature when given a key; it is the header's
+     * "alg" that picks the algorithm, so the algorithm is checked after:
+     * "none" and anything but HS256 are refused whatever libjwt accepted. */
+    if (jwt_decode(&jwt, token, prm->secret, (int)prm->secret_len) != 0 || !jwt) {
+        *why = "the token is malformed or its signature does not verify";
+        return APR_EINVAL;
+    }
+    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+        jwt_free(jwt);
+        *why = "the token is not signed with HS256";
+        return APR_EINVAL;
+    }
+    grants = jwt_get_grants_json(jwt, NULL);
+    jwt_free(jwt);
+    if (!grants) {
+        *why = "the token has no claims";
+        return APR_EINVAL;
+    }
+    claims = json_loads(grants, JSON_REJECT_DUPLICATES, &jerr);
+    free(grants);
+    if (!claims) {
+        *why = "the token's claims are not a JSON object";
+        return APR_EINVAL;
+    }
+    rv = ingest_identity_from_claims(p, claims, prm->tenant_claim, prm->user_claim, prm->now, out, why);
+    json_decref(claims);
+    return rv;
+}

@@ -1,0 +1,79 @@
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "ingest_sign.h"
+
+apr_status_t ingest_hmac_sha256(const void *key, apr_size_t klen, const void *msg, apr_size_t mlen,
+                                unsigned char out[INGEST_SHA256_LEN])
+{
+    unsigned int olen = 0;
+    if (!HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &olen) || olen != INGEST_SHA256_LEN) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1), *w = out;
+    apr_size_t i;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        *w++ = tbl[data[i] >> 2];
+        *w++ = tbl[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
+        *w++ = tbl[((data[i + 1] & 15) << 2) | (data[i + 2] >> 6)];
+        *w++ = tbl[data[i + 2] & 63];
+    }
+    if (len - i == 1) {
+        *w++ = tbl[data[i] >> 2];
+        *w++ = tbl[(data[i] & 3) << 4];
+    }
+    else if (len - i == 2) {
+        *w++ = tbl[data[i] >> 2];
+        *w++ = tbl[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
+        *w++ = tbl[(data[i + 1] & 15) << 2];
+    }
+    *w = '\0';
+    return out;
+}
+
+char *ingest_upload_sig(apr_pool_t *p, const unsigned char *key, apr_size_t klen, const char *method,
+                        const char *job_id, apr_int64_t expires)
+{
+    unsigned char mac[INGEST_SHA256_LEN];
+    const char *msg = apr_psprintf(p, "%s\n%s\n%" APR_INT64_T_FMT, method, job_id, expires);
+    if (ingest_hmac_sha256(key, klen, msg, strlen(msg), mac) != APR_SUCCESS) {
+        return NULL;
+    }
+    return ingest_b64url(p, mac, sizeof(mac));
+}
+
+char *ingest_upload_url(apr_pool_t *p, const unsigned char *key, apr_size_t klen, const char *job_id,
+                        apr_int64_t expires)
+{
+    const char *sig = ingest_upload_sig(p, key, klen, "PUT", job_id, expires);
+    if (!sig) {
+        return NULL;
+    }
+    return apr_psprintf(p, "/api/ingest/upload/%s?expires=%" APR_INT64_T_FMT "&sig=%s", job_id, expires,
+                        sig);
+}
+
+int ingest_const_equal(const char *a, const char *b)
+{
+    apr_size_t la, lb;
+    if (!a || !b) {
+        return 0;
+    }
+    la = strlen(a);
+    lb = strlen(b);
+    if (la != lb) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, la) == 0;
+}

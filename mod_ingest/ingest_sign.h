@@ -1,0 +1,28 @@
+#ifndef INGEST_SIGN_H
+#define INGEST_SIGN_H
+
+/* HMAC-SHA256 signatures (OpenSSL), presigned upload URLs and constant-time
+ * comparison. Pure. */
+
+#include <apr_pools.h>
+
+#define INGEST_SHA256_LEN 32
+
+apr_status_t ingest_hmac_sha256(const void *key, apr_size_t klen, const void *msg, apr_size_t mlen,
+                                unsigned char out[INGEST_SHA256_LEN]);
+
+/* base64url without padding, as in JWTs and presigned URLs. */
+char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+
+/* The signature of a presigned upload: HMAC over "METHOD\njob_id\nexpires". */
+char *ingest_upload_sig(apr_pool_t *p, const unsigned char *key, apr_size_t klen, const char *method,
+                        const char *job_id, apr_int64_t expires);
+
+/* The presigned URL path, /api/ingest/upload/{job}?expires=E&sig=S. */
+char *ingest_upload_url(apr_pool_t *p, const unsigned char *key, apr_size_t klen, const char *job_id,
+                        apr_int64_t expires);
+
+/* 1 when equal; the time taken depends only on the lengths. */
+int ingest_const_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,256 @@
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "ingest_validate.h"
+
+int ingest_utf8_valid(const char *str, apr_size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    apr_size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        apr_uint32_t cp;
+        int n, k;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+        else return 0;
+        for (k = 1; k <= n; ++k) {
+            if (i + k >= len || (s[i + k] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
+            || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
+apr_status_t ingest_validate_filename(const char *s, const char **why)
+{
+    apr_size_t len, i;
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (!s || !*s) {
+        *why = "must not be empty";
+        return APR_EINVAL;
+    }
+    len = strlen(s);
+    if (len > INGEST_FILENAME_MAX) {
+        *why = "must be at most 255 bytes";
+        return APR_EINVAL;
+    }
+    if (!ingest_utf8_valid(s, len)) {
+        *why = "must be valid UTF-8";
+        return APR_EINVAL;
+    }
+    for (i = 0; i < len; ++i) {
+        if (u[i] == '/' || u[i] == '\\') {
+            *why = "must not contain '/' or '\\'";
+            return APR_EINVAL;
+        }
+        if (u[i] < 0x20 || u[i] == 0x7F) {
+            *why = "must not contain control characters";
+            return APR_EINVAL;
+        }
+        /* C1 controls U+0080..U+009F are encoded as C2 80..C2 9F */
+        if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+            *why = "must not contain control characters";
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t fail(ingest_verr_t *err, const char *field, const char *detail)
+{
+    err->field = field;
+    err->detail = detail;
+    return APR_EINVAL;
+}
+
+apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_file_size,
+                                  ingest_init_req_t *out, ingest_verr_t *err)
+{
+    const char *key, *why;
+    json_t *v;
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(body)) {
+        return fail(err, NULL, "the request body must be a JSON object");
+    }
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")) {
+            return fail(err, apr_pstrdup(p, key), "unknown field");
+        }
+    }
+
+    v = json_object_get(body, "filename");
+    if (!v) return fail(err, "filename", "is required");
+    if (!json_is_string(v)) return fail(err, "filename", "must be a string");
+    /* jansson refuses \u0000 unless asked, so the C string is the whole
+     * value and the byte checks below see everything */
+    if (ingest_validate_filename(json_string_value(v), &why) != APR_SUCCESS) {
+        return fail(err, "filename", why);
+    }
+    out->filename = apr_pstrdup(p, json_string_value(v));
+
+    v = json_object_get(body, "file_type");
+    if (!v) return fail(err, "file_type", "is required");
+    if (!json_is_string(v) || !ingest_file_type_valid(json_string_value(v))) {
+        return fail(err, "file_type", "must be one of csv, json, ndjson, xml, pdf, xlsx, txt, log");
+    }
+    out->file_type = apr_pstrdup(p, json_string_value(v));
+
+    v = json_object_get(body, "file_size");
+    if (!v) return fail(err, "file_size", "is required");
+    if (!json_is_integer(v)) return fail(err, "file_size", "must be an integer");
+    if (json_integer_value(v) < 0) return fail(err, "file_size", "must not be negative");
+    if (json_integer_value(v) > max_file_size) {
+        return fail(err, "file_size",
+                    apr_psprintf(p, "must be at most %" APR_INT64_T_FMT " bytes (IngestMaxUploadSize)",
+                                 max_file_size));
+    }
+    out->file_size = (apr_int64_t)json_integer_value(v);
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_parse_int(const char *s, apr_int64_t min, apr_int64_t max, apr_int64_t *out)
+{
+    apr_int64_t v = 0;
+    const char *c;
+    if (!s || !*s || strlen(s) > 18) {
+        return APR_EINVAL;
+    }
+    for (c = s; *c; ++c) {
+        if (*c < '0' || *c > '9') return APR_EINVAL;
+        v = v * 10 + (*c - '0');
+    }
+    if (v < min || v > max) {
+        return APR_ERANGE;
+    }
+    *out = v;
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    apr_pool_t *p;
+    ingest_verr_t *err;
+    const char *unknown;
+    const char *repeated;
+    apr_table_t *seen;
+} list_scan_t;
+
+static int scan_arg(void *ctx, const char *key, const char *val)
+{
+    list_scan_t *sc = ctx;
+    (void)val;
+    if (strcmp(key, "status") && strcmp(key, "limit") && strcmp(key, "offset") && strcmp(key, "user")) {
+        sc->unknown = key;
+        return 0;
+    }
+    if (apr_table_get(sc->seen, key)) {
+        sc->repeated = key;
+        return 0;
+    }
+    apr_table_setn(sc->seen, key, "1");
+    return 1;
+}
+
+apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_req_t *out,
+                                  ingest_verr_t *err)
+{
+    list_scan_t sc;
+    const char *v;
+    apr_int64_t n;
+    apr_status_t rv;
+
+    memset(out, 0, sizeof(*out));
+    out->limit = INGEST_LIST_LIMIT_DEFAULT;
+    memset(&sc, 0, sizeof(sc));
+    sc.p = p;
+    sc.err = err;
+    sc.seen = apr_table_make(p, 4);
+    apr_table_do(scan_arg, &sc, args, NULL);
+    if (sc.unknown) {
+        return fail(err, apr_pstrdup(p, sc.unknown),
+                    "unknown query parameter (expected status, limit, offset, user)");
+    }
+    if (sc.repeated) {
+        return fail(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
+    }
+
+    if ((v = apr_table_get(args, "status")) != NULL) {
+        if (ingest_status_parse(v, &out->status) != APR_SUCCESS) {
+            return fail(err, "status", "must be one of pending, queued, running, completed, failed");
+        }
+        out->has_status = 1;
+    }
+    if ((v = apr_table_get(args, "limit")) != NULL) {
+        rv = ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n);
+        if (rv != APR_SUCCESS) {
+            return fail(err, "limit", "must be an integer from 1 to 100");
+        }
+        out->limit = (int)n;
+    }
+    if ((v = apr_table_get(args, "offset")) != NULL) {
+        rv = ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n);
+        if (rv != APR_SUCCESS) {
+            return fail(err, "offset", "must be an integer from 0 to 2147483647");
+        }
+        out->offset = n;
+    }
+    if ((v = apr_table_get(args, "user")) != NULL) {
+        if (strcmp(v, "me")) {
+            return fail(err, "user", "must be \"me\"");
+        }
+        out->mine = 1;
+    }
+    return APR_SUCCESS;
+}
+
+int ingest_is_uuid(const char *s)
+{
+    int i;
+    if (!s || strlen(s) != 36) {
+        return 0;
+    }
+    for (i = 0; i < 36; ++i) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return 0;
+        }
+        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+apr_status_t ingest_validate_idempotency_key(const char *k, const char **why)
+{
+    const char *c;
+    if (!k || !*k) {
+        *why = "must not be empty";
+        return APR_EINVAL;
+    }
+    if (strlen(k) > INGEST_IDEMPOTENCY_KEY_MAX) {
+        *why = "must be at most 255 characters";
+        return APR_EINVAL;
+    }
+    for (c = k; *c; ++c) {
+        if (*c < 0x20 || *c > 0x7E) {
+            *why = "must be printable ASCII";
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}

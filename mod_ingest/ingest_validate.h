@@ -1,0 +1,62 @@
+#ifndef INGEST_VALIDATE_H
+#define INGEST_VALIDATE_H
+
+/* Request validation. Pure: every function takes parsed input and answers
+ * either a typed request or the field that is wrong and why, which the
+ * glue turns into a 422 problem. Nothing here touches the database. */
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+
+#include "ingest_job.h"
+
+#define INGEST_FILENAME_MAX 255
+#define INGEST_IDEMPOTENCY_KEY_MAX 255
+#define INGEST_LIST_LIMIT_DEFAULT 20
+#define INGEST_LIST_LIMIT_MAX 100
+#define INGEST_LIST_OFFSET_MAX 2147483647LL
+
+/* Which field is wrong and what is wrong with it. field is NULL when the
+ * problem is the body as a whole. */
+typedef struct {
+    const char *field;
+    const char *detail;
+} ingest_verr_t;
+
+typedef struct {
+    const char *filename;
+    const char *file_type;
+    apr_int64_t file_size;
+} ingest_init_req_t;
+
+typedef struct {
+    int has_status;
+    ingest_status_e status;
+    int limit;
+    apr_int64_t offset;
+    int mine; /* user=me */
+} ingest_list_req_t;
+
+/* 1..255 bytes of valid UTF-8, without '/', '\\' or control characters. */
+apr_status_t ingest_validate_filename(const char *s, const char **why);
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+int ingest_utf8_valid(const char *s, apr_size_t len);
+
+apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_file_size,
+                                  ingest_init_req_t *out, ingest_verr_t *err);
+
+apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_req_t *out,
+                                  ingest_verr_t *err);
+
+/* Parses a plain decimal (digits only, no sign, no spaces) into [min, max]. */
+apr_status_t ingest_parse_int(const char *s, apr_int64_t min, apr_int64_t max, apr_int64_t *out);
+
+/* Canonical 8-4-4-4-12 hex UUID, any case. */
+int ingest_is_uuid(const char *s);
+
+/* 1..255 printable ASCII characters. */
+apr_status_t ingest_validate_idempotency_key(const char *k, const char **why);
+
+#endif

@@ -1,0 +1,67 @@
+/* mod_ingest: the module record and its hooks. Everything else lives in a
+ * file named for its concern (config, router, api_*, db, store_*). */
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_core.h>
+
+#include "ingest_version.h"
+#include "mod_ingest.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_db.h"
+#include "mod_ingest_router.h"
+#include "mod_ingest_store.h"
+
+static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    /* httpd runs post_config twice at start-up; the first is a dry run in
+     * a process that is about to go away. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if (ingest_config_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ingest_db_init(s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 IGLOGNO(00001) "mod_ingest %s ready (needs database schema %d)", INGEST_VERSION,
+                 INGEST_SCHEMA_VERSION);
+    return OK;
+}
+
+static int ingest_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "ingest")) {
+        return DECLINED;
+    }
+    return ingest_route(r);
+}
+
+static void ingest_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ingest_db_register(ingest_job_statements);
+    ap_hook_post_config(ingest_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ingest_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* APLOG_USE_MODULE(ingest) already comes from mod_ingest.h */
+module AP_MODULE_DECLARE_DATA ingest_module = {
+    STANDARD20_MODULE_STUFF,
+    ingest_create_dir_conf,
+    ingest_merge_dir_conf,
+    ingest_create_srv_conf,
+    ingest_merge_srv_conf,
+    ingest_cmds,
+    ingest_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_ALWAYS_MERGE,
+#endif
+};

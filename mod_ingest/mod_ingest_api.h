@@ -1,0 +1,20 @@
+#ifndef MOD_INGEST_API_H
+#define MOD_INGEST_API_H
+
+/* One handler per endpoint, one file per handler: mod_ingest_api_<name>.c.
+ * id is the caller's identity (NULL on routes without one), param the
+ * path's {job_id} segment (NULL where the route has none). */
+
+#include "ingest_identity.h"
+#include "mod_ingest.h"
+
+typedef int ingest_api_fn(request_rec *r, const ingest_identity_t *id, const char *param);
+
+ingest_api_fn ingest_api_init;   /* POST   /api/ingest/init */
+ingest_api_fn ingest_api_status; /* GET    /api/ingest/status/{job_id} */
+ingest_api_fn ingest_api_jobs;   /* GET    /api/ingest/jobs */
+ingest_api_fn ingest_api_stats;  /* GET    /api/ingest/stats */
+ingest_api_fn ingest_api_delete; /* DELETE /api/ingest/{job_id} */
+ingest_api_fn ingest_api_health; /* GET    /api/ingest/health */
+
+#endif

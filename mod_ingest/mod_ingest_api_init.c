@@ -1,0 +1,73 @@
+/* POST /api/ingest/init: create a pending file-upload job. */
+
+#include <apr_strings.h>
+#include <http_protocol.h>
+
+#include "ingest_sign.h"
+#include "ingest_validate.h"
+#include "mod_ingest_api.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_http.h"
+#include "mod_ingest_store.h"
+
+/* A retried Idempotency-Key must describe the same ingestion; otherwise the
+ * client has a bug that silently answering the old job would hide. */
+static int same_request(json_t *job, const ingest_init_req_t *req)
+{
+    return !strcmp(json_string_value(json_object_get(job, "filename")) ?: "", req->filename)
+           && !strcmp(json_string_value(json_object_get(job, "file_type")) ?: "", req->file_type)
+           && json_integer_value(json_object_get(job, "file_size")) == req->file_size;
+}
+
+int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *param)
+{
+    const ingest_dir_conf *dc = ingest_dconf(r);
+    const ingest_srv_conf *sc = ingest_sconf(r->server);
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *why, *job_id, *status_url, *upload_url;
+    ingest_init_req_t req;
+    ingest_verr_t verr;
+    ingest_problem_t pb;
+    json_t *body, *job = NULL, *out;
+    ap_dbd_t *dbd;
+    apr_int64_t expires = 0;
+    apr_status_t rv;
+    int created = 0;
+
+    (void)param;
+    if (ingest_read_json(r, ingest_conf_max_body(dc), &body, &pb) != APR_SUCCESS) {
+        return ingest_send_problem(r, &pb);
+    }
+    if (key && ingest_validate_idempotency_key(key, &why) != APR_SUCCESS) {
+        return ingest_send_invalid(r, "Idempotency-Key", why);
+    }
+    if (ingest_validate_init(r->pool, body, ingest_conf_max_upload(dc), &req, &verr) != APR_SUCCESS) {
+        return ingest_send_invalid(r, verr.field, verr.detail);
+    }
+    if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
+        return ingest_send_db_error(r, rv);
+    }
+    rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc), &job,
+                                 &created, &expires);
+    if (rv != APR_SUCCESS) {
+        return ingest_send_db_error(r, rv);
+    }
+    if (!created && !same_request(job, &req)) {
+        return ingest_send_error(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency-key-reused",
+                                 "Idempotency-Key reused",
+                                 "Idempotency-Key was already used for a different ingestion");
+    }
+
+    job_id = json_string_value(json_object_get(job, "job_id"));
+    status_url = apr_pstrcat(r->pool, "/api/ingest/status/", job_id, NULL);
+    upload_url = ingest_upload_url(r->pool, sc->upload_secret, sc->upload_secret_len, job_id, expires);
+    out = json_deep_copy(job);
+    ingest_job_add_derived(out);
+    json_object_set_new(out, "status_url", json_string(status_url));
+    if (upload_url) {
+        json_object_set_new(out, "upload_url", json_string(upload_url));
+    }
+    apr_table_setn(r->headers_out, "Location", status_url);
+    ingest_json_pool_own(r->pool, out);
+    return ingest_send_json(r, created ? HTTP_CREATED : HTTP_OK, out);
+}

@@ -1,0 +1,324 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <libpq-fe.h>
+
+#include "ingest_version.h"
+#include "mod_ingest.h"
+#include "mod_ingest_db.h"
+
+#define MAX_STMT_LISTS 16
+#define CONN_MARK_KEY "mod_ingest:session"
+
+static const ingest_stmt_t *stmt_lists[MAX_STMT_LISTS];
+static int stmt_list_count;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
+
+static volatile apr_uint32_t schema_seen;     /* last version read, any thread */
+static volatile apr_uint32_t schema_complaint; /* logged the "too old" error */
+
+/* What this module knows about the server session behind a pooled
+ * connection. Stored in the connection's own `prepared` hash (allocated
+ * from its pool), so it lives and dies with the connection; a connection
+ * is held by one thread at a time, so no lock is needed. */
+typedef struct {
+    int backend_pid; /* the session the statements below were prepared in */
+    int ready;
+    int list, idx;   /* how far preparation got in that session */
+} conn_mark_t;
+
+void ingest_db_register(const ingest_stmt_t *stmts)
+{
+    int i;
+    for (i = 0; i < stmt_list_count; ++i) {
+        if (stmt_lists[i] == stmts) {
+            return; /* register_hooks runs again on every (re)load */
+        }
+    }
+    if (stmt_list_count < MAX_STMT_LISTS) {
+        stmt_lists[stmt_list_count++] = stmts;
+    }
+}
+
+apr_status_t ingest_db_init(server_rec *s)
+{
+    dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_acquire_fn) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     IGLOGNO(00201) "mod_dbd is not loaded: add LoadModule dbd_module and DBDriver pgsql");
+        return APR_ENOTIMPL;
+    }
+    return APR_SUCCESS;
+}
+
+int ingest_db_schema_version(void)
+{
+    return (int)apr_atomic_read32(&schema_seen);
+}
+
+static apr_status_t json_release(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+json_t *ingest_json_pool_own(apr_pool_t *p, json_t *j)
+{
+    if (j) {
+        apr_pool_cleanup_register(p, j, json_release, apr_pool_cleanup_null);
+    }
+    return j;
+}
+
+static PGconn *pg(ap_dbd_t *dbd)
+{
+    return (PGconn *)apr_dbd_native_handle(dbd->driver, dbd->handle);
+}
+
+static int conn_ok(ap_dbd_t *dbd)
+{
+    PGconn *c = pg(dbd);
+    return c && PQstatus(c) == CONNECTION_OK;
+}
+
+static apr_status_t check_schema(apr_pool_t *p, ap_dbd_t *dbd, int *version)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v;
+
+    *version = 0;
+    if (apr_dbd_select(dbd->driver, p, dbd->handle, &res,
+                       "SELECT coalesce(max(version), 0) FROM schema_migrations", 1)
+        != 0) {
+        if (!conn_ok(dbd)) {
+            return INGEST_EDB_DOWN;
+        }
+        return APR_SUCCESS; /* no schema_migrations table: version 0 */
+    }
+    if (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0 && (v = apr_dbd_get_entry(dbd->driver, row, 0))) {
+        *version = atoi(v);
+        /* drain, so the result is released */
+        while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
+{
+    conn_mark_t *mark;
+    PGconn *c;
+    int pid, version;
+    apr_status_t rv;
+
+    if (!dbd || !dbd->handle) {
+        return INGEST_EDB_DOWN;
+    }
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     IGLOGNO(00202) "DBDriver is %s; mod_ingest needs pgsql", apr_dbd_name(dbd->driver));
+        return INGEST_EDB_DOWN;
+    }
+    c = pg(dbd);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        return INGEST_EDB_DOWN;
+    }
+    pid = PQbackendPID(c);
+    mark = apr_hash_get(dbd->prepared, CONN_MARK_KEY, APR_HASH_KEY_STRING);
+    if (!mark) {
+        mark = apr_pcalloc(dbd->pool, sizeof(*mark));
+        apr_hash_set(dbd->prepared, CONN_MARK_KEY, APR_HASH_KEY_STRING, mark);
+    }
+    if (mark->backend_pid == pid && mark->ready) {
+        return APR_SUCCESS;
+    }
+    if (mark->backend_pid != pid) {
+        /* a new session (first use, or PQreset after a server restart):
+         * nothing of ours is prepared in it yet */
+        mark->backend_pid = pid;
+        mark->ready = 0;
+        mark->list = mark->idx = 0;
+    }
+
+    rv = check_schema(p, dbd, &version);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_atomic_set32(&schema_seen, (apr_uint32_t)version);
+    if (version < INGEST_SCHEMA_VERSION) {
+        if (apr_atomic_cas32(&schema_complaint, 1, 0) == 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         IGLOGNO(00203) "database schema is version %d, this mod_ingest needs %d: "
+                                        "run sql/migrate.sh; answering 503 until then",
+                         version, INGEST_SCHEMA_VERSION);
+        }
+        return INGEST_EDB_SCHEMA;
+    }
+    apr_atomic_set32(&schema_complaint, 0);
+
+    /* Resume where a previous attempt in this same session stopped, so no
+     * label is PREPAREd twice in one session (that is an error). */
+    for (; mark->list < stmt_list_count; mark->list++, mark->idx = 0) {
+        const ingest_stmt_t *st = stmt_lists[mark->list];
+        for (; st[mark->idx].label; mark->idx++) {
+            apr_dbd_prepared_t *stmt = apr_hash_get(dbd->prepared, st[mark->idx].label, APR_HASH_KEY_STRING);
+            /* reusing the struct keeps a reconnect from growing the pool by
+             * more than the label strings */
+            if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st[mark->idx].sql,
+                                st[mark->idx].label, &stmt)
+                != 0) {
+                if (!conn_ok(dbd)) {
+                    return INGEST_EDB_DOWN;
+                }
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                             IGLOGNO(00204) "cannot prepare %s: %s", st[mark->idx].label,
+                             apr_dbd_error(dbd->driver, dbd->handle, 0));
+                return INGEST_EDB_QUERY;
+            }
+            apr_hash_set(dbd->prepared, st[mark->idx].label, APR_HASH_KEY_STRING, stmt);
+        }
+    }
+    mark->ready = 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 IGLOGNO(00205) "database session %d ready (schema version %d)", pid, version);
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out)
+{
+    ap_dbd_t *dbd;
+    *out = NULL;
+    if (!dbd_acquire_fn) {
+        return INGEST_EDB_DOWN;
+    }
+    dbd = dbd_acquire_fn(r);
+    if (!dbd) {
+        return INGEST_EDB_DOWN;
+    }
+    *out = dbd;
+    return ingest_db_ready(r->pool, r->server, dbd);
+}
+
+static const ingest_stmt_t *find_stmt(const char *label)
+{
+    int i, j;
+    for (i = 0; i < stmt_list_count; ++i) {
+        for (j = 0; stmt_lists[i][j].label; ++j) {
+            if (!strcmp(stmt_lists[i][j].label, label)) {
+                return &stmt_lists[i][j];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* After a failed statement: was it the connection? If the statement may
+ * run again, reconnect (PQreset through check_conn), prepare, and say so. */
+static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int *again)
+{
+    const ingest_stmt_t *st = find_stmt(label);
+    *again = 0;
+    if (conn_ok(dbd)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00206) "statement %s failed: %s", label,
+                     apr_dbd_error(dbd->driver, dbd->handle, 0));
+        return INGEST_EDB_QUERY;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, IGLOGNO(00207) "database connection lost during %s: %s",
+                 label, apr_dbd_error(dbd->driver, dbd->handle, 0));
+    if (st && st->retry_safe && apr_dbd_check_conn(dbd->driver, p, dbd->handle) == APR_SUCCESS
+        && ingest_db_ready(p, s, dbd) == APR_SUCCESS) {
+        *again = 1;
+    }
+    return INGEST_EDB_DOWN;
+}
+
+static apr_dbd_prepared_t *stmt_of(server_rec *s, ap_dbd_t *dbd, const char *label)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
+    if (!stmt) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00208) "statement %s is not registered", label);
+    }
+    return stmt;
+}
+
+apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
+                              int nargs, const char **args, apr_dbd_results_t **res)
+{
+    int attempt, again = 0;
+    apr_status_t rv = INGEST_EDB_QUERY;
+
+    for (attempt = 0; attempt < 2; ++attempt) {
+        apr_dbd_prepared_t *stmt = stmt_of(s, dbd, label);
+        if (!stmt) {
+            return INGEST_EDB_QUERY;
+        }
+        *res = NULL;
+        if (apr_dbd_pselect(dbd->driver, p, dbd->handle, res, stmt, 1, nargs, args) == 0) {
+            return APR_SUCCESS;
+        }
+        rv = after_failure(p, s, dbd, label, &again);
+        if (!again) {
+            break;
+        }
+    }
+    return rv;
+}
+
+apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                            const char **args, int *nrows)
+{
+    int attempt, again = 0;
+    apr_status_t rv = INGEST_EDB_QUERY;
+
+    for (attempt = 0; attempt < 2; ++attempt) {
+        apr_dbd_prepared_t *stmt = stmt_of(s, dbd, label);
+        if (!stmt) {
+            return INGEST_EDB_QUERY;
+        }
+        *nrows = 0;
+        if (apr_dbd_pquery(dbd->driver, p, dbd->handle, nrows, stmt, nargs, args) == 0) {
+            return APR_SUCCESS;
+        }
+        rv = after_failure(p, s, dbd, label, &again);
+        if (!again) {
+            break;
+        }
+    }
+    return rv;
+}
+
+apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
+                                   int nargs, const char **args, json_t **out)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *text = NULL;
+    json_error_t jerr;
+    apr_status_t rv;
+
+    *out = NULL;
+    rv = ingest_db_select(p, s, dbd, label, nargs, args, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
+        if (!text) {
+            text = apr_pstrdup(p, apr_dbd_get_entry(dbd->driver, row, 0));
+        }
+    }
+    if (!text) {
+        return APR_NOTFOUND;
+    }
+    *out = ingest_json_pool_own(p, json_loads(text, 0, &jerr));
+    if (!*out) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00209) "%s returned invalid JSON: %s", label,
+                     jerr.text);
+        return INGEST_EDB_QUERY;
+    }
+    return APR_SUCCESS;
+}

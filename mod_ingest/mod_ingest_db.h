@@ -1,0 +1,62 @@
+#ifndef MOD_INGEST_DB_H
+#define MOD_INGEST_DB_H
+
+/* PostgreSQL through mod_dbd's pooled connections.
+ *
+ * Statements are prepared by label, once per database session, by this
+ * layer rather than with ap_dbd_prepare(), for two reasons:
+ *  - mod_dbd prepares at connection construction; against a database whose
+ *    schema is older than this build, every connection would then fail with
+ *    an opaque PREPARE error. Here the schema version is checked first, and
+ *    nothing is prepared or run against the wrong schema.
+ *  - after PostgreSQL restarts, apr_dbd_pgsql's check_conn() PQreset()s the
+ *    pooled connection in place: a new server session with none of the
+ *    labelled statements. mod_dbd does not notice; this layer does, by the
+ *    backend pid, and prepares them again. */
+
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+#include <jansson.h>
+
+#include "mod_ingest.h"
+
+#define INGEST_EDB_DOWN   (APR_OS_START_USERERR + 101) /* unreachable: 503 */
+#define INGEST_EDB_SCHEMA (APR_OS_START_USERERR + 102) /* schema too old: 503 */
+#define INGEST_EDB_QUERY  (APR_OS_START_USERERR + 103) /* a statement failed: 500 */
+
+typedef struct {
+    const char *label; /* unique, "ingest_" prefixed */
+    const char *sql;   /* apr_dbd syntax: %s placeholders, %% for a literal % */
+    int retry_safe;    /* may run again after a lost connection */
+} ingest_stmt_t;
+
+/* Called from register_hooks: adds a NULL-terminated statement list. */
+void ingest_db_register(const ingest_stmt_t *stmts);
+
+/* Looks up mod_dbd's optional functions; APR_ENOTIMPL without mod_dbd. */
+apr_status_t ingest_db_init(server_rec *s);
+
+/* The request's pooled connection, ready (schema checked, statements
+ * prepared). INGEST_EDB_DOWN or INGEST_EDB_SCHEMA otherwise. */
+apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out);
+
+/* Makes any connection ready; for the worker's ap_dbd_open() ones too. */
+apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd);
+
+/* The schema version found on the last ready connection (0 if none). */
+int ingest_db_schema_version(void);
+
+apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
+                              int nargs, const char **args, apr_dbd_results_t **res);
+apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                            const char **args, int *nrows);
+
+/* The first column of the first row parsed as JSON; APR_NOTFOUND without a
+ * row. The JSON is released with p. */
+apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
+                                   int nargs, const char **args, json_t **out);
+
+/* Releases a jansson value when p is cleared. */
+json_t *ingest_json_pool_own(apr_pool_t *p, json_t *j);
+
+#endif

@@ -1,0 +1,215 @@
+#include <httpd.h>
+#include <stdlib.h>
+
+#include <apr_strings.h>
+#include <http_protocol.h>
+#include <util_filter.h>
+
+#include "mod_ingest.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_db.h"
+#include "mod_ingest_http.h"
+
+int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->status = status;
+    ap_set_content_type(r, ctype);
+    /* job state changes under the client's feet; nothing here is cacheable */
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!text) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_length(r, (apr_off_t)strlen(text));
+    if (!r->header_only) {
+        ap_rputs(text, r);
+    }
+    free(text);
+    return OK;
+}
+
+int ingest_send_json(request_rec *r, int status, json_t *body)
+{
+    return ingest_send_document(r, status, "application/json", body);
+}
+
+int ingest_send_problem(request_rec *r, const ingest_problem_t *pb)
+{
+    json_t *doc = ingest_problem_json(pb);
+    int rc;
+    json_object_set_new(doc, "instance", json_string(r->uri));
+    rc = ingest_send_document(r, pb->status, "application/problem+json", doc);
+    json_decref(doc);
+    return rc;
+}
+
+int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title, const char *detail)
+{
+    ingest_problem_t pb = {0};
+    pb.status = status;
+    pb.type = type_code ? apr_pstrcat(r->pool, INGEST_PROBLEM_BASE, type_code, NULL) : NULL;
+    pb.title = title ? title : ap_get_status_line(status) + 4;
+    pb.detail = detail;
+    return ingest_send_problem(r, &pb);
+}
+
+int ingest_send_invalid(request_rec *r, const char *field, const char *detail)
+{
+    ingest_problem_t pb = {0};
+    pb.status = HTTP_UNPROCESSABLE_ENTITY;
+    pb.type = INGEST_PROBLEM_BASE "invalid-field";
+    pb.title = "Invalid request field";
+    pb.field = field;
+    pb.detail = field ? apr_pstrcat(r->pool, field, " ", detail, NULL) : detail;
+    return ingest_send_problem(r, &pb);
+}
+
+int ingest_send_not_found(request_rec *r)
+{
+    return ingest_send_error(r, HTTP_NOT_FOUND, "not-found", "Not found", "no such job");
+}
+
+int ingest_send_db_error(request_rec *r, apr_status_t rv)
+{
+    const ingest_dir_conf *dc = ingest_dconf(r);
+    if (rv == INGEST_EDB_DOWN || rv == INGEST_EDB_SCHEMA) {
+        apr_table_setn(r->headers_out, "Retry-After", apr_itoa(r->pool, ingest_conf_retry_after(dc)));
+        if (rv == INGEST_EDB_SCHEMA) {
+            return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "schema-outdated", "Database schema outdated",
+                                     "the database schema is older than this server needs; "
+                                     "the operator must run the migrations");
+        }
+        return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable",
+                                 "the database cannot be reached; retry later");
+    }
+    return ingest_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal", "Internal server error",
+                             "the request could not be completed; the server log has details");
+}
+
+static int is_json_type(const char *ct)
+{
+    apr_size_t n;
+    if (!ct) {
+        return 0;
+    }
+    while (*ct == ' ') ++ct;
+    n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n)) {
+        return 0;
+    }
+    ct += n;
+    while (*ct == ' ') ++ct;
+    return *ct == '\0' || *ct == ';';
+}
+
+apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
+    char *buf;
+    apr_size_t len = 0, cap = 8192;
+    int seen_eos = 0;
+    json_error_t jerr;
+
+    *out = NULL;
+    memset(pb, 0, sizeof(*pb));
+    if (!is_json_type(apr_table_get(r->headers_in, "Content-Type"))) {
+        pb->status = HTTP_UNSUPPORTED_MEDIA_TYPE;
+        pb->type = INGEST_PROBLEM_BASE "unsupported-media-type";
+        pb->title = "Unsupported media type";
+        pb->detail = "the request body must be application/json";
+        return APR_EINVAL;
+    }
+    /* Refuse an announced oversize body before reading a byte of it; the
+     * connection is closed rather than drained. */
+    if (cl) {
+        char *end;
+        apr_off_t n;
+        if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n >= 0 && n <= limit) {
+            cap = (apr_size_t)n + 1;
+        }
+        else if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n > limit) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+            pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+            pb->type = INGEST_PROBLEM_BASE "body-too-large";
+            pb->title = "Request body too large";
+            pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
+            return APR_EINVAL;
+        }
+    }
+
+    /* sized by Content-Length when there is one; a chunked body grows the
+     * buffer by doubling, so it never holds more than twice the body */
+    buf = apr_palloc(r->pool, cap);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!seen_eos) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
+                                         HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS) {
+            pb->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            pb->type = INGEST_PROBLEM_BASE "body-unreadable";
+            pb->title = "Request body unreadable";
+            pb->detail = "the request body could not be read";
+            if (pb->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+                pb->type = INGEST_PROBLEM_BASE "body-too-large";
+                pb->title = "Request body too large";
+                pb->detail = "the request body exceeds LimitRequestBody";
+            }
+            apr_brigade_destroy(bb);
+            return rv;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b)) {
+                continue;
+            }
+            if ((rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ)) != APR_SUCCESS) {
+                apr_brigade_destroy(bb);
+                pb->status = HTTP_BAD_REQUEST;
+                pb->title = "Request body unreadable";
+                pb->detail = "the request body could not be read";
+                return rv;
+            }
+            if ((apr_off_t)(len + n) > limit) {
+                /* a chunked body gets this far; stop at once */
+                apr_brigade_destroy(bb);
+                r->connection->keepalive = AP_CONN_CLOSE;
+                pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+                pb->type = INGEST_PROBLEM_BASE "body-too-large";
+                pb->title = "Request body too large";
+                pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
+                return APR_EINVAL;
+            }
+            if (len + n + 1 > cap) {
+                char *grown;
+                while (len + n + 1 > cap) cap *= 2;
+                grown = apr_palloc(r->pool, cap);
+                memcpy(grown, buf, len);
+                buf = grown;
+            }
+            memcpy(buf + len, data, n);
+            len += n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+    buf[len] = '\0';
+
+    *out = ingest_json_pool_own(r->pool, json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr));
+    if (!*out) {
+        pb->status = HTTP_BAD_REQUEST;
+        pb->type = INGEST_PROBLEM_BASE "malformed-json";
+        pb->title = "Malformed JSON";
+        pb->detail = apr_psprintf(r->pool, "%s at line %d, column %d", jerr.text, jerr.line, jerr.column);
+        pb->line = jerr.line > 0 ? jerr.line : 1;
+        pb->column = jerr.column;
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,26 @@
+#ifndef MOD_INGEST_HTTP_H
+#define MOD_INGEST_HTTP_H
+
+/* Reading JSON bodies and writing JSON and problem+json answers. The send
+ * functions return what a handler returns (OK: the body is written). */
+
+#include <jansson.h>
+
+#include "ingest_problem.h"
+#include "mod_ingest.h"
+
+int ingest_send_json(request_rec *r, int status, json_t *body);
+int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body);
+int ingest_send_problem(request_rec *r, const ingest_problem_t *pb);
+int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title, const char *detail);
+int ingest_send_invalid(request_rec *r, const char *field, const char *detail);
+int ingest_send_not_found(request_rec *r);
+/* 503 (with Retry-After) for an unreachable database or an old schema,
+ * 500 for anything else. */
+int ingest_send_db_error(request_rec *r, apr_status_t rv);
+
+/* Reads a JSON body of at most limit bytes (415, 413, 400 otherwise, with
+ * *pb filled). The value is released with the request pool. */
+apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb);
+
+#endif

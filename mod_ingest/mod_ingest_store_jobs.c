@@ -1,0 +1,139 @@
+#include <apr_strings.h>
+
+#include "mod_ingest_store.h"
+
+/* The listing filter, shared by the count and the page: status and user
+ * are optional (NULL matches all), each passed twice because apr_dbd
+ * numbers placeholders by position. */
+#define LIST_FILTER                                                                                    \
+    " j.tenant_id = %s"                                                                                \
+    " AND (%s::text IS NULL OR j.status = %s::text::ingest_job_status)"                               \
+    " AND (%s::text IS NULL OR j.user_id = %s)"
+
+const ingest_stmt_t ingest_job_statements[] = {
+    {"ingest_job_create",
+     /* ON CONFLICT waits for a concurrent insert of the same key and then
+      * does nothing; the second SELECT finds that job unless it committed
+      * after this statement's snapshot, which the caller retries. */
+     "WITH ins AS ("
+     " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, filename, file_type, file_size,"
+     "                          idempotency_key, upload_expires_at)"
+     " VALUES (%s, %s, 'file_upload', %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int))"
+     " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+     " RETURNING ingest_job_json(ingest_jobs) AS job, upload_expires_at)"
+     " SELECT jsonb_build_object('created', true, 'job', ins.job,"
+     "                           'expires', extract(epoch FROM ins.upload_expires_at)::bigint) FROM ins"
+     " UNION ALL"
+     " SELECT jsonb_build_object('created', false, 'job', ingest_job_json(j),"
+     "                           'expires', extract(epoch FROM j.upload_expires_at)::bigint) FROM ingest_jobs j"
+     "  WHERE j.tenant_id = %s AND j.idempotency_key = %s AND NOT EXISTS (SELECT 1 FROM ins)",
+     0},
+    {"ingest_job_get",
+     "SELECT ingest_job_json(j) FROM ingest_jobs j WHERE j.job_id = %s::uuid AND j.tenant_id = %s", 1},
+    {"ingest_job_list",
+     "WITH f AS NOT MATERIALIZED (SELECT j AS row, j.created_at, j.job_id FROM ingest_jobs j WHERE" LIST_FILTER ")"
+     " SELECT jsonb_build_object("
+     "  'total', (SELECT count(*) FROM f),"
+     "  'jobs', coalesce((SELECT jsonb_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id DESC)"
+     "                    FROM (SELECT * FROM f ORDER BY created_at DESC, job_id DESC"
+     "                          LIMIT %s::int OFFSET %s::bigint) pg), '[]'::jsonb))",
+     1},
+    {"ingest_job_stats",
+     "SELECT jsonb_build_object('total', count(*),"
+     " 'pending', count(*) FILTER (WHERE status = 'pending'),"
+     " 'queued', count(*) FILTER (WHERE status = 'queued'),"
+     " 'running', count(*) FILTER (WHERE status = 'running'),"
+     " 'completed', count(*) FILTER (WHERE status = 'completed'),"
+     " 'failed', count(*) FILTER (WHERE status = 'failed'))"
+     " FROM ingest_jobs WHERE tenant_id = %s",
+     1},
+    {"ingest_health_ping", "SELECT jsonb_build_object('schema_version', max(version)) FROM schema_migrations", 1},
+    {"ingest_job_delete", "DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s", 0},
+    {NULL, NULL, 0},
+};
+
+apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                     const ingest_init_req_t *req, const char *idempotency_key,
+                                     int upload_ttl, json_t **job, int *created, apr_int64_t *expires)
+{
+    const char *args[9];
+    json_t *res = NULL;
+    apr_status_t rv = APR_NOTFOUND;
+    int attempt;
+
+    args[0] = id->tenant;
+    args[1] = id->user;
+    args[2] = req->filename;
+    args[3] = req->file_type;
+    args[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->file_size);
+    args[5] = idempotency_key;
+    args[6] = apr_itoa(p, upload_ttl);
+    args[7] = id->tenant;
+    args[8] = idempotency_key;
+
+    /* No row means a concurrent request with the same key committed its
+     * job after our snapshot was taken: a fresh snapshot sees it. */
+    for (attempt = 0; attempt < 3 && rv == APR_NOTFOUND; ++attempt) {
+        rv = ingest_db_select_json(p, s, dbd, "ingest_job_create", 9, args, &res);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? INGEST_EDB_QUERY : rv;
+    }
+    *job = json_object_get(res, "job");
+    *created = json_is_true(json_object_get(res, "created"));
+    *expires = json_integer_value(json_object_get(res, "expires"));
+    return *job ? APR_SUCCESS : INGEST_EDB_QUERY;
+}
+
+apr_status_t ingest_store_job_get(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                  const char *job_id, json_t **job)
+{
+    const char *args[2] = {job_id, id->tenant};
+    return ingest_db_select_json(p, s, dbd, "ingest_job_get", 2, args, job);
+}
+
+apr_status_t ingest_store_job_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                   const ingest_list_req_t *req, json_t **page)
+{
+    const char *status = req->has_status ? ingest_status_name(req->status) : NULL;
+    const char *user = req->mine ? id->user : NULL;
+    const char *args[7];
+
+    args[0] = id->tenant;
+    args[1] = status;
+    args[2] = status;
+    args[3] = user;
+    args[4] = user;
+    args[5] = apr_itoa(p, req->limit);
+    args[6] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->offset);
+    return ingest_db_select_json(p, s, dbd, "ingest_job_list", 7, args, page);
+}
+
+apr_status_t ingest_store_job_stats(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                    json_t **stats)
+{
+    const char *args[1] = {id->tenant};
+    return ingest_db_select_json(p, s, dbd, "ingest_job_stats", 1, args, stats);
+}
+
+apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                     const char *job_id)
+{
+    const char *args[2] = {job_id, id->tenant};
+    int nrows = 0;
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_job_delete", 2, args, &nrows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return nrows > 0 ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *schema_version)
+{
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_health_ping", 0, NULL, &res);
+    if (rv == APR_SUCCESS) {
+        *schema_version = (int)json_integer_value(json_object_get(res, "schema_version"));
+    }
+    return rv;
+}
