@@ -92,6 +92,9 @@ int ingest_route(request_rec *r)
         }
         allow = allow ? apr_pstrcat(r->pool, allow, ", ", method_name(rt->method), NULL)
                       : method_name(rt->method);
+        if (!p) {
+            break; /* a literal path is never also a {job_id} */
+        }
     }
     if (allow) {
         apr_table_setn(r->headers_out, "Allow", allow);

@@ -21,10 +21,10 @@ const ingest_stmt_t ingest_job_statements[] = {
      " VALUES (%s, %s, 'file_upload', %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int))"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job, upload_expires_at)"
-     " SELECT jsonb_build_object('created', true, 'job', ins.job,"
+     " SELECT json_build_object('created', true, 'job', ins.job,"
      "                           'expires', extract(epoch FROM ins.upload_expires_at)::bigint) FROM ins"
      " UNION ALL"
-     " SELECT jsonb_build_object('created', false, 'job', ingest_job_json(j),"
+     " SELECT json_build_object('created', false, 'job', ingest_job_json(j),"
      "                           'expires', extract(epoch FROM j.upload_expires_at)::bigint) FROM ingest_jobs j"
      "  WHERE j.tenant_id = %s AND j.idempotency_key = %s AND NOT EXISTS (SELECT 1 FROM ins)",
      0},
@@ -32,14 +32,14 @@ const ingest_stmt_t ingest_job_statements[] = {
      "SELECT ingest_job_json(j) FROM ingest_jobs j WHERE j.job_id = %s::uuid AND j.tenant_id = %s", 1},
     {"ingest_job_list",
      "WITH f AS NOT MATERIALIZED (SELECT j AS row, j.created_at, j.job_id FROM ingest_jobs j WHERE" LIST_FILTER ")"
-     " SELECT jsonb_build_object("
+     " SELECT json_build_object("
      "  'total', (SELECT count(*) FROM f),"
-     "  'jobs', coalesce((SELECT jsonb_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id DESC)"
+     "  'jobs', coalesce((SELECT json_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id DESC)"
      "                    FROM (SELECT * FROM f ORDER BY created_at DESC, job_id DESC"
-     "                          LIMIT %s::int OFFSET %s::bigint) pg), '[]'::jsonb))",
+     "                          LIMIT %s::int OFFSET %s::bigint) pg), '[]'::json))",
      1},
     {"ingest_job_stats",
-     "SELECT jsonb_build_object('total', count(*),"
+     "SELECT json_build_object('total', count(*),"
      " 'pending', count(*) FILTER (WHERE status = 'pending'),"
      " 'queued', count(*) FILTER (WHERE status = 'queued'),"
      " 'running', count(*) FILTER (WHERE status = 'running'),"

@@ -69,9 +69,10 @@ CREATE FUNCTION ingest_ts(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE PAR
 $$;
 
 -- How a job is shown by the API: one place, so every endpoint agrees.
--- Internal columns (lease, due time, idempotency key) stay out.
-CREATE FUNCTION ingest_job_json(j ingest_jobs) RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object(
+-- Internal columns (lease, due time, idempotency key) stay out. json, not
+-- jsonb, so keys keep this order in the response.
+CREATE FUNCTION ingest_job_json(j ingest_jobs) RETURNS json LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT json_build_object(
         'job_id', j.job_id,
         'tenant_id', j.tenant_id,
         'user_id', j.user_id,

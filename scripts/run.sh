@@ -1,0 +1,84 @@
+#!/bin/sh
+# Starts mod_ingest for development on 127.0.0.1:8080 (INGEST_PORT to
+# change): installs missing Debian packages (as root), builds, starts a
+# private PostgreSQL cluster under ./state, applies the migrations, prints a
+# demo token with curl examples, and runs httpd in the foreground. Ctrl-C
+# stops httpd and the database.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+port=${INGEST_PORT:-8080}
+pgport=${INGEST_PGPORT:-54329}
+state="$top/state"
+
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh"
+
+mkdir -p "$state/run" "$state/logs"
+pgdata="$state/pg"
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$state"; then
+    # The postgres user cannot reach the checkout (a home directory that is
+    # not world-searchable): keep the cluster where it can, linked from here.
+    alt="/var/tmp/mod_ingest-$(printf '%s' "$top" | md5sum | cut -c1-12)"
+    mkdir -p "$alt"
+    chmod 755 "$alt"
+    [ -L "$pgdata" ] || { rm -rf "$pgdata"; ln -s "$alt/pg" "$pgdata"; }
+    pgdata="$alt/pg"
+fi
+"$top/scripts/pg.sh" init "$pgdata"
+"$top/scripts/pg.sh" start "$pgdata" "$pgport"
+stop_all() {
+    [ -n "${httpd_pid:-}" ] && kill -TERM "$httpd_pid" 2>/dev/null && wait "$httpd_pid" 2>/dev/null
+    "$top/scripts/pg.sh" stop "$pgdata" || true
+}
+trap 'stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
+
+PGHOST=127.0.0.1 PGPORT=$pgport PGUSER=ingest PGDATABASE=ingest "$top/sql/migrate.sh"
+
+for f in jwt.secret upload.secret; do
+    [ -s "$state/$f" ] || { umask 077; openssl rand -hex 32 >"$state/$f"; }
+done
+
+user_group=""
+if [ "$(id -u)" -eq 0 ]; then
+    user_group="User www-data
+Group www-data"
+fi
+perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf" \
+    STATE="$state" PORT="$port" ERROR_LOG="/dev/stderr" LOG_LEVEL="warn ingest:info" \
+    USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
+    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$top/htdocs" EXTRA=""
+/usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null
+
+token=$("$top/scripts/token.sh" "$state/jwt.secret" demo demo-user 86400)
+other=$("$top/scripts/token.sh" "$state/jwt.secret" other-org someone 86400)
+base="http://127.0.0.1:$port"
+cat <<EOT
+
+mod_ingest is starting on $base (database: 127.0.0.1:$pgport, state in $state)
+
+Demo token (tenant "demo", user "demo-user", valid 24 h):
+  export TOKEN=$token
+A token of another tenant ("other-org"), to see isolation:
+  export OTHER=$other
+
+Try:
+  curl -s $base/api/ingest/health
+  curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"filename":"report.csv","file_type":"csv","file_size":2048}'
+  JOB=\$(curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"filename":"data.json","file_type":"json","file_size":10}' \\
+       | sed 's/.*"job_id":"\([^"]*\)".*/\1/')
+  curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$TOKEN"
+  curl -s "$base/api/ingest/jobs?limit=5" -H "Authorization: Bearer \$TOKEN"
+  curl -s $base/api/ingest/stats -H "Authorization: Bearer \$TOKEN"
+  curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$OTHER"     # 404: not your tenant's
+  curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"filename": }'                # 400 with line and column
+  curl -s -X DELETE $base/api/ingest/\$JOB -H "Authorization: Bearer \$TOKEN" -w '%{http_code}\n'
+
+Press Ctrl-C to stop.
+EOT
+/usr/sbin/apache2 -f "$state/httpd.conf" -d "$state" -DFOREGROUND &
+httpd_pid=$!
+wait "$httpd_pid"
