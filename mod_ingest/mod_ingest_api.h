@@ -3,7 +3,8 @@
 
 /* One handler per endpoint, one file per handler: mod_ingest_api_<name>.c.
  * id is the caller's identity (NULL on routes without one), param the
- * path's {job_id} segment (NULL where the route has none). */
+ * path's {job_id} segment, already known to be UUID-shaped (NULL where the
+ * route has none). */
 
 #include "ingest_identity.h"
 #include "mod_ingest.h"

@@ -1,6 +1,5 @@
 /* DELETE /api/ingest/{job_id}: remove a job. */
 
-#include "ingest_validate.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_store.h"
@@ -10,9 +9,6 @@ int ingest_api_delete(request_rec *r, const ingest_identity_t *id, const char *j
     ap_dbd_t *dbd;
     apr_status_t rv;
 
-    if (!ingest_is_uuid(job_id)) {
-        return ingest_send_not_found(r);
-    }
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }

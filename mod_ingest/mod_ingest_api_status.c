@@ -1,6 +1,5 @@
 /* GET /api/ingest/status/{job_id}: one job, with progress. */
 
-#include "ingest_validate.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_store.h"
@@ -11,10 +10,6 @@ int ingest_api_status(request_rec *r, const ingest_identity_t *id, const char *j
     json_t *job = NULL;
     apr_status_t rv;
 
-    /* not a job id is not a job: the same 404 as an unknown one */
-    if (!ingest_is_uuid(job_id)) {
-        return ingest_send_not_found(r);
-    }
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }

@@ -125,8 +125,24 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
         return INGEST_EDB_DOWN;
     }
     c = pg(dbd);
+    /* A pooled connection whose server went away (restart, failover) still
+     * says CONNECTION_OK until libpq reads the EOF. Reading what is pending
+     * is a local, non-blocking call; it turns a dead session into
+     * CONNECTION_BAD here, before a statement is sent, so a write is never
+     * lost to a stale connection. */
+    if (c && PQstatus(c) == CONNECTION_OK && !PQconsumeInput(c)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     IGLOGNO(00210) "pooled database connection was closed by the server; reconnecting");
+    }
     if (!c || PQstatus(c) != CONNECTION_OK) {
-        return INGEST_EDB_DOWN;
+        /* apr_dbd_pgsql's check_conn() PQreset()s in place */
+        if (apr_dbd_check_conn(dbd->driver, p, dbd->handle) != APR_SUCCESS) {
+            return INGEST_EDB_DOWN;
+        }
+        c = pg(dbd);
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            return INGEST_EDB_DOWN;
+        }
     }
     pid = PQbackendPID(c);
     mark = apr_hash_get(dbd->prepared, CONN_MARK_KEY, APR_HASH_KEY_STRING);

@@ -2,6 +2,7 @@
 #include <apr_strings.h>
 #include <http_protocol.h>
 
+#include "ingest_validate.h"
 #include "mod_ingest.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_auth.h"
@@ -10,7 +11,7 @@
 
 typedef struct {
     int method;          /* M_GET also answers HEAD */
-    const char *pattern; /* "{}" stands for one path segment, the parameter */
+    const char *pattern; /* "{}" stands for one path segment holding a UUID */
     int identity;        /* tenant-scoped */
     ingest_api_fn *fn;
 } route_t;
@@ -54,7 +55,9 @@ static int match(apr_pool_t *p, const char *pattern, const char *uri, const char
         return 0;
     }
     *param = apr_pstrmemdup(p, uri, (apr_size_t)(seg_end - uri));
-    return 1;
+    /* only a job id makes a job path: /api/ingest/nope is no resource at
+     * all (404), not a job that refuses GET (405) */
+    return ingest_is_uuid(*param);
 }
 
 static const char *method_name(int m)

@@ -17,7 +17,7 @@ use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(sleep time);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
-our $JSON = JSON::PP->new->canonical->allow_nonref;
+our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 1)

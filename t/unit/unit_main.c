@@ -1,0 +1,87 @@
+#include <stdlib.h>
+
+#include <apr_general.h>
+
+#include "unit.h"
+
+apr_pool_t *unit_pool;
+
+void unit_pool_setup(void)
+{
+    unit_pool = NULL;
+    ck_assert_int_eq(apr_pool_create(&unit_pool, NULL), APR_SUCCESS);
+    ck_assert_ptr_nonnull(unit_pool);
+}
+
+void unit_pool_teardown(void)
+{
+    if (unit_pool) {
+        apr_pool_destroy(unit_pool);
+        unit_pool = NULL;
+    }
+}
+
+TCase *unit_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    return tc;
+}
+
+static apr_status_t json_cleanup(void *j)
+{
+    json_decref(j);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_cleanup(void *s)
+{
+    free(s);
+    return APR_SUCCESS;
+}
+
+json_t *unit_json_own(json_t *j)
+{
+    if (j) {
+        apr_pool_cleanup_register(unit_pool, j, json_cleanup, apr_pool_cleanup_null);
+    }
+    return j;
+}
+
+char *unit_str_own(char *s)
+{
+    if (s) {
+        apr_pool_cleanup_register(unit_pool, s, free_cleanup, apr_pool_cleanup_null);
+    }
+    return s;
+}
+
+json_t *unit_json(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    ck_assert_msg(j != NULL, "bad test JSON %s: %s", text, jerr.text);
+    return unit_json_own(j);
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    if (apr_initialize() != APR_SUCCESS) {
+        return 2;
+    }
+    sr = srunner_create(suite_job());
+    srunner_add_suite(sr, suite_validate());
+    srunner_add_suite(sr, suite_query());
+    srunner_add_suite(sr, suite_identity());
+    srunner_add_suite(sr, suite_problem());
+    srunner_add_suite(sr, suite_sign());
+    srunner_set_tap(sr, "-");
+    srunner_run_all(sr, CK_SILENT);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? 1 : 0;
+}
