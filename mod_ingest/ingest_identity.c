@@ -35,7 +35,8 @@ static const char *claim_as_id(apr_pool_t *p, json_t *v)
         return apr_pstrdup(p, json_string_value(v));
     }
     if (json_is_integer(v)) {
-        return apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        /* APR's formatter has no %lld, which JSON_INTEGER_FORMAT may be */
+        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
     }
     return NULL;
 }

@@ -5,6 +5,7 @@
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include "ingest_version.h"
 #include "mod_ingest.h"
@@ -109,6 +110,38 @@ static apr_status_t check_schema(apr_pool_t *p, ap_dbd_t *dbd, int *version)
     return APR_SUCCESS;
 }
 
+/* A pooled connection whose server went away (restart, failover) still
+ * says CONNECTION_OK until libpq trips over the EOF, which it does only
+ * while running a statement: a write would then be lost with a 503 on every
+ * stale connection in the pool. An idle session has nothing to say, so
+ * anything readable on its socket now is the server's goodbye (a FATAL
+ * message, then the FIN). poll() with no timeout costs one syscall and no
+ * round trip. */
+static int session_alive(PGconn *c)
+{
+    struct pollfd pfd;
+    int i;
+
+    for (i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; ++i) {
+        pfd.fd = PQsocket(c);
+        pfd.events = POLLIN | POLLRDHUP;
+        pfd.revents = 0;
+        if (pfd.fd < 0) {
+            return 0;
+        }
+        if (poll(&pfd, 1, 0) <= 0) {
+            return 1; /* nothing pending: the session is idle and well */
+        }
+        if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
+            return 0;
+        }
+        if (!PQconsumeInput(c)) {
+            return 0;
+        }
+    }
+    return PQstatus(c) == CONNECTION_OK;
+}
+
 apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
 {
     conn_mark_t *mark;
@@ -125,14 +158,11 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
         return INGEST_EDB_DOWN;
     }
     c = pg(dbd);
-    /* A pooled connection whose server went away (restart, failover) still
-     * says CONNECTION_OK until libpq reads the EOF. Reading what is pending
-     * is a local, non-blocking call; it turns a dead session into
-     * CONNECTION_BAD here, before a statement is sent, so a write is never
-     * lost to a stale connection. */
-    if (c && PQstatus(c) == CONNECTION_OK && !PQconsumeInput(c)) {
+    if (c && PQstatus(c) == CONNECTION_OK && !session_alive(c)) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      IGLOGNO(00210) "pooled database connection was closed by the server; reconnecting");
+        /* what apr_dbd_pgsql's check_conn() would do once libpq noticed */
+        PQreset(c);
     }
     if (!c || PQstatus(c) != CONNECTION_OK) {
         /* apr_dbd_pgsql's check_conn() PQreset()s in place */
