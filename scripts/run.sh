@@ -13,7 +13,7 @@ state="$top/state"
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh"
 
-mkdir -p "$state/run" "$state/logs"
+mkdir -p "$state/run" "$state/logs" "$state/htdocs"
 pgdata="$state/pg"
 if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$state"; then
     # The postgres user cannot reach the checkout (a home directory that is
@@ -47,7 +47,7 @@ fi
 perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf" \
     STATE="$state" PORT="$port" ERROR_LOG="/dev/stderr" LOG_LEVEL="warn ingest:info" \
     USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
-    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$top/htdocs" EXTRA=""
+    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" EXTRA=""
 /usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null
 
 token=$("$top/scripts/token.sh" "$state/jwt.secret" demo demo-user 86400)
