@@ -42,8 +42,8 @@ static const char *claim_as_id(apr_pool_t *p, json_t *v)
 }
 
 apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const char *tenant_claim,
-                                         const char *user_claim, apr_time_t now,
-                                         ingest_identity_t *out, const char **why)
+                                         const char *user_claim, apr_time_t now, ingest_identity_t *out,
+                                         const char **why)
 {
     json_t *v;
     apr_int64_t now_s = apr_time_sec(now);

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #define INGEST_TENANT_MAX 128
-#define INGEST_USER_MAX 255
+#define INGEST_USER_MAX   255
 
 typedef struct {
     const char *tenant;
@@ -34,8 +34,8 @@ apr_status_t ingest_identity_from_jwt(apr_pool_t *p, const char *token, const in
 /* Claims to identity: exp and nbf against now (seconds), the tenant claim
  * and the user claim as non-empty strings or integers. */
 apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const char *tenant_claim,
-                                         const char *user_claim, apr_time_t now,
-                                         ingest_identity_t *out, const char **why);
+                                         const char *user_claim, apr_time_t now, ingest_identity_t *out,
+                                         const char **why);
 
 /* A tenant id: 1..128 printable ASCII characters. */
 apr_status_t ingest_identity_check_tenant(const char *tenant, const char **why);

@@ -7,7 +7,9 @@ static const char *const status_names[INGEST_ST_COUNT] = {
 };
 
 static const char *const priority_names[INGEST_PRIO_COUNT] = {
-    "HIGH", "MEDIUM", "LOW",
+    "HIGH",
+    "MEDIUM",
+    "LOW",
 };
 
 const char *const ingest_file_types[] = {
@@ -56,8 +58,7 @@ int ingest_status_can_transition(ingest_status_e from, ingest_status_e to)
                || to == INGEST_ST_FAILED;
     case INGEST_ST_COMPLETED:
     case INGEST_ST_FAILED:
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -123,7 +124,8 @@ void ingest_job_add_derived(json_t *job)
     if (ingest_status_parse(json_string_value(json_object_get(job, "status")), &st) != APR_SUCCESS) {
         return;
     }
-    json_object_set_new(job, "progress",
-                        json_integer(ingest_job_progress(st, json_is_integer(total) ? json_integer_value(total) : 0,
-                                                         json_is_integer(done) ? json_integer_value(done) : 0)));
+    json_object_set_new(
+        job, "progress",
+        json_integer(ingest_job_progress(st, json_is_integer(total) ? json_integer_value(total) : 0,
+                                         json_is_integer(done) ? json_integer_value(done) : 0)));
 }

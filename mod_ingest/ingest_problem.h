@@ -6,12 +6,12 @@
 #include <jansson.h>
 
 typedef struct {
-    int status;          /* HTTP status, also the "status" member */
-    const char *type;    /* a URI; NULL means "about:blank" */
-    const char *title;   /* short, the same for every occurrence of the type */
-    const char *detail;  /* this occurrence, may be NULL */
-    const char *field;   /* the offending request field or parameter, may be NULL */
-    int line, column;    /* JSON parse position; 0 when not applicable */
+    int status;         /* HTTP status, also the "status" member */
+    const char *type;   /* a URI; NULL means "about:blank" */
+    const char *title;  /* short, the same for every occurrence of the type */
+    const char *detail; /* this occurrence, may be NULL */
+    const char *field;  /* the offending request field or parameter, may be NULL */
+    int line, column;   /* JSON parse position; 0 when not applicable */
 } ingest_problem_t;
 
 #define INGEST_PROBLEM_BASE "urn:mod-ingest:problem:"

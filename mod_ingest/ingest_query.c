@@ -6,9 +6,12 @@
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -18,17 +21,17 @@ apr_status_t ingest_url_decode(char *s)
     for (; *s; ++s) {
         if (*s == '+') {
             *w++ = ' ';
-        }
-        else if (*s == '%') {
+        } else if (*s == '%') {
             int hi, lo;
-            if (!s[1] || !s[2]) return APR_EINVAL;
+            if (!s[1] || !s[2])
+                return APR_EINVAL;
             hi = hexval(s[1]);
             lo = hexval(s[2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return APR_EINVAL;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return APR_EINVAL;
             *w++ = (char)(hi * 16 + lo);
             s += 2;
-        }
-        else {
+        } else {
             *w++ = *s;
         }
     }

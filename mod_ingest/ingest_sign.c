@@ -32,8 +32,7 @@ char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
     if (len - i == 1) {
         *w++ = tbl[data[i] >> 2];
         *w++ = tbl[(data[i] & 3) << 4];
-    }
-    else if (len - i == 2) {
+    } else if (len - i == 2) {
         *w++ = tbl[data[i] >> 2];
         *w++ = tbl[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
         *w++ = tbl[(data[i + 1] & 15) << 2];
@@ -60,8 +59,7 @@ char *ingest_upload_url(apr_pool_t *p, const unsigned char *key, apr_size_t klen
     if (!sig) {
         return NULL;
     }
-    return apr_psprintf(p, "/api/ingest/upload/%s?expires=%" APR_INT64_T_FMT "&sig=%s", job_id, expires,
-                        sig);
+    return apr_psprintf(p, "/api/ingest/upload/%s?expires=%" APR_INT64_T_FMT "&sig=%s", job_id, expires, sig);
 }
 
 int ingest_const_equal(const char *a, const char *b)

@@ -17,12 +17,20 @@ int ingest_utf8_valid(const char *str, apr_size_t len)
             i++;
             continue;
         }
-        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-        else return 0;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else
+            return 0;
         for (k = 1; k <= n; ++k) {
-            if (i + k >= len || (s[i + k] & 0xC0) != 0x80) return 0;
+            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+                return 0;
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
@@ -87,15 +95,18 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     if (!json_is_object(body)) {
         return fail(err, NULL, "the request body must be a JSON object");
     }
-    json_object_foreach(body, key, v) {
+    json_object_foreach(body, key, v)
+    {
         if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")) {
             return fail(err, apr_pstrdup(p, key), "unknown field");
         }
     }
 
     v = json_object_get(body, "filename");
-    if (!v) return fail(err, "filename", "is required");
-    if (!json_is_string(v)) return fail(err, "filename", "must be a string");
+    if (!v)
+        return fail(err, "filename", "is required");
+    if (!json_is_string(v))
+        return fail(err, "filename", "must be a string");
     /* jansson refuses \u0000 unless asked, so the C string is the whole
      * value and the byte checks below see everything */
     if (ingest_validate_filename(json_string_value(v), &why) != APR_SUCCESS) {
@@ -104,16 +115,20 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     out->filename = apr_pstrdup(p, json_string_value(v));
 
     v = json_object_get(body, "file_type");
-    if (!v) return fail(err, "file_type", "is required");
+    if (!v)
+        return fail(err, "file_type", "is required");
     if (!json_is_string(v) || !ingest_file_type_valid(json_string_value(v))) {
         return fail(err, "file_type", "must be one of csv, json, ndjson, xml, pdf, xlsx, txt, log");
     }
     out->file_type = apr_pstrdup(p, json_string_value(v));
 
     v = json_object_get(body, "file_size");
-    if (!v) return fail(err, "file_size", "is required");
-    if (!json_is_integer(v)) return fail(err, "file_size", "must be an integer");
-    if (json_integer_value(v) < 0) return fail(err, "file_size", "must not be negative");
+    if (!v)
+        return fail(err, "file_size", "is required");
+    if (!json_is_integer(v))
+        return fail(err, "file_size", "must be an integer");
+    if (json_integer_value(v) < 0)
+        return fail(err, "file_size", "must not be negative");
     if (json_integer_value(v) > max_file_size) {
         return fail(err, "file_size",
                     apr_psprintf(p, "must be at most %" APR_INT64_T_FMT " bytes (IngestMaxUploadSize)",
@@ -131,7 +146,8 @@ apr_status_t ingest_parse_int(const char *s, apr_int64_t min, apr_int64_t max, a
         return APR_EINVAL;
     }
     for (c = s; *c; ++c) {
-        if (*c < '0' || *c > '9') return APR_EINVAL;
+        if (*c < '0' || *c > '9')
+            return APR_EINVAL;
         v = v * 10 + (*c - '0');
     }
     if (v < min || v > max) {
@@ -226,9 +242,9 @@ int ingest_is_uuid(const char *s)
     for (i = 0; i < 36; ++i) {
         char c = s[i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') return 0;
-        }
-        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            if (c != '-')
+                return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
             return 0;
         }
     }

@@ -11,11 +11,11 @@
 
 #include "ingest_job.h"
 
-#define INGEST_FILENAME_MAX 255
+#define INGEST_FILENAME_MAX        255
 #define INGEST_IDEMPOTENCY_KEY_MAX 255
-#define INGEST_LIST_LIMIT_DEFAULT 20
-#define INGEST_LIST_LIMIT_MAX 100
-#define INGEST_LIST_OFFSET_MAX 2147483647LL
+#define INGEST_LIST_LIMIT_DEFAULT  20
+#define INGEST_LIST_LIMIT_MAX      100
+#define INGEST_LIST_OFFSET_MAX     2147483647LL
 
 /* Which field is wrong and what is wrong with it. field is NULL when the
  * problem is the body as a whole. */

@@ -54,12 +54,8 @@ static void ingest_register_hooks(apr_pool_t *p)
 
 /* APLOG_USE_MODULE(ingest) already comes from mod_ingest.h */
 module AP_MODULE_DECLARE_DATA ingest_module = {
-    STANDARD20_MODULE_STUFF,
-    ingest_create_dir_conf,
-    ingest_merge_dir_conf,
-    ingest_create_srv_conf,
-    ingest_merge_srv_conf,
-    ingest_cmds,
+    STANDARD20_MODULE_STUFF,     ingest_create_dir_conf, ingest_merge_dir_conf,
+    ingest_create_srv_conf,      ingest_merge_srv_conf,  ingest_cmds,
     ingest_register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
     AP_MODULE_FLAG_ALWAYS_MERGE,

@@ -30,16 +30,14 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
     }
     if (rv == INGEST_EDB_SCHEMA) {
         database = "schema_outdated";
-    }
-    else if (rv != APR_SUCCESS) {
+    } else if (rv != APR_SUCCESS) {
         database = "unreachable";
     }
 
     if (rv == APR_SUCCESS) {
         out = ingest_json_pool_own(r->pool, json_object());
         json_object_set_new(out, "status", json_string("ok"));
-    }
-    else {
+    } else {
         ingest_problem_t pb = {0};
         pb.status = HTTP_SERVICE_UNAVAILABLE;
         pb.type = INGEST_PROBLEM_BASE "unhealthy";

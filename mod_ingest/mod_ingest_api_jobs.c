@@ -35,7 +35,8 @@ int ingest_api_jobs(request_rec *r, const ingest_identity_t *id, const char *par
         return ingest_send_db_error(r, rv);
     }
     jobs = json_object_get(page, "jobs");
-    json_array_foreach(jobs, i, job) {
+    json_array_foreach(jobs, i, job)
+    {
         ingest_job_add_derived(job);
     }
     total = json_integer_value(json_object_get(page, "total"));
@@ -44,6 +45,7 @@ int ingest_api_jobs(request_rec *r, const ingest_identity_t *id, const char *par
     json_object_set_new(out, "total", json_integer(total));
     json_object_set_new(out, "limit", json_integer(req.limit));
     json_object_set_new(out, "offset", json_integer(req.offset));
-    json_object_set_new(out, "has_more", json_boolean(req.offset + (apr_int64_t)json_array_size(jobs) < total));
+    json_object_set_new(out, "has_more",
+                        json_boolean(req.offset + (apr_int64_t)json_array_size(jobs) < total));
     return ingest_send_json(r, HTTP_OK, out);
 }

@@ -10,11 +10,11 @@
 static apr_status_t unauthorized(request_rec *r, ingest_problem_t *pb, const char *why, int token_seen)
 {
     /* RFC 6750: no error attribute when no token was presented */
-    const char *challenge =
-        token_seen ? apr_psprintf(r->pool, "Bearer realm=\"ingest\", error=\"invalid_token\", "
-                                           "error_description=\"%s\"",
-                                  why)
-                   : "Bearer realm=\"ingest\"";
+    const char *challenge = token_seen ? apr_psprintf(r->pool,
+                                                      "Bearer realm=\"ingest\", error=\"invalid_token\", "
+                                                      "error_description=\"%s\"",
+                                                      why)
+                                       : "Bearer realm=\"ingest\"";
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", challenge);
     pb->status = HTTP_UNAUTHORIZED;
     pb->type = INGEST_PROBLEM_BASE "unauthorized";
@@ -30,7 +30,8 @@ static const char *bearer_token(request_rec *r)
         return NULL;
     }
     h += 6;
-    while (apr_isspace(*h)) ++h;
+    while (apr_isspace(*h))
+        ++h;
     return *h ? h : NULL;
 }
 

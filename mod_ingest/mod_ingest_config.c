@@ -34,8 +34,7 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     if (add->jwt_secret) {
         c->jwt_secret = add->jwt_secret;
         c->jwt_secret_len = add->jwt_secret_len;
-    }
-    else {
+    } else {
         c->jwt_secret = base->jwt_secret;
         c->jwt_secret_len = base->jwt_secret_len;
     }
@@ -44,8 +43,7 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     if (add->tenant_env_set) {
         c->tenant_env = add->tenant_env;
         c->tenant_env_set = 1;
-    }
-    else {
+    } else {
         c->tenant_env = base->tenant_env;
         c->tenant_env_set = base->tenant_env_set;
     }
@@ -69,8 +67,7 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     if (add->upload_secret) {
         c->upload_secret = add->upload_secret;
         c->upload_secret_len = add->upload_secret_len;
-    }
-    else {
+    } else {
         c->upload_secret = base->upload_secret;
         c->upload_secret_len = base->upload_secret_len;
     }
@@ -129,8 +126,7 @@ int ingest_conf_retry_after(const ingest_dir_conf *c)
 /* A secret given inline or as "file:/path" (relative to ServerRoot), so it
  * need not sit in a world-readable httpd.conf. Trailing whitespace (the
  * newline an editor adds) is not part of the secret. */
-static const char *read_secret(cmd_parms *cmd, const char *arg, const unsigned char **out,
-                               apr_size_t *len)
+static const char *read_secret(cmd_parms *cmd, const char *arg, const unsigned char **out, apr_size_t *len)
 {
     char *buf;
     apr_size_t n;
@@ -161,8 +157,7 @@ static const char *read_secret(cmd_parms *cmd, const char *arg, const unsigned c
         if (rv != APR_SUCCESS && rv != APR_EOF) {
             return apr_psprintf(cmd->pool, "%s: cannot read '%s': %pm", cmd->cmd->name, path, &rv);
         }
-    }
-    else {
+    } else {
         buf = apr_pstrdup(cmd->pool, arg);
         n = strlen(buf);
     }
@@ -188,9 +183,18 @@ static const char *parse_size(cmd_parms *cmd, const char *arg, apr_off_t min, ap
         return apr_psprintf(cmd->pool, "%s: '%s' is not a size", cmd->cmd->name, arg);
     }
     switch (apr_toupper(*end)) {
-    case 'K': v *= 1024; ++end; break;
-    case 'M': v *= 1024 * 1024; ++end; break;
-    case 'G': v *= (apr_off_t)1024 * 1024 * 1024; ++end; break;
+    case 'K':
+        v *= 1024;
+        ++end;
+        break;
+    case 'M':
+        v *= 1024 * 1024;
+        ++end;
+        break;
+    case 'G':
+        v *= (apr_off_t)1024 * 1024 * 1024;
+        ++end;
+        break;
     default: break;
     }
     if (*end) {
@@ -209,8 +213,8 @@ static const char *parse_seconds(cmd_parms *cmd, const char *arg, int min, int m
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
     if (end == arg || *end || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be whole seconds from %d to %d", cmd->cmd->name,
-                            arg, min, max);
+        return apr_psprintf(cmd->pool, "%s: '%s' must be whole seconds from %d to %d", cmd->cmd->name, arg,
+                            min, max);
     }
     *out = (int)v;
     return NULL;
@@ -230,8 +234,7 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     }
     if (cmd->info) {
         c->jwt_user_claim = arg;
-    }
-    else {
+    } else {
         c->jwt_tenant_claim = arg;
     }
     return NULL;

@@ -9,13 +9,13 @@
 
 #include "mod_ingest.h"
 
-#define INGEST_UNSET_INT (-1)
-#define INGEST_DEFAULT_MAX_BODY (1024 * 1024)
-#define INGEST_DEFAULT_MAX_UPLOAD ((apr_off_t)1024 * 1024 * 1024)
-#define INGEST_DEFAULT_UPLOAD_TTL 3600
-#define INGEST_DEFAULT_RETRY_AFTER 5
+#define INGEST_UNSET_INT            (-1)
+#define INGEST_DEFAULT_MAX_BODY     (1024 * 1024)
+#define INGEST_DEFAULT_MAX_UPLOAD   ((apr_off_t)1024 * 1024 * 1024)
+#define INGEST_DEFAULT_UPLOAD_TTL   3600
+#define INGEST_DEFAULT_RETRY_AFTER  5
 #define INGEST_DEFAULT_TENANT_CLAIM "org_id"
-#define INGEST_DEFAULT_USER_CLAIM "sub"
+#define INGEST_DEFAULT_USER_CLAIM   "sub"
 
 typedef struct {
     const unsigned char *jwt_secret; /* NULL: unset */

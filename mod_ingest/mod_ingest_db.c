@@ -12,14 +12,14 @@
 #include "mod_ingest_db.h"
 
 #define MAX_STMT_LISTS 16
-#define CONN_MARK_KEY "mod_ingest:session"
+#define CONN_MARK_KEY  "mod_ingest:session"
 
 static const ingest_stmt_t *stmt_lists[MAX_STMT_LISTS];
 static int stmt_list_count;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire_fn;
 
-static volatile apr_uint32_t schema_seen;     /* last version read, any thread */
+static volatile apr_uint32_t schema_seen;      /* last version read, any thread */
 static volatile apr_uint32_t schema_complaint; /* logged the "too old" error */
 
 /* What this module knows about the server session behind a pooled
@@ -29,7 +29,7 @@ static volatile apr_uint32_t schema_complaint; /* logged the "too old" error */
 typedef struct {
     int backend_pid; /* the session the statements below were prepared in */
     int ready;
-    int list, idx;   /* how far preparation got in that session */
+    int list, idx; /* how far preparation got in that session */
 } conn_mark_t;
 
 void ingest_db_register(const ingest_stmt_t *stmts)
@@ -153,8 +153,8 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
         return INGEST_EDB_DOWN;
     }
     if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     IGLOGNO(00202) "DBDriver is %s; mod_ingest needs pgsql", apr_dbd_name(dbd->driver));
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, IGLOGNO(00202) "DBDriver is %s; mod_ingest needs pgsql",
+                     apr_dbd_name(dbd->driver));
         return INGEST_EDB_DOWN;
     }
     c = pg(dbd);
@@ -215,15 +215,14 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
             apr_dbd_prepared_t *stmt = apr_hash_get(dbd->prepared, st[mark->idx].label, APR_HASH_KEY_STRING);
             /* reusing the struct keeps a reconnect from growing the pool by
              * more than the label strings */
-            if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st[mark->idx].sql,
-                                st[mark->idx].label, &stmt)
+            if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st[mark->idx].sql, st[mark->idx].label,
+                                &stmt)
                 != 0) {
                 if (!conn_ok(dbd)) {
                     return INGEST_EDB_DOWN;
                 }
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                             IGLOGNO(00204) "cannot prepare %s: %s", st[mark->idx].label,
-                             apr_dbd_error(dbd->driver, dbd->handle, 0));
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00204) "cannot prepare %s: %s",
+                             st[mark->idx].label, apr_dbd_error(dbd->driver, dbd->handle, 0));
                 return INGEST_EDB_QUERY;
             }
             apr_hash_set(dbd->prepared, st[mark->idx].label, APR_HASH_KEY_STRING, stmt);
@@ -292,8 +291,8 @@ static apr_dbd_prepared_t *stmt_of(server_rec *s, ap_dbd_t *dbd, const char *lab
     return stmt;
 }
 
-apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
-                              int nargs, const char **args, apr_dbd_results_t **res)
+apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                              const char **args, apr_dbd_results_t **res)
 {
     int attempt, again = 0;
     apr_status_t rv = INGEST_EDB_QUERY;
@@ -338,8 +337,8 @@ apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const c
     return rv;
 }
 
-apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
-                                   int nargs, const char **args, json_t **out)
+apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                                   const char **args, json_t **out)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;

@@ -46,15 +46,15 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd);
 /* The schema version found on the last ready connection (0 if none). */
 int ingest_db_schema_version(void);
 
-apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
-                              int nargs, const char **args, apr_dbd_results_t **res);
+apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                              const char **args, apr_dbd_results_t **res);
 apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                             const char **args, int *nrows);
 
 /* The first column of the first row parsed as JSON; APR_NOTFOUND without a
  * row. The JSON is released with p. */
-apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
-                                   int nargs, const char **args, json_t **out);
+apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                                   const char **args, json_t **out);
 
 /* Releases a jansson value when p is cleared. */
 json_t *ingest_json_pool_own(apr_pool_t *p, json_t *j);

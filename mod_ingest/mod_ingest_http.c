@@ -43,7 +43,8 @@ int ingest_send_problem(request_rec *r, const ingest_problem_t *pb)
     return rc;
 }
 
-int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title, const char *detail)
+int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title,
+                      const char *detail)
 {
     ingest_problem_t pb = {0};
     pb.status = status;
@@ -75,7 +76,8 @@ int ingest_send_db_error(request_rec *r, apr_status_t rv)
     if (rv == INGEST_EDB_DOWN || rv == INGEST_EDB_SCHEMA) {
         apr_table_setn(r->headers_out, "Retry-After", apr_itoa(r->pool, ingest_conf_retry_after(dc)));
         if (rv == INGEST_EDB_SCHEMA) {
-            return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "schema-outdated", "Database schema outdated",
+            return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "schema-outdated",
+                                     "Database schema outdated",
                                      "the database schema is older than this server needs; "
                                      "the operator must run the migrations");
         }
@@ -92,13 +94,15 @@ static int is_json_type(const char *ct)
     if (!ct) {
         return 0;
     }
-    while (*ct == ' ') ++ct;
+    while (*ct == ' ')
+        ++ct;
     n = strlen("application/json");
     if (strncasecmp(ct, "application/json", n)) {
         return 0;
     }
     ct += n;
-    while (*ct == ' ') ++ct;
+    while (*ct == ' ')
+        ++ct;
     return *ct == '\0' || *ct == ';';
 }
 
@@ -127,8 +131,7 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
         apr_off_t n;
         if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n >= 0 && n <= limit) {
             cap = (apr_size_t)n + 1;
-        }
-        else if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n > limit) {
+        } else if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n > limit) {
             r->connection->keepalive = AP_CONN_CLOSE;
             pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
             pb->type = INGEST_PROBLEM_BASE "body-too-large";
@@ -144,8 +147,8 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!seen_eos) {
         apr_bucket *b;
-        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
-                                         HUGE_STRING_LEN);
+        apr_status_t rv =
+            ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, HUGE_STRING_LEN);
         if (rv != APR_SUCCESS) {
             pb->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
             pb->type = INGEST_PROBLEM_BASE "body-unreadable";
@@ -188,7 +191,8 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
             }
             if (len + n + 1 > cap) {
                 char *grown;
-                while (len + n + 1 > cap) cap *= 2;
+                while (len + n + 1 > cap)
+                    cap *= 2;
                 grown = apr_palloc(r->pool, cap);
                 memcpy(grown, buf, len);
                 buf = grown;

@@ -12,7 +12,8 @@
 int ingest_send_json(request_rec *r, int status, json_t *body);
 int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body);
 int ingest_send_problem(request_rec *r, const ingest_problem_t *pb);
-int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title, const char *detail);
+int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title,
+                      const char *detail);
 int ingest_send_invalid(request_rec *r, const char *field, const char *detail);
 int ingest_send_not_found(request_rec *r);
 /* 503 (with Retry-After) for an unreachable database or an old schema,

@@ -101,8 +101,9 @@ int ingest_route(request_rec *r)
     }
     if (allow) {
         apr_table_setn(r->headers_out, "Allow", allow);
-        return ingest_send_error(r, HTTP_METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed",
-                                 apr_psprintf(r->pool, "%s is not allowed here; allowed: %s", r->method, allow));
+        return ingest_send_error(
+            r, HTTP_METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed",
+            apr_psprintf(r->pool, "%s is not allowed here; allowed: %s", r->method, allow));
     }
     return ingest_send_error(r, HTTP_NOT_FOUND, "no-route", "Not found",
                              apr_psprintf(r->pool, "no API endpoint at %s", r->uri));

@@ -5,9 +5,9 @@
 /* The listing filter, shared by the count and the page: status and user
  * are optional (NULL matches all), each passed twice because apr_dbd
  * numbers placeholders by position. */
-#define LIST_FILTER                                                                                    \
-    " j.tenant_id = %s"                                                                                \
-    " AND (%s::text IS NULL OR j.status = %s::text::ingest_job_status)"                               \
+#define LIST_FILTER                                                                                          \
+    " j.tenant_id = %s"                                                                                      \
+    " AND (%s::text IS NULL OR j.status = %s::text::ingest_job_status)"                                      \
     " AND (%s::text IS NULL OR j.user_id = %s)"
 
 const ingest_stmt_t ingest_job_statements[] = {
@@ -25,16 +25,19 @@ const ingest_stmt_t ingest_job_statements[] = {
      "                           'expires', extract(epoch FROM ins.upload_expires_at)::bigint) FROM ins"
      " UNION ALL"
      " SELECT json_build_object('created', false, 'job', ingest_job_json(j),"
-     "                           'expires', extract(epoch FROM j.upload_expires_at)::bigint) FROM ingest_jobs j"
+     "                           'expires', extract(epoch FROM j.upload_expires_at)::bigint) FROM "
+     "ingest_jobs j"
      "  WHERE j.tenant_id = %s AND j.idempotency_key = %s AND NOT EXISTS (SELECT 1 FROM ins)",
      0},
     {"ingest_job_get",
      "SELECT ingest_job_json(j) FROM ingest_jobs j WHERE j.job_id = %s::uuid AND j.tenant_id = %s", 1},
     {"ingest_job_list",
-     "WITH f AS NOT MATERIALIZED (SELECT j AS row, j.created_at, j.job_id FROM ingest_jobs j WHERE" LIST_FILTER ")"
+     "WITH f AS NOT MATERIALIZED (SELECT j AS row, j.created_at, j.job_id FROM ingest_jobs j "
+     "WHERE" LIST_FILTER ")"
      " SELECT json_build_object("
      "  'total', (SELECT count(*) FROM f),"
-     "  'jobs', coalesce((SELECT json_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id DESC)"
+     "  'jobs', coalesce((SELECT json_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id "
+     "DESC)"
      "                    FROM (SELECT * FROM f ORDER BY created_at DESC, job_id DESC"
      "                          LIMIT %s::int OFFSET %s::bigint) pg), '[]'::json))",
      1},
@@ -47,7 +50,8 @@ const ingest_stmt_t ingest_job_statements[] = {
      " 'failed', count(*) FILTER (WHERE status = 'failed'))"
      " FROM ingest_jobs WHERE tenant_id = %s",
      1},
-    {"ingest_health_ping", "SELECT jsonb_build_object('schema_version', max(version)) FROM schema_migrations", 1},
+    {"ingest_health_ping", "SELECT jsonb_build_object('schema_version', max(version)) FROM schema_migrations",
+     1},
     {"ingest_job_delete", "DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s", 0},
     {NULL, NULL, 0},
 };
