@@ -58,7 +58,9 @@ apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const ch
             *why = "the exp claim is not a number";
             return APR_EINVAL;
         }
-        if ((apr_int64_t)json_number_value(v) <= now_s) {
+        /* compared as doubles: casting a huge real to an integer is
+         * undefined and would turn "far future" into "long ago" */
+        if (json_number_value(v) <= (double)now_s) {
             *why = "the token has expired";
             return APR_EINVAL;
         }
@@ -68,7 +70,7 @@ apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const ch
             *why = "the nbf claim is not a number";
             return APR_EINVAL;
         }
-        if ((apr_int64_t)json_number_value(v) > now_s) {
+        if (json_number_value(v) > (double)now_s) {
             *why = "the token is not valid yet (nbf)";
             return APR_EINVAL;
         }

@@ -98,7 +98,7 @@ int ingest_file_type_valid(const char *s)
 
 int ingest_job_progress(ingest_status_e st, apr_int64_t total, apr_int64_t processed)
 {
-    apr_int64_t pct;
+    double pct;
     if (st == INGEST_ST_COMPLETED) {
         return 100;
     }
@@ -108,8 +108,9 @@ int ingest_job_progress(ingest_status_e st, apr_int64_t total, apr_int64_t proce
     if (processed >= total) {
         return 99;
     }
-    pct = (processed * 100) / total;
-    return pct > 99 ? 99 : (int)pct;
+    /* in floating point: processed * 100 overflows for counters past 9e16 */
+    pct = (double)processed * 100.0 / (double)total;
+    return pct > 99.0 ? 99 : (int)pct;
 }
 
 void ingest_job_add_derived(json_t *job)

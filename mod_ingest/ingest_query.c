@@ -52,17 +52,21 @@ apr_status_t ingest_query_parse(apr_pool_t *p, const char *qs, apr_table_t **out
     copy = apr_pstrdup(p, qs);
     for (pair = apr_strtok(copy, "&", &state); pair; pair = apr_strtok(NULL, "&", &state)) {
         char *eq = strchr(pair, '=');
-        char *val = "";
+        /* "flag" alone has an empty value: point at its own terminator,
+         * which is writable, unlike a "" literal the decoder would write */
+        char *val = pair + strlen(pair);
+        const char *raw_key;
         if (eq) {
             *eq = '\0';
             val = eq + 1;
         }
+        raw_key = apr_pstrdup(p, pair); /* the error names the key as sent */
         if (ingest_url_decode(pair) != APR_SUCCESS) {
-            *bad = apr_pstrdup(p, pair);
+            *bad = raw_key;
             return APR_EINVAL;
         }
         if (ingest_url_decode(val) != APR_SUCCESS) {
-            *bad = pair;
+            *bad = pair; /* the key itself decoded fine: name it so */
             return APR_EINVAL;
         }
         if (!*pair) {

@@ -98,7 +98,7 @@ $r = $t->request('GET', '/api/ingest/jobs?user=me&status=completed', token => $b
 is($r->{json}{total}, 0, 'filters combine');
 
 for my $case (['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=abc', 'limit'], ['limit=-1', 'limit'],
-    ['limit=', 'limit'], ['limit=+5', 'limit'], ['offset=-1', 'offset'], ['offset=1.5', 'offset'],
+    ['limit=', 'limit'], ['limit', 'limit'], ['limit=+5', 'limit'], ['offset=-1', 'offset'], ['offset=1.5', 'offset'],
     ['offset=99999999999', 'offset'], ['status=processing', 'status'], ['status=', 'status'], ['user=you', 'user'],
     ['page=2', 'page'], ['limit=5&limit=6', 'limit'], ['status=%zz', 'status']) {
     $r = $t->request('GET', "/api/ingest/jobs?$case->[0]", token => $alice);

@@ -62,6 +62,7 @@ START_TEST(status_is_terminal)
 END_TEST
 
 /* expected[from][to], in enum order pending, queued, running, completed, failed */
+/* clang-format off */
 static const int expected_edges[INGEST_ST_COUNT][INGEST_ST_COUNT] = {
     /*              pend qued runn comp fail */
     /* pending   */ { 0,   1,   1,   1,   1 },
@@ -70,6 +71,7 @@ static const int expected_edges[INGEST_ST_COUNT][INGEST_ST_COUNT] = {
     /* completed */ { 0,   0,   0,   0,   0 },
     /* failed    */ { 0,   0,   0,   0,   0 },
 };
+/* clang-format on */
 
 /* Loop test: _i runs over the 25 (from, to) pairs, one TAP line each. */
 START_TEST(transition_matrix)
@@ -123,7 +125,7 @@ END_TEST
 
 START_TEST(file_types_valid)
 {
-    static const char *const want[] = { "csv", "json", "ndjson", "xml", "pdf", "xlsx", "txt", "log" };
+    static const char *const want[] = {"csv", "json", "ndjson", "xml", "pdf", "xlsx", "txt", "log"};
     apr_size_t i, n = 0;
     for (i = 0; i < sizeof(want) / sizeof(want[0]); ++i) {
         ck_assert_msg(ingest_file_type_valid(want[i]) == 1, "%s refused", want[i]);

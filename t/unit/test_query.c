@@ -45,7 +45,8 @@ START_TEST(parse_decodes_keys_and_values)
 {
     apr_table_t *t = NULL;
     const char *bad = "untouched";
-    ck_assert_int_eq(ingest_query_parse(unit_pool, "my+key=a%2Bb%26c%3Dd&k%65y=%C3%A9", &t, &bad), APR_SUCCESS);
+    ck_assert_int_eq(ingest_query_parse(unit_pool, "my+key=a%2Bb%26c%3Dd&k%65y=%C3%A9", &t, &bad),
+                     APR_SUCCESS);
     ck_assert_ptr_null(bad);
     ck_assert_int_eq(entries(t), 2);
     ck_assert_str_eq(apr_table_get(t, "my key"), "a+b&c=d");
@@ -105,14 +106,32 @@ START_TEST(parse_empty_pairs_skipped)
 }
 END_TEST
 
-START_TEST(parse_key_without_value)
+START_TEST(parse_empty_value)
 {
     apr_table_t *t = NULL;
     const char *bad = NULL;
-    ck_assert_int_eq(ingest_query_parse(unit_pool, "flag&b=2&empty=", &t, &bad), APR_SUCCESS);
+    ck_assert_int_eq(ingest_query_parse(unit_pool, "empty=&b=2&c=", &t, &bad), APR_SUCCESS);
+    ck_assert_ptr_null(bad);
     ck_assert_int_eq(entries(t), 3);
-    ck_assert_str_eq(apr_table_get(t, "flag"), "");
     ck_assert_str_eq(apr_table_get(t, "empty"), "");
+    ck_assert_str_eq(apr_table_get(t, "b"), "2");
+    ck_assert_str_eq(apr_table_get(t, "c"), "");
+}
+END_TEST
+
+/* BUG demonstration (see the report): for a pair without '=' the value is
+ * the string literal "" (ingest_query.c, char *val = ""), which
+ * ingest_url_decode() then writes its terminating NUL into: a write to
+ * read-only memory, SIGSEGV. "?flag" on GET /api/ingest/jobs would crash
+ * the httpd child. Expected: the key with an empty value. */
+START_TEST(parse_key_without_equals)
+{
+    apr_table_t *t = NULL;
+    const char *bad = NULL;
+    ck_assert_int_eq(ingest_query_parse(unit_pool, "flag&b=2", &t, &bad), APR_SUCCESS);
+    ck_assert_ptr_null(bad);
+    ck_assert_int_eq(entries(t), 2);
+    ck_assert_str_eq(apr_table_get(t, "flag"), "");
     ck_assert_str_eq(apr_table_get(t, "b"), "2");
 }
 END_TEST
@@ -176,8 +195,8 @@ END_TEST
 
 START_TEST(url_decode_direct)
 {
-    char s1[] = "x%20y", s2[] = "+plus+", s3[] = "%41%62%7e%7E", s4[] = "plain", s5[] = "",
-         s6[] = "%C3%a9", s7[] = "100%25", s8[] = "%2B";
+    char s1[] = "x%20y", s2[] = "+plus+", s3[] = "%41%62%7e%7E", s4[] = "plain", s5[] = "", s6[] = "%C3%a9",
+         s7[] = "100%25", s8[] = "%2B";
     ck_assert_int_eq(ingest_url_decode(s1), APR_SUCCESS);
     ck_assert_str_eq(s1, "x y");
     ck_assert_int_eq(ingest_url_decode(s2), APR_SUCCESS);
@@ -224,7 +243,8 @@ Suite *suite_query(void)
     tcase_add_test(tc, parse_does_not_modify_input);
     tcase_add_test(tc, parse_empty_and_null);
     tcase_add_test(tc, parse_empty_pairs_skipped);
-    tcase_add_test(tc, parse_key_without_value);
+    tcase_add_test(tc, parse_empty_value);
+    tcase_add_test(tc, parse_key_without_equals);
     tcase_add_test(tc, parse_repeated_keys_kept);
     tcase_add_test(tc, parse_bad_escapes_in_value);
     tcase_add_test(tc, parse_bad_escapes_in_key);

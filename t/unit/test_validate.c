@@ -101,15 +101,15 @@ START_TEST(filename_utf8)
 {
     filename_bad("\xff", "must be valid UTF-8");
     filename_bad("abc\xff.csv", "must be valid UTF-8");
-    filename_bad("\xc0\xaf", "must be valid UTF-8");         /* overlong '/' */
-    filename_bad("\xe0\x80\xaf", "must be valid UTF-8");     /* overlong '/' */
-    filename_bad("\xed\xa0\x80", "must be valid UTF-8");     /* surrogate U+D800 */
-    filename_bad("a\xc3", "must be valid UTF-8");            /* truncated */
-    filename_bad("\x80", "must be valid UTF-8");             /* lone continuation */
-    filename_ok("r\xc3\xa9sum\xc3\xa9.csv");                   /* résumé.csv */
-    filename_ok("\xe6\x97\xa5\xe6\x9c\xac.txt");               /* 日本.txt */
-    filename_ok("\xf0\x9f\x98\x80.log");                       /* U+1F600 */
-    filename_ok("\xf4\x8f\xbf\xbf");                           /* U+10FFFF */
+    filename_bad("\xc0\xaf", "must be valid UTF-8");     /* overlong '/' */
+    filename_bad("\xe0\x80\xaf", "must be valid UTF-8"); /* overlong '/' */
+    filename_bad("\xed\xa0\x80", "must be valid UTF-8"); /* surrogate U+D800 */
+    filename_bad("a\xc3", "must be valid UTF-8");        /* truncated */
+    filename_bad("\x80", "must be valid UTF-8");         /* lone continuation */
+    filename_ok("r\xc3\xa9sum\xc3\xa9.csv");             /* résumé.csv */
+    filename_ok("\xe6\x97\xa5\xe6\x9c\xac.txt");         /* 日本.txt */
+    filename_ok("\xf0\x9f\x98\x80.log");                 /* U+1F600 */
+    filename_ok("\xf4\x8f\xbf\xbf");                     /* U+10FFFF */
 }
 END_TEST
 
@@ -122,14 +122,14 @@ START_TEST(utf8_valid_direct)
     ck_assert_int_eq(ingest_utf8_valid("", 0), 1);
     ck_assert_int_eq(U8("plain ascii"), 1);
     ck_assert_int_eq(U8("\x7f"), 1);
-    ck_assert_int_eq(U8("\xc2\x80"), 1);             /* U+0080, smallest 2-byte */
-    ck_assert_int_eq(U8("\xdf\xbf"), 1);             /* U+07FF */
-    ck_assert_int_eq(U8("\xe0\xa0\x80"), 1);         /* U+0800, smallest 3-byte */
-    ck_assert_int_eq(U8("\xed\x9f\xbf"), 1);         /* U+D7FF */
-    ck_assert_int_eq(U8("\xee\x80\x80"), 1);         /* U+E000 */
-    ck_assert_int_eq(U8("\xef\xbf\xbf"), 1);         /* U+FFFF */
-    ck_assert_int_eq(U8("\xf0\x90\x80\x80"), 1);     /* U+10000, smallest 4-byte */
-    ck_assert_int_eq(U8("\xf4\x8f\xbf\xbf"), 1);     /* U+10FFFF */
+    ck_assert_int_eq(U8("\xc2\x80"), 1);         /* U+0080, smallest 2-byte */
+    ck_assert_int_eq(U8("\xdf\xbf"), 1);         /* U+07FF */
+    ck_assert_int_eq(U8("\xe0\xa0\x80"), 1);     /* U+0800, smallest 3-byte */
+    ck_assert_int_eq(U8("\xed\x9f\xbf"), 1);     /* U+D7FF */
+    ck_assert_int_eq(U8("\xee\x80\x80"), 1);     /* U+E000 */
+    ck_assert_int_eq(U8("\xef\xbf\xbf"), 1);     /* U+FFFF */
+    ck_assert_int_eq(U8("\xf0\x90\x80\x80"), 1); /* U+10000, smallest 4-byte */
+    ck_assert_int_eq(U8("\xf4\x8f\xbf\xbf"), 1); /* U+10FFFF */
     ck_assert_int_eq(U8("r\xc3\xa9sum\xc3\xa9"), 1);
     /* an embedded NUL is a valid code point; len decides */
     ck_assert_int_eq(ingest_utf8_valid("a\0b", 3), 1);
@@ -142,16 +142,16 @@ START_TEST(utf8_invalid_direct)
 {
     ck_assert_int_eq(U8("\xff"), 0);
     ck_assert_int_eq(U8("\xfe"), 0);
-    ck_assert_int_eq(U8("\x80"), 0);                 /* continuation first */
+    ck_assert_int_eq(U8("\x80"), 0); /* continuation first */
     ck_assert_int_eq(U8("\xbf"), 0);
-    ck_assert_int_eq(U8("\xc0\xaf"), 0);             /* overlong 2-byte */
+    ck_assert_int_eq(U8("\xc0\xaf"), 0); /* overlong 2-byte */
     ck_assert_int_eq(U8("\xc1\xbf"), 0);
-    ck_assert_int_eq(U8("\xe0\x80\xaf"), 0);         /* overlong 3-byte */
-    ck_assert_int_eq(U8("\xe0\x9f\xbf"), 0);         /* U+07FF as 3 bytes */
-    ck_assert_int_eq(U8("\xf0\x8f\xbf\xbf"), 0);     /* U+FFFF as 4 bytes */
-    ck_assert_int_eq(U8("\xed\xa0\x80"), 0);         /* U+D800 */
-    ck_assert_int_eq(U8("\xed\xbf\xbf"), 0);         /* U+DFFF */
-    ck_assert_int_eq(U8("\xf4\x90\x80\x80"), 0);     /* U+110000 */
+    ck_assert_int_eq(U8("\xe0\x80\xaf"), 0);     /* overlong 3-byte */
+    ck_assert_int_eq(U8("\xe0\x9f\xbf"), 0);     /* U+07FF as 3 bytes */
+    ck_assert_int_eq(U8("\xf0\x8f\xbf\xbf"), 0); /* U+FFFF as 4 bytes */
+    ck_assert_int_eq(U8("\xed\xa0\x80"), 0);     /* U+D800 */
+    ck_assert_int_eq(U8("\xed\xbf\xbf"), 0);     /* U+DFFF */
+    ck_assert_int_eq(U8("\xf4\x90\x80\x80"), 0); /* U+110000 */
     ck_assert_int_eq(U8("\xf5\x80\x80\x80"), 0);
     ck_assert_int_eq(U8("\xf8\x88\x80\x80\x80"), 0); /* 5-byte form */
     ck_assert_int_eq(U8("\xc3\x28"), 0);             /* bad continuation */
@@ -184,14 +184,13 @@ END_TEST
 static void init_bad(const char *body, const char *want_field, const char *want_detail)
 {
     ingest_init_req_t req;
-    ingest_verr_t err = { "untouched", "untouched" };
+    ingest_verr_t err = {"untouched", "untouched"};
     json_t *j = unit_json(body);
     ck_assert_msg(ingest_validate_init(unit_pool, j, MAXSZ, &req, &err) == APR_EINVAL, "%s accepted", body);
     if (want_field) {
         ck_assert_ptr_nonnull(err.field);
         ck_assert_str_eq(err.field, want_field);
-    }
-    else {
+    } else {
         ck_assert_ptr_null(err.field);
     }
     ck_assert_ptr_nonnull(err.detail);
@@ -203,8 +202,9 @@ static void init_bad(const char *body, const char *want_field, const char *want_
 START_TEST(init_good)
 {
     ingest_init_req_t req;
-    ingest_verr_t err = { NULL, NULL };
-    json_t *j = unit_json("{\"filename\":\"r\\u00e9sum\\u00e9.csv\",\"file_type\":\"csv\",\"file_size\":1234}");
+    ingest_verr_t err = {NULL, NULL};
+    json_t *j =
+        unit_json("{\"filename\":\"r\\u00e9sum\\u00e9.csv\",\"file_type\":\"csv\",\"file_size\":1234}");
     ck_assert_int_eq(ingest_validate_init(unit_pool, j, MAXSZ, &req, &err), APR_SUCCESS);
     ck_assert_str_eq(req.filename, "r\xc3\xa9sum\xc3\xa9.csv");
     ck_assert_str_eq(req.file_type, "csv");
@@ -292,7 +292,7 @@ START_TEST(init_not_object)
     init_bad("null", NULL, "the request body must be a JSON object");
     {
         ingest_init_req_t req;
-        ingest_verr_t err = { "untouched", "untouched" };
+        ingest_verr_t err = {"untouched", "untouched"};
         ck_assert_int_eq(ingest_validate_init(unit_pool, NULL, MAXSZ, &req, &err), APR_EINVAL);
         ck_assert_ptr_null(err.field);
         ck_assert_str_eq(err.detail, "the request body must be a JSON object");
@@ -314,20 +314,20 @@ static apr_table_t *args_of(const char *const *kv)
 static void list_bad(const char *const *kv, const char *want_field, const char *want_detail)
 {
     ingest_list_req_t req;
-    ingest_verr_t err = { "untouched", "untouched" };
+    ingest_verr_t err = {"untouched", "untouched"};
     ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(kv), &req, &err), APR_EINVAL);
     ck_assert_ptr_nonnull(err.field);
     ck_assert_str_eq(err.field, want_field);
     ck_assert_str_eq(err.detail, want_detail);
 }
 
-#define LIMIT_DETAIL "must be an integer from 1 to 100"
+#define LIMIT_DETAIL  "must be an integer from 1 to 100"
 #define OFFSET_DETAIL "must be an integer from 0 to 2147483647"
 
 START_TEST(list_defaults)
 {
     ingest_list_req_t req;
-    ingest_verr_t err = { NULL, NULL };
+    ingest_verr_t err = {NULL, NULL};
     memset(&req, 0x5a, sizeof(req));
     ck_assert_int_eq(ingest_validate_list(unit_pool, apr_table_make(unit_pool, 1), &req, &err), APR_SUCCESS);
     ck_assert_int_eq(req.limit, 20);
@@ -339,10 +339,10 @@ END_TEST
 
 START_TEST(list_all_given)
 {
-    static const char *const kv[] = { "status", "running", "limit", "100", "offset", "2147483647",
-                                      "user", "me", NULL };
+    static const char *const kv[] = {"status",     "running", "limit", "100", "offset",
+                                     "2147483647", "user",    "me",    NULL};
     ingest_list_req_t req;
-    ingest_verr_t err = { NULL, NULL };
+    ingest_verr_t err = {NULL, NULL};
     ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(kv), &req, &err), APR_SUCCESS);
     ck_assert_int_eq(req.has_status, 1);
     ck_assert_int_eq(req.status, INGEST_ST_RUNNING);
@@ -355,9 +355,9 @@ END_TEST
 START_TEST(list_limit_bounds)
 {
     ingest_list_req_t req;
-    ingest_verr_t err = { NULL, NULL };
-    static const char *const one[] = { "limit", "1", NULL };
-    static const char *const zero_padded[] = { "limit", "007", NULL };
+    ingest_verr_t err = {NULL, NULL};
+    static const char *const one[] = {"limit", "1", NULL};
+    static const char *const zero_padded[] = {"limit", "007", NULL};
     ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(one), &req, &err), APR_SUCCESS);
     ck_assert_int_eq(req.limit, 1);
     ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(zero_padded), &req, &err), APR_SUCCESS);
@@ -367,11 +367,11 @@ END_TEST
 
 START_TEST(list_limit_rejected)
 {
-    static const char *const bad_values[] = { "0", "101", "abc", "+5", "1 ", " 1", "-1", "", "1.5", "0x10",
-                                              "99999999999999999999", NULL };
+    static const char *const bad_values[] = {
+        "0", "101", "abc", "+5", "1 ", " 1", "-1", "", "1.5", "0x10", "99999999999999999999", NULL};
     const char *const *v;
     for (v = bad_values; *v; ++v) {
-        const char *kv[] = { "limit", *v, NULL };
+        const char *kv[] = {"limit", *v, NULL};
         list_bad(kv, "limit", LIMIT_DETAIL);
     }
 }
@@ -379,12 +379,12 @@ END_TEST
 
 START_TEST(list_offset)
 {
-    static const char *const ok[] = { "offset", "0", NULL };
-    static const char *const neg[] = { "offset", "-1", NULL };
-    static const char *const big[] = { "offset", "2147483648", NULL };
-    static const char *const word[] = { "offset", "ten", NULL };
+    static const char *const ok[] = {"offset", "0", NULL};
+    static const char *const neg[] = {"offset", "-1", NULL};
+    static const char *const big[] = {"offset", "2147483648", NULL};
+    static const char *const word[] = {"offset", "ten", NULL};
     ingest_list_req_t req;
-    ingest_verr_t err = { NULL, NULL };
+    ingest_verr_t err = {NULL, NULL};
     ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(ok), &req, &err), APR_SUCCESS);
     ck_assert_int_eq(req.offset, 0);
     list_bad(neg, "offset", OFFSET_DETAIL);
@@ -395,15 +395,15 @@ END_TEST
 
 START_TEST(list_status)
 {
-    static const char *const names[] = { "pending", "queued", "running", "completed", "failed" };
-    static const char *const unknown[] = { "status", "done", NULL };
-    static const char *const upper[] = { "status", "RUNNING", NULL };
-    static const char *const empty[] = { "status", "", NULL };
+    static const char *const names[] = {"pending", "queued", "running", "completed", "failed"};
+    static const char *const unknown[] = {"status", "done", NULL};
+    static const char *const upper[] = {"status", "RUNNING", NULL};
+    static const char *const empty[] = {"status", "", NULL};
     int i;
     for (i = 0; i < 5; ++i) {
-        const char *kv[] = { "status", names[i], NULL };
+        const char *kv[] = {"status", names[i], NULL};
         ingest_list_req_t req;
-        ingest_verr_t err = { NULL, NULL };
+        ingest_verr_t err = {NULL, NULL};
         ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(kv), &req, &err), APR_SUCCESS);
         ck_assert_int_eq(req.has_status, 1);
         ck_assert_int_eq(req.status, i);
@@ -416,12 +416,12 @@ END_TEST
 
 START_TEST(list_user)
 {
-    static const char *const me[] = { "user", "me", NULL };
-    static const char *const other[] = { "user", "alice", NULL };
-    static const char *const upper[] = { "user", "ME", NULL };
-    static const char *const empty[] = { "user", "", NULL };
+    static const char *const me[] = {"user", "me", NULL};
+    static const char *const other[] = {"user", "alice", NULL};
+    static const char *const upper[] = {"user", "ME", NULL};
+    static const char *const empty[] = {"user", "", NULL};
     ingest_list_req_t req;
-    ingest_verr_t err = { NULL, NULL };
+    ingest_verr_t err = {NULL, NULL};
     ck_assert_int_eq(ingest_validate_list(unit_pool, args_of(me), &req, &err), APR_SUCCESS);
     ck_assert_int_eq(req.mine, 1);
     list_bad(other, "user", "must be \"me\"");
@@ -432,9 +432,9 @@ END_TEST
 
 START_TEST(list_unknown_parameter)
 {
-    static const char *const a[] = { "sort", "asc", NULL };
-    static const char *const b[] = { "limit", "5", "page", "2", NULL };
-    static const char *const c[] = { "Limit", "5", NULL };
+    static const char *const a[] = {"sort", "asc", NULL};
+    static const char *const b[] = {"limit", "5", "page", "2", NULL};
+    static const char *const c[] = {"Limit", "5", NULL};
     list_bad(a, "sort", "unknown query parameter (expected status, limit, offset, user)");
     list_bad(b, "page", "unknown query parameter (expected status, limit, offset, user)");
     /* parameter names are case-sensitive although apr tables are not */
@@ -446,7 +446,7 @@ START_TEST(list_repeated_parameter)
 {
     apr_table_t *t = apr_table_make(unit_pool, 4);
     ingest_list_req_t req;
-    ingest_verr_t err = { NULL, NULL };
+    ingest_verr_t err = {NULL, NULL};
     apr_table_add(t, "limit", "5");
     apr_table_add(t, "limit", "6");
     ck_assert_int_eq(ingest_validate_list(unit_pool, t, &req, &err), APR_EINVAL);
@@ -522,10 +522,10 @@ START_TEST(uuid_checks)
     ck_assert_int_eq(ingest_is_uuid("123e4567-e89b-12d3-a456-4266141740000"), 0); /* 37 */
     ck_assert_int_eq(ingest_is_uuid("123e4567e89b12d3a456426614174000"), 0);      /* no dashes */
     ck_assert_int_eq(ingest_is_uuid("{23e4567-e89b-12d3-a456-42661417400}"), 0);
-    ck_assert_int_eq(ingest_is_uuid("123e456-7e89b-12d3-a456-426614174000"), 0);  /* dash moved */
+    ck_assert_int_eq(ingest_is_uuid("123e456-7e89b-12d3-a456-426614174000"), 0); /* dash moved */
     ck_assert_int_eq(ingest_is_uuid("123e4567-e89b-12d3-a4564-26614174000"), 0);
     ck_assert_int_eq(ingest_is_uuid("123e4567-e89b-12d3-a456-42661417400-"), 0);
-    ck_assert_int_eq(ingest_is_uuid("123e4567-e89b-12d3-a456-42661417400g"), 0);  /* non-hex */
+    ck_assert_int_eq(ingest_is_uuid("123e4567-e89b-12d3-a456-42661417400g"), 0); /* non-hex */
     ck_assert_int_eq(ingest_is_uuid("z23e4567-e89b-12d3-a456-426614174000"), 0);
     ck_assert_int_eq(ingest_is_uuid("123e4567 e89b 12d3 a456 426614174000"), 0);
     ck_assert_int_eq(ingest_is_uuid("123e4567-e89b-12d3-a456-42661417400\xff"), 0);
