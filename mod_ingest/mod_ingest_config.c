@@ -177,26 +177,30 @@ static const char *read_secret(cmd_parms *cmd, const char *arg, const unsigned c
 static const char *parse_size(cmd_parms *cmd, const char *arg, apr_off_t min, apr_off_t *out)
 {
     char *end;
-    apr_off_t v;
+    apr_off_t v, mult = 1;
     apr_status_t rv = apr_strtoff(&v, arg, &end, 10);
     if (rv != APR_SUCCESS || end == arg || v < 0) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a size", cmd->cmd->name, arg);
     }
     switch (apr_toupper(*end)) {
     case 'K':
-        v *= 1024;
+        mult = 1024;
         ++end;
         break;
     case 'M':
-        v *= 1024 * 1024;
+        mult = 1024 * 1024;
         ++end;
         break;
     case 'G':
-        v *= (apr_off_t)1024 * 1024 * 1024;
+        mult = (apr_off_t)1024 * 1024 * 1024;
         ++end;
         break;
     default: break;
     }
+    if (v > APR_INT64_MAX / mult) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is too large", cmd->cmd->name, arg);
+    }
+    v *= mult;
     if (*end) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a size (bytes, or a number with K, M or G)",
                             cmd->cmd->name, arg);

@@ -153,8 +153,10 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
         return INGEST_EDB_DOWN;
     }
     if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, IGLOGNO(00202) "DBDriver is %s; mod_ingest needs pgsql",
-                     apr_dbd_name(dbd->driver));
+        static volatile apr_uint32_t told;
+        if (apr_atomic_cas32(&told, 1, 0) == 0) /* once, not per request */
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         IGLOGNO(00202) "DBDriver is %s; mod_ingest needs pgsql", apr_dbd_name(dbd->driver));
         return INGEST_EDB_DOWN;
     }
     c = pg(dbd);

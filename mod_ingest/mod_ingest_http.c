@@ -175,6 +175,7 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
             if ((rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ)) != APR_SUCCESS) {
                 apr_brigade_destroy(bb);
                 pb->status = HTTP_BAD_REQUEST;
+                pb->type = INGEST_PROBLEM_BASE "body-unreadable";
                 pb->title = "Request body unreadable";
                 pb->detail = "the request body could not be read";
                 return rv;
