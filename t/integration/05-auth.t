@@ -25,7 +25,7 @@ sub signed_with {
 sub refused {
     my ($r, $name, %o) = @_;
     subtest $name => sub {
-        is($r->{status}, 401, '401');
+        is($r->{status}, 401, 'status is 401');
         is($r->{headers}{'content-type'}, 'application/problem+json', 'problem+json');
         is($r->{json}{type}, $UNAUTH, 'type unauthorized');
         is($r->{json}{status}, 401, 'status member 401');
