@@ -95,6 +95,38 @@ apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const ch
     return APR_SUCCESS;
 }
 
+/* libjwt 1.10 writes past a zero-byte buffer when a segment decodes to
+ * nothing ("..", "a.b.c"), and it is handed whatever a client sends. So
+ * the token's shape is checked first: header.payload.signature in
+ * base64url without padding, no segment of a length base64 cannot have,
+ * and a non-empty signature (whose algorithm is judged after decoding, so
+ * the answer can say what was wrong). */
+static int token_well_formed(const char *token)
+{
+    apr_size_t seglen[3] = {0, 0, 0};
+    int seg = 0;
+    const char *c;
+
+    if (strlen(token) > INGEST_TOKEN_MAX) {
+        return 0;
+    }
+    for (c = token; *c; ++c) {
+        if (*c == '.') {
+            if (++seg > 2) {
+                return 0;
+            }
+            continue;
+        }
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'
+              || *c == '_')) {
+            return 0;
+        }
+        seglen[seg]++;
+    }
+    return seg == 2 && seglen[0] >= 2 && seglen[0] % 4 != 1 && seglen[1] >= 2 && seglen[1] % 4 != 1
+           && seglen[2] >= 2 && seglen[2] % 4 != 1;
+}
+
 apr_status_t ingest_identity_from_jwt(apr_pool_t *p, const char *token, const ingest_jwt_params_t *prm,
                                       ingest_identity_t *out, const char **why)
 {
@@ -110,6 +142,10 @@ apr_status_t ingest_identity_from_jwt(apr_pool_t *p, const char *token, const in
     }
     if (!prm->secret || prm->secret_len == 0) {
         *why = "no secret to verify tokens with";
+        return APR_EINVAL;
+    }
+    if (!token_well_formed(token)) {
+        *why = "the token is malformed or its signature does not verify";
         return APR_EINVAL;
     }
     /* libjwt verifies the signature when given a key; it is the header's

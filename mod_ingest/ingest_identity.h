@@ -11,6 +11,7 @@
 
 #define INGEST_TENANT_MAX 128
 #define INGEST_USER_MAX   255
+#define INGEST_TOKEN_MAX  8192
 
 typedef struct {
     const char *tenant;

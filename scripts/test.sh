@@ -18,4 +18,4 @@ fi
 # Temp directories must be reachable by the postgres and www-data users the
 # harness runs the database and httpd children as when it runs as root.
 export TMPDIR=${TMPDIR:-/tmp}
-exec prove -j2 "$@" t/unit/unit_core t/unit/unit_core_san t/integration/*.t
+exec prove -j2 "$@" t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t

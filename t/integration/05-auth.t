@@ -66,6 +66,9 @@ is($t->psql('SELECT count(*) FROM ingest_jobs'), '0', 'refused init created no r
 my @bad = (
     ['garbage token', 'not-a-jwt', qr/malformed/],
     ['three garbage segments', 'aaa.bbb.ccc', qr/malformed|signature/],
+    ['empty segments (a libjwt overflow)', '..', qr/malformed/],
+    ['one-character segments', 'a.b.c', qr/malformed/],
+    ['padded segments', 'aaaa=.bbbb.cccc', qr/malformed/],
     ['wrong secret', $t->jwt({%good}, secret => 'some-other-secret-0123456789'), qr/signature/],
 );
 {
