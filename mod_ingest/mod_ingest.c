@@ -14,9 +14,11 @@
 #include "mod_ingest_db.h"
 #include "mod_ingest_router.h"
 #include "mod_ingest_store.h"
+#include "mod_ingest_worker.h"
 
 static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
+    server_rec *vs;
     (void)plog;
     (void)ptemp;
     /* httpd runs post_config twice at start-up; the first is a dry run in
@@ -29,6 +31,16 @@ static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     }
     if (ingest_db_init(s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ingest_worker_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        if (!ingest_conf_callback_auth(ingest_sconf(vs))) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
+                         IGLOGNO(00002) "IngestCallbackAuth none: anyone who can reach "
+                                        "/api/pipeline/callback can change any job; for demos only");
+        }
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  IGLOGNO(00001) "mod_ingest %s ready (needs database schema %d)", INGEST_VERSION,
@@ -44,11 +56,22 @@ static int ingest_handler(request_rec *r)
     return ingest_route(r);
 }
 
+static void ingest_child_init(apr_pool_t *p, server_rec *s)
+{
+    ingest_worker_child_init(p, s);
+}
+
 static void ingest_register_hooks(apr_pool_t *p)
 {
+    /* mod_watchdog starts its threads in its own post_config: the worker
+     * must be registered before that */
+    static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
     (void)p;
     ingest_db_register(ingest_job_statements);
-    ap_hook_post_config(ingest_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ingest_db_register(ingest_worker_statements);
+    ingest_db_register(ingest_callback_statements);
+    ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ingest_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

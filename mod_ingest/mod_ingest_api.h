@@ -11,11 +11,12 @@
 
 typedef int ingest_api_fn(request_rec *r, const ingest_identity_t *id, const char *param);
 
-ingest_api_fn ingest_api_init;   /* POST   /api/ingest/init */
-ingest_api_fn ingest_api_status; /* GET    /api/ingest/status/{job_id} */
-ingest_api_fn ingest_api_jobs;   /* GET    /api/ingest/jobs */
-ingest_api_fn ingest_api_stats;  /* GET    /api/ingest/stats */
-ingest_api_fn ingest_api_delete; /* DELETE /api/ingest/{job_id} */
-ingest_api_fn ingest_api_health; /* GET    /api/ingest/health */
+ingest_api_fn ingest_api_init;     /* POST   /api/ingest/init */
+ingest_api_fn ingest_api_status;   /* GET    /api/ingest/status/{job_id} */
+ingest_api_fn ingest_api_jobs;     /* GET    /api/ingest/jobs */
+ingest_api_fn ingest_api_stats;    /* GET    /api/ingest/stats */
+ingest_api_fn ingest_api_delete;   /* DELETE /api/ingest/{job_id} */
+ingest_api_fn ingest_api_health;   /* GET    /api/ingest/health */
+ingest_api_fn ingest_api_callback; /* POST   /api/pipeline/callback */
 
 #endif

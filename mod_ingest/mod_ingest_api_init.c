@@ -4,6 +4,7 @@
 #include <http_protocol.h>
 
 #include "ingest_sign.h"
+#include "ingest_simulate.h"
 #include "ingest_validate.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
@@ -32,6 +33,8 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     ap_dbd_t *dbd;
     apr_int64_t expires = 0;
     apr_status_t rv;
+    apr_interval_time_t due_in = 0;
+    ingest_processor_e proc;
     int created = 0;
 
     (void)param;
@@ -47,8 +50,19 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }
-    rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc), &job,
-                                 &created, &expires);
+    /* simulate and external need no upload: the job is queued at once,
+     * and simulate starts it after its configured delay */
+    proc = ingest_conf_processor(sc);
+    if (proc == INGEST_PROC_SIMULATE) {
+        ingest_rng_t rng;
+        apr_uint64_t seed = 0;
+        apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
+        ingest_rng_seed(&rng, seed);
+        due_in = ingest_rng_range(&rng, ingest_conf_sim_delay_min(sc), ingest_conf_sim_delay_max(sc));
+    }
+    rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc),
+                                 proc == INGEST_PROC_NONE ? "pending" : "queued", due_in, &job, &created,
+                                 &expires);
     if (rv != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }

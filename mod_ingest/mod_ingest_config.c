@@ -56,8 +56,22 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
 void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
+    ingest_srv_conf *c = apr_pcalloc(p, sizeof(*c));
     (void)s;
-    return apr_pcalloc(p, sizeof(ingest_srv_conf));
+    c->processor = INGEST_UNSET_INT;
+    c->worker_interval = INGEST_UNSET_INT;
+    c->worker_batch = INGEST_UNSET_INT;
+    c->lease_time = INGEST_UNSET_INT;
+    c->max_attempts = INGEST_UNSET_INT;
+    c->sim_delay_min = INGEST_UNSET_INT;
+    c->sim_delay_max = INGEST_UNSET_INT;
+    c->sim_duration = INGEST_UNSET_INT;
+    c->sim_failure_rate = INGEST_UNSET_INT;
+    c->external_deadline = INGEST_UNSET_INT;
+    c->retention_days = INGEST_UNSET_INT;
+    c->callback_tolerance = INGEST_UNSET_INT;
+    c->callback_auth = INGEST_UNSET_INT;
+    return c;
 }
 
 void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
@@ -70,6 +84,28 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     } else {
         c->upload_secret = base->upload_secret;
         c->upload_secret_len = base->upload_secret_len;
+    }
+    c->upload_secret_generated = 0; /* decided in post_config */
+    MERGE_INT(processor);
+    MERGE_INT(worker_interval);
+    MERGE_INT(worker_batch);
+    MERGE_INT(lease_time);
+    MERGE_INT(max_attempts);
+    MERGE_INT(sim_delay_min);
+    MERGE_INT(sim_delay_max);
+    MERGE_INT(sim_duration);
+    MERGE_INT(sim_failure_rate);
+    MERGE_INT(external_deadline);
+    MERGE_INT(retention_days);
+    MERGE_INT(callback_tolerance);
+    MERGE_INT(callback_auth);
+    /* a vhost that names its own secrets replaces the inherited set */
+    if (add->callback_secret_count) {
+        memcpy(c->callback_secrets, add->callback_secrets, sizeof(c->callback_secrets));
+        c->callback_secret_count = add->callback_secret_count;
+    } else {
+        memcpy(c->callback_secrets, base->callback_secrets, sizeof(c->callback_secrets));
+        c->callback_secret_count = base->callback_secret_count;
     }
     return c;
 }
@@ -119,6 +155,35 @@ int ingest_conf_upload_ttl(const ingest_dir_conf *c)
 int ingest_conf_retry_after(const ingest_dir_conf *c)
 {
     return c->retry_after != INGEST_UNSET_INT ? c->retry_after : INGEST_DEFAULT_RETRY_AFTER;
+}
+
+#define SRV_GETTER(type, name, field, dflt)                                                                  \
+    type ingest_conf_##name(const ingest_srv_conf *c)                                                        \
+    {                                                                                                        \
+        return c->field != INGEST_UNSET_INT ? (type)c->field : (dflt);                                       \
+    }
+
+SRV_GETTER(ingest_processor_e, processor, processor, INGEST_PROC_NONE)
+SRV_GETTER(apr_interval_time_t, worker_interval, worker_interval, INGEST_DEFAULT_WORKER_INTERVAL)
+SRV_GETTER(int, worker_batch, worker_batch, INGEST_DEFAULT_WORKER_BATCH)
+SRV_GETTER(apr_interval_time_t, lease_time, lease_time, INGEST_DEFAULT_LEASE_TIME)
+SRV_GETTER(int, max_attempts, max_attempts, INGEST_DEFAULT_MAX_ATTEMPTS)
+SRV_GETTER(apr_interval_time_t, sim_delay_min, sim_delay_min, INGEST_DEFAULT_SIM_DELAY_MIN)
+SRV_GETTER(apr_interval_time_t, sim_delay_max, sim_delay_max, INGEST_DEFAULT_SIM_DELAY_MAX)
+SRV_GETTER(apr_interval_time_t, sim_duration, sim_duration, INGEST_DEFAULT_SIM_DURATION)
+SRV_GETTER(double, sim_failure_rate, sim_failure_rate, INGEST_DEFAULT_SIM_FAILURE)
+SRV_GETTER(apr_interval_time_t, external_deadline, external_deadline, INGEST_DEFAULT_EXT_DEADLINE)
+SRV_GETTER(int, retention_days, retention_days, 0)
+SRV_GETTER(apr_interval_time_t, callback_tolerance, callback_tolerance, INGEST_DEFAULT_CB_TOLERANCE)
+SRV_GETTER(int, callback_auth, callback_auth, 1)
+
+const char *ingest_conf_processor_name(const ingest_srv_conf *c)
+{
+    switch (ingest_conf_processor(c)) {
+    case INGEST_PROC_SIMULATE: return "simulate";
+    case INGEST_PROC_EXTERNAL: return "external";
+    default: return "none";
+    }
 }
 
 /* ------------------------------------------------------------ parsers */
@@ -286,6 +351,168 @@ static const char *set_upload_secret(cmd_parms *cmd, void *dc, const char *arg)
     return read_secret(cmd, arg, &c->upload_secret, &c->upload_secret_len);
 }
 
+static ingest_srv_conf *srv_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &ingest_module);
+}
+
+/* A duration with httpd's units (ms, s, mi, h); unit is the default. */
+static const char *parse_duration(cmd_parms *cmd, const char *arg, const char *unit, apr_interval_time_t min,
+                                  apr_interval_time_t max, apr_interval_time_t *out)
+{
+    apr_interval_time_t v;
+    if (ap_timeout_parameter_parse(arg, &v, unit) != APR_SUCCESS || v < min || v > max) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' must be a duration from %" APR_TIME_T_FMT "ms to %" APR_TIME_T_FMT
+                            "s (default unit %s)",
+                            cmd->cmd->name, arg, apr_time_as_msec(min), apr_time_sec(max), unit);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *parse_count(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    if (end == arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number from %d to %d", cmd->cmd->name, arg,
+                            min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_processor(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ingest_srv_conf *c = srv_of(cmd);
+    (void)dc;
+    if (!strcasecmp(arg, "none"))
+        c->processor = INGEST_PROC_NONE;
+    else if (!strcasecmp(arg, "simulate"))
+        c->processor = INGEST_PROC_SIMULATE;
+    else if (!strcasecmp(arg, "external"))
+        c->processor = INGEST_PROC_EXTERNAL;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of none, simulate, external", cmd->cmd->name,
+                            arg);
+    return NULL;
+}
+
+static const char *set_worker_interval(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_duration(cmd, arg, "ms", apr_time_from_msec(10), apr_time_from_sec(3600),
+                          &srv_of(cmd)->worker_interval);
+}
+
+static const char *set_worker_batch(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_count(cmd, arg, 1, 10000, &srv_of(cmd)->worker_batch);
+}
+
+static const char *set_lease_time(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_duration(cmd, arg, "s", apr_time_from_sec(1), apr_time_from_sec(86400),
+                          &srv_of(cmd)->lease_time);
+}
+
+static const char *set_max_attempts(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_count(cmd, arg, 1, 100, &srv_of(cmd)->max_attempts);
+}
+
+static const char *set_sim_delay(cmd_parms *cmd, void *dc, const char *lo, const char *hi)
+{
+    ingest_srv_conf *c = srv_of(cmd);
+    const char *err;
+    (void)dc;
+    if ((err = parse_duration(cmd, lo, "s", 0, apr_time_from_sec(86400), &c->sim_delay_min))
+        || (err = parse_duration(cmd, hi ? hi : lo, "s", 0, apr_time_from_sec(86400), &c->sim_delay_max))) {
+        return err;
+    }
+    if (c->sim_delay_max < c->sim_delay_min) {
+        return apr_psprintf(cmd->pool, "%s: MAX must not be less than MIN", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+static const char *set_sim_duration(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_duration(cmd, arg, "s", 0, apr_time_from_sec(86400), &srv_of(cmd)->sim_duration);
+}
+
+static const char *set_sim_failure_rate(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    (void)dc;
+    if (end == arg || *end || !(v >= 0.0 && v <= 1.0)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a number from 0 to 1", cmd->cmd->name, arg);
+    }
+    srv_of(cmd)->sim_failure_rate = v;
+    return NULL;
+}
+
+static const char *set_external_deadline(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_duration(cmd, arg, "s", apr_time_from_sec(1), apr_time_from_sec(30 * 86400),
+                          &srv_of(cmd)->external_deadline);
+}
+
+static const char *set_retention(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_count(cmd, arg, 0, 36500, &srv_of(cmd)->retention_days);
+}
+
+static const char *set_callback_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ingest_srv_conf *c = srv_of(cmd);
+    const unsigned char *raw;
+    apr_size_t len;
+    const char *err, *why = NULL;
+    (void)dc;
+    if (c->callback_secret_count >= INGEST_WEBHOOK_MAX_SECRETS) {
+        return apr_psprintf(cmd->pool, "%s: at most %d secrets (the current one and the next)",
+                            cmd->cmd->name, INGEST_WEBHOOK_MAX_SECRETS);
+    }
+    if ((err = read_secret(cmd, arg, &raw, &len))) {
+        return err;
+    }
+    if (ingest_webhook_secret_parse(cmd->pool, (const char *)raw,
+                                    &c->callback_secrets[c->callback_secret_count], &why)
+        != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
+    }
+    c->callback_secret_count++;
+    return NULL;
+}
+
+static const char *set_callback_tolerance(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_duration(cmd, arg, "s", apr_time_from_sec(1), apr_time_from_sec(86400),
+                          &srv_of(cmd)->callback_tolerance);
+}
+
+static const char *set_callback_auth(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (!strcasecmp(arg, "signature"))
+        srv_of(cmd)->callback_auth = 1;
+    else if (!strcasecmp(arg, "none"))
+        srv_of(cmd)->callback_auth = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not signature or none", cmd->cmd->name, arg);
+    return NULL;
+}
+
 apr_status_t ingest_config_post_config(apr_pool_t *p, server_rec *s)
 {
     unsigned char *rnd = NULL;
@@ -337,5 +564,31 @@ const command_rec ingest_cmds[] = {
                   "Retry-After seconds sent with 503 when the database is down (default 5)"),
     AP_INIT_TAKE1("IngestUploadSecret", set_upload_secret, NULL, RSRC_CONF,
                   "key that signs upload URLs, inline or file:/path"),
+    AP_INIT_TAKE1("IngestProcessor", set_processor, NULL, RSRC_CONF,
+                  "what the background worker does: none (default), simulate, external"),
+    AP_INIT_TAKE1("IngestWorkerInterval", set_worker_interval, NULL, RSRC_CONF,
+                  "pause between worker passes when no work is due (default 200ms)"),
+    AP_INIT_TAKE1("IngestWorkerBatch", set_worker_batch, NULL, RSRC_CONF,
+                  "jobs claimed per statement (default 100)"),
+    AP_INIT_TAKE1("IngestLeaseTime", set_lease_time, NULL, RSRC_CONF,
+                  "how long a claimed job stays with its worker unless renewed (default 30s)"),
+    AP_INIT_TAKE1("IngestMaxAttempts", set_max_attempts, NULL, RSRC_CONF,
+                  "lease expiries after which a job fails (default 3)"),
+    AP_INIT_TAKE12("IngestSimulateDelay", set_sim_delay, NULL, RSRC_CONF,
+                   "simulate: delay MIN [MAX] before a queued job starts (default 5 10)"),
+    AP_INIT_TAKE1("IngestSimulateDuration", set_sim_duration, NULL, RSRC_CONF,
+                  "simulate: length of the running phase (default 2s)"),
+    AP_INIT_TAKE1("IngestSimulateFailureRate", set_sim_failure_rate, NULL, RSRC_CONF,
+                  "simulate: share of jobs that fail, 0 to 1 (default 0.1)"),
+    AP_INIT_TAKE1("IngestExternalDeadline", set_external_deadline, NULL, RSRC_CONF,
+                  "external: time the pipeline has to finish a handed-over job (default 1h)"),
+    AP_INIT_TAKE1("IngestRetention", set_retention, NULL, RSRC_CONF,
+                  "days terminal jobs are kept; 0 keeps them (default 0)"),
+    AP_INIT_TAKE1("IngestCallbackSecret", set_callback_secret, NULL, RSRC_CONF,
+                  "webhook signing secret (whsec_... or file:/path); give twice to rotate"),
+    AP_INIT_TAKE1("IngestCallbackTolerance", set_callback_tolerance, NULL, RSRC_CONF,
+                  "accepted clock skew of webhook-timestamp (default 300s)"),
+    AP_INIT_TAKE1("IngestCallbackAuth", set_callback_auth, NULL, RSRC_CONF,
+                  "signature (default) or none (demos only)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL},
 };

@@ -7,6 +7,7 @@
 
 #include <apr_time.h>
 
+#include "ingest_webhook.h"
 #include "mod_ingest.h"
 
 #define INGEST_UNSET_INT            (-1)
@@ -30,10 +31,41 @@ typedef struct {
     int retry_after;
 } ingest_dir_conf;
 
+typedef enum {
+    INGEST_PROC_NONE = 0, /* no worker: jobs wait for an upload or the pipeline */
+    INGEST_PROC_SIMULATE, /* the seeds' mock processing, by due time */
+    INGEST_PROC_EXTERNAL, /* hand running jobs to a pipeline that calls back */
+} ingest_processor_e;
+
+#define INGEST_DEFAULT_WORKER_INTERVAL apr_time_from_msec(200)
+#define INGEST_DEFAULT_WORKER_BATCH    100
+#define INGEST_DEFAULT_LEASE_TIME      apr_time_from_sec(30)
+#define INGEST_DEFAULT_MAX_ATTEMPTS    3
+#define INGEST_DEFAULT_SIM_DELAY_MIN   apr_time_from_sec(5)
+#define INGEST_DEFAULT_SIM_DELAY_MAX   apr_time_from_sec(10)
+#define INGEST_DEFAULT_SIM_DURATION    apr_time_from_sec(2)
+#define INGEST_DEFAULT_SIM_FAILURE     0.1
+#define INGEST_DEFAULT_EXT_DEADLINE    apr_time_from_sec(3600)
+#define INGEST_DEFAULT_CB_TOLERANCE    apr_time_from_sec(300)
+
 typedef struct {
     const unsigned char *upload_secret;
     apr_size_t upload_secret_len;
     int upload_secret_generated; /* no IngestUploadSecret: random per start */
+    int processor;
+    apr_interval_time_t worker_interval;
+    int worker_batch;
+    apr_interval_time_t lease_time;
+    int max_attempts;
+    apr_interval_time_t sim_delay_min, sim_delay_max;
+    apr_interval_time_t sim_duration;
+    double sim_failure_rate;
+    apr_interval_time_t external_deadline;
+    int retention_days;
+    ingest_webhook_secret_t callback_secrets[INGEST_WEBHOOK_MAX_SECRETS];
+    int callback_secret_count;
+    apr_interval_time_t callback_tolerance;
+    int callback_auth; /* 1: signature (default), 0: none (demos only) */
 } ingest_srv_conf;
 
 extern const command_rec ingest_cmds[];
@@ -57,5 +89,20 @@ apr_off_t ingest_conf_max_body(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_upload(const ingest_dir_conf *c);
 int ingest_conf_upload_ttl(const ingest_dir_conf *c);
 int ingest_conf_retry_after(const ingest_dir_conf *c);
+
+ingest_processor_e ingest_conf_processor(const ingest_srv_conf *c);
+const char *ingest_conf_processor_name(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_worker_interval(const ingest_srv_conf *c);
+int ingest_conf_worker_batch(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_lease_time(const ingest_srv_conf *c);
+int ingest_conf_max_attempts(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_sim_delay_min(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_sim_delay_max(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_sim_duration(const ingest_srv_conf *c);
+double ingest_conf_sim_failure_rate(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_external_deadline(const ingest_srv_conf *c);
+int ingest_conf_retention_days(const ingest_srv_conf *c);
+apr_interval_time_t ingest_conf_callback_tolerance(const ingest_srv_conf *c);
+int ingest_conf_callback_auth(const ingest_srv_conf *c);
 
 #endif

@@ -106,16 +106,17 @@ static int is_json_type(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
-apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb)
+apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *blen,
+                              ingest_problem_t *pb)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_bucket_brigade *bb;
     char *buf;
     apr_size_t len = 0, cap = 8192;
     int seen_eos = 0;
-    json_error_t jerr;
 
-    *out = NULL;
+    *body = NULL;
+    *blen = 0;
     memset(pb, 0, sizeof(*pb));
     if (!is_json_type(apr_table_get(r->headers_in, "Content-Type"))) {
         pb->status = HTTP_UNSUPPORTED_MEDIA_TYPE;
@@ -205,7 +206,17 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
     }
     apr_brigade_destroy(bb);
     buf[len] = '\0';
+    *body = buf;
+    *blen = len;
+    return APR_SUCCESS;
+}
 
+apr_status_t ingest_parse_json(request_rec *r, const char *buf, apr_size_t len, json_t **out,
+                               ingest_problem_t *pb)
+{
+    json_error_t jerr;
+
+    memset(pb, 0, sizeof(*pb));
     *out = ingest_json_pool_own(r->pool, json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr));
     if (!*out) {
         pb->status = HTTP_BAD_REQUEST;
@@ -217,4 +228,17 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
         return APR_EINVAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb)
+{
+    const char *body;
+    apr_size_t blen;
+    apr_status_t rv;
+
+    *out = NULL;
+    if ((rv = ingest_read_body(r, limit, &body, &blen, pb)) != APR_SUCCESS) {
+        return rv;
+    }
+    return ingest_parse_json(r, body, blen, out, pb);
 }

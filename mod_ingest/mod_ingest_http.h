@@ -24,4 +24,12 @@ int ingest_send_db_error(request_rec *r, apr_status_t rv);
  * *pb filled). The value is released with the request pool. */
 apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb);
 
+/* The two halves of ingest_read_json, for a caller that needs the raw
+ * bytes too (a signature is over the body as sent, not as re-serialized).
+ * The body is NUL-terminated and lives in the request pool. */
+apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *blen,
+                              ingest_problem_t *pb);
+apr_status_t ingest_parse_json(request_rec *r, const char *buf, apr_size_t len, json_t **out,
+                               ingest_problem_t *pb);
+
 #endif

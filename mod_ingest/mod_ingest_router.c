@@ -23,6 +23,7 @@ static const route_t routes[] = {
     {M_GET, "/api/ingest/jobs", 1, ingest_api_jobs},
     {M_GET, "/api/ingest/stats", 1, ingest_api_stats},
     {M_GET, "/api/ingest/health", 0, ingest_api_health},
+    {M_POST, "/api/pipeline/callback", 0, ingest_api_callback},
     {M_GET, "/api/ingest/status/{}", 1, ingest_api_status},
     {M_DELETE, "/api/ingest/{}", 1, ingest_api_delete},
     {0, NULL, 0, NULL},

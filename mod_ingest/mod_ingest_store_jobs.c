@@ -17,8 +17,9 @@ const ingest_stmt_t ingest_job_statements[] = {
       * after this statement's snapshot, which the caller retries. */
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, filename, file_type, file_size,"
-     "                          idempotency_key, upload_expires_at)"
-     " VALUES (%s, %s, 'file_upload', %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int))"
+     "                          idempotency_key, upload_expires_at, status, due_at)"
+     " VALUES (%s, %s, 'file_upload', %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int),"
+     "         %s::text::ingest_job_status, now() + make_interval(secs => %s::float8))"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job, upload_expires_at)"
      " SELECT json_build_object('created', true, 'job', ins.job,"
@@ -58,9 +59,10 @@ const ingest_stmt_t ingest_job_statements[] = {
 
 apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                      const ingest_init_req_t *req, const char *idempotency_key,
-                                     int upload_ttl, json_t **job, int *created, apr_int64_t *expires)
+                                     int upload_ttl, const char *status, apr_interval_time_t due_in,
+                                     json_t **job, int *created, apr_int64_t *expires)
 {
-    const char *args[9];
+    const char *args[11];
     json_t *res = NULL;
     apr_status_t rv = APR_NOTFOUND;
     int attempt;
@@ -72,13 +74,15 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     args[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->file_size);
     args[5] = idempotency_key;
     args[6] = apr_itoa(p, upload_ttl);
-    args[7] = id->tenant;
-    args[8] = idempotency_key;
+    args[7] = status;
+    args[8] = apr_psprintf(p, "%.3f", (double)due_in / APR_USEC_PER_SEC);
+    args[9] = id->tenant;
+    args[10] = idempotency_key;
 
     /* No row means a concurrent request with the same key committed its
      * job after our snapshot was taken: a fresh snapshot sees it. */
     for (attempt = 0; attempt < 3 && rv == APR_NOTFOUND; ++attempt) {
-        rv = ingest_db_select_json(p, s, dbd, "ingest_job_create", 9, args, &res);
+        rv = ingest_db_select_json(p, s, dbd, "ingest_job_create", 11, args, &res);
     }
     if (rv != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? INGEST_EDB_QUERY : rv;

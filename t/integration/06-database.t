@@ -106,6 +106,7 @@ is($old->request('GET', '/api/ingest/health')->{status}, 200, 'after migrating, 
 is($old->request('POST', '/api/ingest/init', token => $otok,
     json => { filename => 'a.csv', file_type => 'csv', file_size => 1 })->{status}, 201, 'and serving');
 my $again = IngestTest::run_or_die("$IngestTest::TOP/sql/migrate.sh", '-h', '127.0.0.1', '-p', $old->{pgport}, '-U', 'ingest', '-d', 'ingest');
-like($again, qr/0 applied, schema version 1/, 'migrate.sh a second time is a no-op');
+my $latest = IngestTest::latest_schema();
+like($again, qr/0 applied, schema version $latest/, 'migrate.sh a second time is a no-op');
 
 done_testing;

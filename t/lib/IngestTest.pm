@@ -19,6 +19,12 @@ use Time::HiRes qw(sleep time);
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
+# The schema version the tree's migrations produce: the highest NNN_ file.
+sub latest_schema {
+    my ($v) = sort { $b <=> $a } map { m{/0*(\d+)_[^/]*\.sql$} ? $1 : () } glob("$TOP/sql/*.sql");
+    return $v;
+}
+
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 1)
         or die "no free port: $!";

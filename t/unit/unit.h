@@ -15,6 +15,9 @@ Suite *suite_query(void);
 Suite *suite_identity(void);
 Suite *suite_problem(void);
 Suite *suite_sign(void);
+Suite *suite_webhook(void);
+Suite *suite_callback(void);
+Suite *suite_simulate(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

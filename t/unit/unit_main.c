@@ -78,6 +78,9 @@ int main(void)
     srunner_add_suite(sr, suite_identity());
     srunner_add_suite(sr, suite_problem());
     srunner_add_suite(sr, suite_sign());
+    srunner_add_suite(sr, suite_webhook());
+    srunner_add_suite(sr, suite_callback());
+    srunner_add_suite(sr, suite_simulate());
     srunner_set_tap(sr, "-");
     srunner_run_all(sr, CK_SILENT);
     failed = srunner_ntests_failed(sr);

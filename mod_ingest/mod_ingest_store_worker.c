@@ -1,0 +1,154 @@
+/* The worker's SQL: every transition a background worker makes, each one a
+ * guarded UPDATE, so two workers (threads, processes or hosts) racing for
+ * the same job cannot both win: the loser's statement matches no row. */
+
+#include <apr_strings.h>
+
+#include "mod_ingest_store.h"
+
+/* Claimed rows are chosen with FOR UPDATE SKIP LOCKED: concurrent workers
+ * take disjoint sets instead of queueing behind each other's locks. */
+const ingest_stmt_t ingest_worker_statements[] = {
+    {"ingest_w_heartbeat",
+     "INSERT INTO ingest_workers (worker, lease_owner, processor) VALUES (%s, %s, %s)"
+     " ON CONFLICT (worker) DO UPDATE SET lease_owner = EXCLUDED.lease_owner,"
+     "  processor = EXCLUDED.processor, last_tick = now()",
+     1},
+    /* A running job whose lease ran out lost its worker (child killed,
+     * host gone): back to queued with backoff, or failed after
+     * IngestMaxAttempts. A job handed to an external pipeline that missed
+     * its deadline fails. */
+    {"ingest_w_rescue",
+     "WITH expired AS ("
+     " SELECT job_id FROM ingest_jobs WHERE status = 'running' AND lease_expires_at < now()"
+     " ORDER BY lease_expires_at LIMIT %s::int FOR UPDATE SKIP LOCKED)"
+     " UPDATE ingest_jobs j SET"
+     "  status = CASE WHEN j.lease_owner = 'external' OR j.attempts + 1 >= %s::int"
+     "                THEN 'failed'::ingest_job_status ELSE 'queued'::ingest_job_status END,"
+     "  attempts = CASE WHEN j.lease_owner = 'external' THEN j.attempts ELSE j.attempts + 1 END,"
+     "  error = CASE WHEN j.lease_owner = 'external'"
+     "               THEN 'the external pipeline did not finish the job within IngestExternalDeadline'"
+     "               WHEN j.attempts + 1 >= %s::int"
+     "               THEN 'the worker running the job was lost ' || (j.attempts + 1) ||"
+     "                    ' times (lease expired); giving up after IngestMaxAttempts'"
+     "               ELSE j.error END,"
+     "  completed_at = CASE WHEN j.lease_owner = 'external' OR j.attempts + 1 >= %s::int THEN now() END,"
+     "  due_at = now() + make_interval(secs => least(power(2, j.attempts), 300)),"
+     "  lease_owner = NULL, lease_expires_at = NULL"
+     " FROM expired WHERE j.job_id = expired.job_id AND j.status = 'running'",
+     0},
+    /* The holder keeps its leases fresh while its jobs are in progress. */
+    {"ingest_w_renew",
+     "UPDATE ingest_jobs SET lease_expires_at = now() + make_interval(secs => %s::float8)"
+     " WHERE status = 'running' AND lease_owner = %s"
+     "   AND lease_expires_at < now() + make_interval(secs => %s::float8 / 2)",
+     1},
+    /* queued -> running. The due time becomes the end of the running phase
+     * (simulate) and the lease the external deadline (external). */
+    {"ingest_w_claim",
+     "WITH c AS ("
+     " SELECT job_id FROM ingest_jobs WHERE status = 'queued' AND due_at <= now()"
+     " ORDER BY priority, created_at LIMIT %s::int FOR UPDATE SKIP LOCKED)"
+     " UPDATE ingest_jobs j SET status = 'running', lease_owner = %s,"
+     "  lease_expires_at = now() + make_interval(secs => %s::float8),"
+     "  started_at = coalesce(j.started_at, now()),"
+     "  due_at = now() + make_interval(secs => %s::float8)"
+     " FROM c WHERE j.job_id = c.job_id AND j.status = 'queued'",
+     0},
+    /* The holder's running jobs whose running phase is over. */
+    {"ingest_w_due",
+     "SELECT json_build_object('jobs', coalesce(json_agg(json_build_object("
+     "  'job_id', job_id, 'elapsed_ms', (extract(epoch FROM now() - started_at) * 1000)::bigint)), '[]'))"
+     " FROM (SELECT job_id, started_at FROM ingest_jobs WHERE status = 'running' AND lease_owner = %s"
+     "       AND due_at <= now() ORDER BY due_at LIMIT %s::int) d",
+     1},
+    /* running -> completed | failed, only by the lease holder. */
+    {"ingest_w_finish",
+     "UPDATE ingest_jobs SET status = %s::text::ingest_job_status, result_data = %s::jsonb, error = %s,"
+     "  total_items = %s::bigint, processed_items = %s::bigint, completed_at = now(),"
+     "  lease_owner = NULL, lease_expires_at = NULL"
+     " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
+     0},
+    /* A stopping worker gives its running jobs back at once instead of
+     * leaving them to wait out their leases. */
+    {"ingest_w_release",
+     "UPDATE ingest_jobs SET status = 'queued', due_at = now(), lease_owner = NULL, lease_expires_at = NULL"
+     " WHERE status = 'running' AND lease_owner = %s",
+     0},
+    /* Retention, a small batch at a time: never one long transaction. */
+    {"ingest_w_prune",
+     "DELETE FROM ingest_jobs WHERE job_id IN ("
+     " SELECT job_id FROM ingest_jobs WHERE status IN ('completed', 'failed')"
+     " AND completed_at < now() - make_interval(days => %s::int) LIMIT 500)",
+     0},
+    {NULL, NULL, 0},
+};
+
+static const char *secs(apr_pool_t *p, apr_interval_time_t t)
+{
+    return apr_psprintf(p, "%.3f", (double)t / APR_USEC_PER_SEC);
+}
+
+apr_status_t ingest_store_worker_heartbeat(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
+                                           const char *owner, const char *processor)
+{
+    const char *args[3] = {worker, owner, processor};
+    int n;
+    return ingest_db_exec(p, s, dbd, "ingest_w_heartbeat", 3, args, &n);
+}
+
+apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
+                                        int max_attempts, int *rescued)
+{
+    const char *m = apr_itoa(p, max_attempts);
+    const char *args[4] = {apr_itoa(p, batch), m, m, m};
+    return ingest_db_exec(p, s, dbd, "ingest_w_rescue", 4, args, rescued);
+}
+
+apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
+                                       apr_interval_time_t lease)
+{
+    const char *args[3] = {secs(p, lease), owner, secs(p, lease)};
+    int n;
+    return ingest_db_exec(p, s, dbd, "ingest_w_renew", 3, args, &n);
+}
+
+apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
+                                       const char *owner, apr_interval_time_t lease,
+                                       apr_interval_time_t run_for, int *claimed)
+{
+    const char *args[4] = {apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
+    return ingest_db_exec(p, s, dbd, "ingest_w_claim", 4, args, claimed);
+}
+
+apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
+                                     int batch, json_t **jobs)
+{
+    const char *args[2] = {owner, apr_itoa(p, batch)};
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_due", 2, args, &res);
+    *jobs = rv == APR_SUCCESS ? json_object_get(res, "jobs") : NULL;
+    return rv;
+}
+
+apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                        const char *owner, int success, const char *result_data,
+                                        const char *error, apr_int64_t items, int *done)
+{
+    const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
+    const char *args[7] = {success ? "completed" : "failed", result_data, error, n, n, job_id, owner};
+    return ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done);
+}
+
+apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
+                                         int *released)
+{
+    const char *args[1] = {owner};
+    return ingest_db_exec(p, s, dbd, "ingest_w_release", 1, args, released);
+}
+
+apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned)
+{
+    const char *args[1] = {apr_itoa(p, days)};
+    return ingest_db_exec(p, s, dbd, "ingest_w_prune", 1, args, pruned);
+}

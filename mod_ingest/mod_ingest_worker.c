@@ -1,0 +1,249 @@
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <apr_network_io.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_portable.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+#include <mod_watchdog.h>
+
+#include "ingest_simulate.h"
+#include "mod_ingest.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_db.h"
+#include "mod_ingest_store.h"
+#include "mod_ingest_worker.h"
+
+/* A pass keeps going while work is due, but hands the thread back to
+ * mod_watchdog at least this often, so httpd can stop it promptly. */
+#define PASS_BUDGET apr_time_from_msec(1000)
+#define PRUNE_EVERY apr_time_from_sec(5)
+
+typedef struct {
+    server_rec *s;
+    const ingest_srv_conf *conf;
+    const char *owner; /* the lease owner: worker name, child pid, thread */
+    ingest_rng_t rng;
+    apr_time_t last_prune;
+    int db_complaint;
+} worker_t;
+
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
+
+static const char *worker_name;
+static apr_time_t server_started;
+
+const char *ingest_worker_name(void)
+{
+    return worker_name;
+}
+
+apr_time_t ingest_worker_started(void)
+{
+    return server_started;
+}
+
+void ingest_worker_child_init(apr_pool_t *p, server_rec *s)
+{
+    char host[APRMAXHOSTLEN + 1];
+    (void)s;
+    if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
+        apr_cpystrn(host, "localhost", sizeof(host));
+    }
+    /* the parent's pid: stable across graceful restarts, distinct for two
+     * httpd instances on one host */
+    worker_name = apr_psprintf(p, "%s:%ld", host, (long)getppid());
+}
+
+static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *finished)
+{
+    json_t *jobs = NULL, *job;
+    apr_status_t rv;
+    size_t i;
+
+    *finished = 0;
+    rv = ingest_store_worker_due(p, w->s, dbd, w->owner, ingest_conf_worker_batch(w->conf), &jobs);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    json_array_foreach(jobs, i, job)
+    {
+        ingest_sim_outcome_t o;
+        char *rd = NULL;
+        int done = 0;
+        ingest_simulate_outcome(&w->rng, ingest_conf_sim_failure_rate(w->conf),
+                                json_integer_value(json_object_get(job, "elapsed_ms")), &o);
+        if (o.result_data) {
+            rd = json_dumps(o.result_data, JSON_COMPACT);
+            json_decref(o.result_data);
+        }
+        rv = ingest_store_worker_finish(p, w->s, dbd, json_string_value(json_object_get(job, "job_id")),
+                                        w->owner, o.success, rd, o.error, o.rows, &done);
+        free(rd);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        /* 0 rows: the lease was lost meanwhile and another worker has the
+         * job; its step is not ours to take */
+        *finished += done;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
+{
+    const ingest_srv_conf *c = w->conf;
+    ingest_processor_e proc = ingest_conf_processor(c);
+    apr_time_t until = apr_time_now() + PASS_BUDGET;
+    ap_dbd_t *dbd;
+    apr_status_t rv;
+    int n = 0, claimed = 0, finished = 0;
+
+    dbd = dbd_open(p, w->s);
+    if (!dbd) {
+        if (!w->db_complaint++) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                         IGLOGNO(00401) "worker: database unavailable; retrying every pass");
+        }
+        return INGEST_EDB_DOWN;
+    }
+    if ((rv = ingest_db_ready(p, w->s, dbd)) != APR_SUCCESS) {
+        dbd_close(w->s, dbd);
+        return rv;
+    }
+    if (w->db_complaint) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00402) "worker: database reachable again");
+        w->db_complaint = 0;
+    }
+
+    rv = ingest_store_worker_heartbeat(p, w->s, dbd, worker_name, w->owner, ingest_conf_processor_name(c));
+    if (rv == APR_SUCCESS) {
+        rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
+    }
+    if (rv == APR_SUCCESS) {
+        rv = ingest_store_worker_rescue(p, w->s, dbd, ingest_conf_worker_batch(c),
+                                        ingest_conf_max_attempts(c), &n);
+        if (rv == APR_SUCCESS && n) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                         IGLOGNO(00403) "worker: %d job(s) whose lease expired were requeued or failed", n);
+        }
+    }
+    /* Loop while work is due: jobs advance by due time, so one thread
+     * drives any number of jobs and never sleeps for one of them. */
+    while (rv == APR_SUCCESS) {
+        if (proc == INGEST_PROC_EXTERNAL) {
+            rv = ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), "external",
+                                           ingest_conf_external_deadline(c), 0, &claimed);
+            finished = 0;
+        } else {
+            rv = ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), w->owner,
+                                           ingest_conf_lease_time(c), ingest_conf_sim_duration(c), &claimed);
+            if (rv == APR_SUCCESS) {
+                rv = finish_due(w, p, dbd, &finished);
+            }
+        }
+        if (claimed + finished == 0 || apr_time_now() >= until) {
+            break;
+        }
+    }
+    if (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0
+        && apr_time_now() - w->last_prune >= PRUNE_EVERY) {
+        w->last_prune = apr_time_now();
+        do {
+            rv = ingest_store_worker_prune(p, w->s, dbd, ingest_conf_retention_days(c), &n);
+            if (rv == APR_SUCCESS && n) {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                             IGLOGNO(00404) "worker: pruned %d job(s) past IngestRetention", n);
+            }
+        } while (rv == APR_SUCCESS && n > 0 && apr_time_now() < until);
+    }
+    dbd_close(w->s, dbd);
+    return rv;
+}
+
+static void release_leases(worker_t *w, apr_pool_t *p)
+{
+    ap_dbd_t *dbd;
+    int n = 0;
+    if (!w->owner || !(dbd = dbd_open(p, w->s))) {
+        return;
+    }
+    if (ingest_db_ready(p, w->s, dbd) == APR_SUCCESS
+        && ingest_store_worker_release(p, w->s, dbd, w->owner, &n) == APR_SUCCESS && n) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                     IGLOGNO(00405) "worker: stopping; gave %d running job(s) back to the queue", n);
+    }
+    dbd_close(w->s, dbd);
+}
+
+static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
+{
+    worker_t *w = data;
+    apr_os_thread_t tid = apr_os_thread_current();
+    apr_uint64_t seed = 0;
+
+    switch (state) {
+    case AP_WATCHDOG_STATE_STARTING:
+        /* a fresh owner per child and thread: a lease held by a dead child
+         * is never mistaken for ours */
+        w->owner =
+            apr_psprintf(w->s->process->pool, "%s:%ld:%lu", worker_name, (long)getpid(), (unsigned long)tid);
+        apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
+        ingest_rng_seed(&w->rng, seed ^ (apr_uint64_t)apr_time_now());
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
+                     w->owner, ingest_conf_processor_name(w->conf));
+        break;
+    case AP_WATCHDOG_STATE_RUNNING: worker_pass(w, pool); break;
+    case AP_WATCHDOG_STATE_STOPPING: release_leases(w, pool); break;
+    default: break;
+    }
+    /* anything but success and mod_watchdog never calls us again: a
+     * database outage must not end the worker */
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    const ingest_srv_conf *c = ingest_sconf(s);
+    ap_watchdog_t *wd;
+    worker_t *w;
+    apr_status_t rv;
+
+    server_started = apr_time_now();
+    if (ingest_conf_processor(c) == INGEST_PROC_NONE) {
+        return APR_SUCCESS;
+    }
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!wd_get_instance || !wd_register_callback) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     IGLOGNO(00407) "IngestProcessor %s needs mod_watchdog, which is not loaded",
+                     ingest_conf_processor_name(c));
+        return APR_ENOTIMPL;
+    }
+    if (!dbd_open || !dbd_close) {
+        return APR_ENOTIMPL; /* ingest_db_init said why */
+    }
+    /* singleton: one worker per httpd server, whichever child holds it */
+    if ((rv = wd_get_instance(&wd, "mod_ingest", 0, 1, pconf)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, IGLOGNO(00408) "cannot create the worker's watchdog");
+        return rv;
+    }
+    w = apr_pcalloc(pconf, sizeof(*w));
+    w->s = s;
+    w->conf = c;
+    w->last_prune = 0;
+    if ((rv = wd_register_callback(wd, ingest_conf_worker_interval(c), w, worker_callback)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, IGLOGNO(00409) "cannot register the worker");
+        return rv;
+    }
+    return APR_SUCCESS;
+}
