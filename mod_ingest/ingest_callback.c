@@ -96,7 +96,6 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
     const char *key, *s;
     apr_status_t rv;
     json_t *v;
-    char *dump;
 
     memset(out, 0, sizeof(*out));
     if (!json_is_object(body)) {
@@ -163,6 +162,7 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
     }
 
     if ((v = member(body, "result_data")) != NULL) {
+        char *dump;
         if (!json_is_object(v) && !json_is_array(v)) {
             return fail(err, "result_data", "must be a JSON object or array");
         }

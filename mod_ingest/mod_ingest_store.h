@@ -37,8 +37,9 @@ apr_status_t ingest_store_job_stats(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
 apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                      const char *job_id);
 
-/* A round trip that proves the database answers, with its schema version. */
-apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *schema_version);
+/* A round trip that proves the database answers: {schema_version, queued,
+ * running, worker_age_s (null without a heartbeat from worker)}. */
+apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker, json_t **health);
 
 /* ---- the worker (mod_ingest_store_worker.c) */
 extern const ingest_stmt_t ingest_worker_statements[];

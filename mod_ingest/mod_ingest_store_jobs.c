@@ -51,7 +51,12 @@ const ingest_stmt_t ingest_job_statements[] = {
      " 'failed', count(*) FILTER (WHERE status = 'failed'))"
      " FROM ingest_jobs WHERE tenant_id = %s",
      1},
-    {"ingest_health_ping", "SELECT jsonb_build_object('schema_version', max(version)) FROM schema_migrations",
+    {"ingest_health_ping",
+     "SELECT json_build_object('schema_version', (SELECT max(version) FROM schema_migrations),"
+     " 'queued', (SELECT count(*) FROM ingest_jobs WHERE status = 'queued'),"
+     " 'running', (SELECT count(*) FROM ingest_jobs WHERE status = 'running'),"
+     " 'worker_age_s', (SELECT round(extract(epoch FROM now() - last_tick)::numeric, 3)"
+     "                  FROM ingest_workers WHERE worker = %s))",
      1},
     {"ingest_job_delete", "DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s", 0},
     {NULL, NULL, 0},
@@ -136,12 +141,9 @@ apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     return nrows > 0 ? APR_SUCCESS : APR_NOTFOUND;
 }
 
-apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *schema_version)
+apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
+                               json_t **health)
 {
-    json_t *res = NULL;
-    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_health_ping", 0, NULL, &res);
-    if (rv == APR_SUCCESS) {
-        *schema_version = (int)json_integer_value(json_object_get(res, "schema_version"));
-    }
-    return rv;
+    const char *args[1] = {worker ? worker : ""};
+    return ingest_db_select_json(p, s, dbd, "ingest_health_ping", 1, args, health);
 }
