@@ -39,7 +39,8 @@ apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
 
 /* A round trip that proves the database answers: {schema_version, queued,
  * running, worker_age_s (null without a heartbeat from worker)}. */
-apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker, json_t **health);
+apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
+                               json_t **health);
 
 /* ---- the worker (mod_ingest_store_worker.c) */
 extern const ingest_stmt_t ingest_worker_statements[];
@@ -62,6 +63,8 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                          int *released);
 apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned);
+apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                                  apr_interval_time_t older_than, int *pruned);
 
 /* ---- the pipeline callback (mod_ingest_store_callback.c) */
 extern const ingest_stmt_t ingest_callback_statements[];

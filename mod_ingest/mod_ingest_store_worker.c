@@ -81,6 +81,13 @@ const ingest_stmt_t ingest_worker_statements[] = {
      " SELECT job_id FROM ingest_jobs WHERE status IN ('completed', 'failed')"
      " AND completed_at < now() - make_interval(days => %s::int) LIMIT 500)",
      0},
+    /* A delivery older than the callback tolerance can never be replayed
+     * (its timestamp is refused first), so its record can go. */
+    {"ingest_w_prune_deliveries",
+     "DELETE FROM ingest_webhook_deliveries WHERE webhook_id IN ("
+     " SELECT webhook_id FROM ingest_webhook_deliveries"
+     " WHERE received_at < now() - make_interval(secs => %s::float8) LIMIT 500)",
+     0},
     {NULL, NULL, 0},
 };
 
@@ -151,4 +158,11 @@ apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 {
     const char *args[1] = {apr_itoa(p, days)};
     return ingest_db_exec(p, s, dbd, "ingest_w_prune", 1, args, pruned);
+}
+
+apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                                  apr_interval_time_t older_than, int *pruned)
+{
+    const char *args[1] = {secs(p, older_than)};
+    return ingest_db_exec(p, s, dbd, "ingest_w_prune_deliveries", 1, args, pruned);
 }

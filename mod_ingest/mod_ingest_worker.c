@@ -152,16 +152,20 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
             break;
         }
     }
-    if (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0
-        && apr_time_now() - w->last_prune >= PRUNE_EVERY) {
+    if (rv == APR_SUCCESS && apr_time_now() - w->last_prune >= PRUNE_EVERY) {
         w->last_prune = apr_time_now();
-        do {
+        /* twice the tolerance: a margin for clocks that disagree */
+        rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, 2 * ingest_conf_callback_tolerance(c), &n);
+        while (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0) {
             rv = ingest_store_worker_prune(p, w->s, dbd, ingest_conf_retention_days(c), &n);
             if (rv == APR_SUCCESS && n) {
                 ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
                              IGLOGNO(00404) "worker: pruned %d job(s) past IngestRetention", n);
             }
-        } while (rv == APR_SUCCESS && n > 0 && apr_time_now() < until);
+            if (!n || apr_time_now() >= until) {
+                break;
+            }
+        }
     }
     dbd_close(w->s, dbd);
     return rv;

@@ -130,6 +130,15 @@ SQL
         'terminal jobs older than IngestRetention are pruned');
     is($t->psql("SELECT filename FROM ingest_jobs WHERE tenant_id = 'old'"), 'recent.csv', 'a recent one is kept');
     like($t->error_log, qr/IG00404: worker: pruned 500 job/, 'pruned in batches of 500, not one transaction');
+
+    # callback deliveries outlive their replay window by twice the tolerance (300 s by default)
+    $t->psql("INSERT INTO ingest_webhook_deliveries (webhook_id, http_status, received_at) VALUES "
+        . "('old-delivery', 404, now() - interval '11 minutes'), ('new-delivery', 404, now() - interval '9 minutes')");
+    ok(wait_until('delivery pruning', 15,
+        sub { $t->psql("SELECT count(*) FROM ingest_webhook_deliveries WHERE webhook_id = 'old-delivery'") == 0 }),
+        'a delivery record older than twice IngestCallbackTolerance is pruned');
+    is($t->psql("SELECT count(*) FROM ingest_webhook_deliveries WHERE webhook_id = 'new-delivery'"), 1,
+        'a younger one is kept');
 }
 
 done_testing;
