@@ -42,22 +42,24 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
     if (rv == INGEST_EDB_SCHEMA) {
         database = "schema_outdated";
         detail = "the database schema is older than this server needs";
+    } else if (rv == INGEST_EDB_QUERY) {
+        database = "error";
+        detail = "the database answers, but a statement failed; the server log has details";
     } else if (rv != APR_SUCCESS) {
         database = "unreachable";
         detail = "the database cannot be reached";
     }
 
     if (worker_on) {
-        json_t *age = rv == APR_SUCCESS ? json_object_get(ping, "worker_age_s") : NULL;
+        json_t *age = rv == APR_SUCCESS ? json_object_get(ping, "worker_age_ms") : NULL;
         worker = json_object();
         json_object_set_new(worker, "processor", json_string(ingest_conf_processor_name(sc)));
-        if (json_is_number(age)) {
-            apr_interval_time_t a = (apr_interval_time_t)(json_number_value(age) * APR_USEC_PER_SEC);
-            worker_state = a <= WORKER_STALE ? "ok" : "stale";
-            json_object_set(worker, "last_tick_age_s", age);
+        if (json_is_integer(age)) {
+            worker_state = apr_time_from_msec(json_integer_value(age)) <= WORKER_STALE ? "ok" : "stale";
+            json_object_set(worker, "last_tick_age_ms", age);
         } else if (rv == APR_SUCCESS) {
             worker_state = apr_time_now() - ingest_worker_started() <= WORKER_STALE ? "starting" : "missing";
-            json_object_set_new(worker, "last_tick_age_s", json_null());
+            json_object_set_new(worker, "last_tick_age_ms", json_null());
         } else {
             worker_state = "unknown";
         }

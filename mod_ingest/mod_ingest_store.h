@@ -38,7 +38,7 @@ apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
                                      const char *job_id);
 
 /* A round trip that proves the database answers: {schema_version, queued,
- * running, worker_age_s (null without a heartbeat from worker)}. */
+ * running, worker_age_ms (null without a heartbeat from worker)}. */
 apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
                                json_t **health);
 

@@ -55,7 +55,7 @@ const ingest_stmt_t ingest_job_statements[] = {
      "SELECT json_build_object('schema_version', (SELECT max(version) FROM schema_migrations),"
      " 'queued', (SELECT count(*) FROM ingest_jobs WHERE status = 'queued'),"
      " 'running', (SELECT count(*) FROM ingest_jobs WHERE status = 'running'),"
-     " 'worker_age_s', (SELECT round(extract(epoch FROM now() - last_tick)::numeric, 3)"
+     " 'worker_age_ms', (SELECT (extract(epoch FROM now() - last_tick) * 1000)::bigint"
      "                  FROM ingest_workers WHERE worker = %s))",
      1},
     {"ingest_job_delete", "DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s", 0},

@@ -38,6 +38,7 @@ PGHOST=127.0.0.1 PGPORT=$pgport PGUSER=ingest PGDATABASE=ingest "$top/sql/migrat
 for f in jwt.secret upload.secret; do
     [ -s "$state/$f" ] || { umask 077; openssl rand -hex 32 >"$state/$f"; }
 done
+[ -s "$state/callback.secret" ] || { umask 077; printf 'whsec_%s\n' "$(openssl rand -base64 32)" >"$state/callback.secret"; }
 
 user_group=""
 if [ "$(id -u)" -eq 0 ]; then
@@ -47,7 +48,9 @@ fi
 perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf" \
     STATE="$state" PORT="$port" ERROR_LOG="/dev/stderr" LOG_LEVEL="warn ingest:info" \
     USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
-    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" EXTRA=""
+    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" \
+    EXTRA="IngestProcessor simulate
+IngestCallbackSecret file:$state/callback.secret"
 /usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null
 
 token=$("$top/scripts/token.sh" "$state/jwt.secret" demo demo-user 86400)
@@ -76,6 +79,11 @@ Try:
   curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
        -H 'Content-Type: application/json' -d '{"filename": }'                # 400 with line and column
   curl -s -X DELETE $base/api/ingest/\$JOB -H "Authorization: Bearer \$TOKEN" -w '%{http_code}\n'
+
+The worker simulates processing (IngestProcessor simulate): a new job starts
+after 5-10 s, runs 2 s, and 9 in 10 complete. An external pipeline reports
+through the signed callback; to play one (before the simulator finishes):
+  $top/scripts/callback.sh $base $state/callback.secret \$JOB completed '"records_processed":42,"total_items":42'
 
 Press Ctrl-C to stop.
 EOT

@@ -67,7 +67,7 @@ SQL
     is($h->{status}, 200, 'health 200 with a worker');
     is($h->{json}{worker}{state}, 'ok', 'the worker is ticking');
     is($h->{json}{worker}{processor}, 'simulate', 'processor named');
-    ok($h->{json}{worker}{last_tick_age_s} < 5, 'last tick is recent');
+    ok($h->{json}{worker}{last_tick_age_ms} < 5000, 'last tick is recent');
     is($h->{json}{queue_depth}, 0, 'queue empty');
 }
 
