@@ -102,7 +102,7 @@ int ingest_api_callback(request_rec *r, const ingest_identity_t *id, const char 
     }
     rv = ingest_store_callback_apply(r->pool, r->server, dbd, wid, &cb, ingest_conf_external_deadline(sc),
                                      &outcome);
-    if (rv == INGEST_EDB_QUERY && wid
+    if (rv == INGEST_EDB_CONFLICT && wid
         && ingest_store_callback_delivery(r->pool, r->server, dbd, wid, &outcome) == APR_SUCCESS) {
         return answer(r, outcome); /* lost the race to a concurrent copy of this delivery */
     }

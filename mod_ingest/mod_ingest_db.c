@@ -191,6 +191,8 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
         mark->backend_pid = pid;
         mark->ready = 0;
         mark->list = mark->idx = 0;
+        /* error texts carry the SQLSTATE, which is not translated */
+        PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
     }
 
     rv = check_schema(p, dbd, &version);
@@ -271,8 +273,15 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
     const ingest_stmt_t *st = find_stmt(label);
     *again = 0;
     if (conn_ok(dbd)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00206) "statement %s failed: %s", label,
-                     apr_dbd_error(dbd->driver, dbd->handle, 0));
+        const char *msg = apr_dbd_error(dbd->driver, dbd->handle, 0);
+        /* sessions report SQLSTATEs (verbose errors): a unique violation
+         * is a conflict the caller resolves, not a server error */
+        if (msg && strstr(msg, " 23505:")) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, IGLOGNO(00211) "statement %s conflicted: %s", label,
+                         msg);
+            return INGEST_EDB_CONFLICT;
+        }
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00206) "statement %s failed: %s", label, msg);
         return INGEST_EDB_QUERY;
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, IGLOGNO(00207) "database connection lost during %s: %s",

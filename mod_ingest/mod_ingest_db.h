@@ -20,9 +20,10 @@
 
 #include "mod_ingest.h"
 
-#define INGEST_EDB_DOWN   (APR_OS_START_USERERR + 101) /* unreachable: 503 */
-#define INGEST_EDB_SCHEMA (APR_OS_START_USERERR + 102) /* schema too old: 503 */
-#define INGEST_EDB_QUERY  (APR_OS_START_USERERR + 103) /* a statement failed: 500 */
+#define INGEST_EDB_DOWN     (APR_OS_START_USERERR + 101) /* unreachable: 503 */
+#define INGEST_EDB_SCHEMA   (APR_OS_START_USERERR + 102) /* schema too old: 503 */
+#define INGEST_EDB_QUERY    (APR_OS_START_USERERR + 103) /* a statement failed: 500 */
+#define INGEST_EDB_CONFLICT (APR_OS_START_USERERR + 104) /* unique violation (23505) */
 
 typedef struct {
     const char *label; /* unique, "ingest_" prefixed */
