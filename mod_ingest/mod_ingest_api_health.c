@@ -31,7 +31,7 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
     (void)param;
     rv = ingest_db_acquire(r, &dbd);
     if (rv == APR_SUCCESS) {
-        rv = ingest_store_ping(r->pool, r->server, dbd, ingest_worker_name(), &ping);
+        rv = ingest_store_ping(r->pool, r->server, dbd, ingest_worker_name(r->pool), &ping);
     }
     if (rv == APR_SUCCESS) {
         version = (int)json_integer_value(json_object_get(ping, "schema_version"));

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
 #include <apr_network_io.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
@@ -29,36 +30,42 @@ typedef struct {
     ingest_rng_t rng;
     apr_time_t last_prune;
     int db_complaint;
+    /* Child exit. mod_watchdog only notices it between passes, and its
+     * STOPPING call may never come: the child destroys its pool (and with
+     * it mod_dbd's connection pool) first, which aborts the process if a
+     * pass still holds a connection. So a pre-cleanup on the child pool
+     * stops new passes, waits for the current one, and gives the running
+     * jobs back itself; whichever of it and STOPPING comes first does it. */
+    volatile apr_uint32_t stopping; /* no new pass may start */
+    volatile apr_uint32_t in_pass;  /* a pass holds a connection */
+    volatile apr_uint32_t released; /* leases given back (once) */
 } worker_t;
+
+static worker_t *the_worker; /* per generation, set in post_config */
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
-static const char *worker_name;
 static apr_time_t server_started;
-
-const char *ingest_worker_name(void)
-{
-    return worker_name;
-}
 
 apr_time_t ingest_worker_started(void)
 {
     return server_started;
 }
 
-void ingest_worker_child_init(apr_pool_t *p, server_rec *s)
+/* Computed where it is needed rather than stored at child_init: the
+ * watchdog thread may start before this module's child_init has run. */
+const char *ingest_worker_name(apr_pool_t *p)
 {
     char host[APRMAXHOSTLEN + 1];
-    (void)s;
     if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
         apr_cpystrn(host, "localhost", sizeof(host));
     }
     /* the parent's pid: stable across graceful restarts, distinct for two
      * httpd instances on one host */
-    worker_name = apr_psprintf(p, "%s:%ld", host, (long)getppid());
+    return apr_psprintf(p, "%s:%ld", host, (long)getppid());
 }
 
 static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *finished)
@@ -75,6 +82,9 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
     json_array_foreach(jobs, i, job)
     {
         ingest_sim_outcome_t o;
+        if (apr_atomic_read32(&w->stopping)) {
+            break;
+        }
         char *rd = NULL;
         int done = 0;
         ingest_simulate_outcome(&w->rng, ingest_conf_sim_failure_rate(w->conf),
@@ -122,7 +132,8 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         w->db_complaint = 0;
     }
 
-    rv = ingest_store_worker_heartbeat(p, w->s, dbd, worker_name, w->owner, ingest_conf_processor_name(c));
+    rv = ingest_store_worker_heartbeat(p, w->s, dbd, ingest_worker_name(p), w->owner,
+                                       ingest_conf_processor_name(c));
     if (rv == APR_SUCCESS) {
         rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
     }
@@ -148,7 +159,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
                 rv = finish_due(w, p, dbd, &finished);
             }
         }
-        if (claimed + finished == 0 || apr_time_now() >= until) {
+        if (claimed + finished == 0 || apr_time_now() >= until || apr_atomic_read32(&w->stopping)) {
             break;
         }
     }
@@ -175,8 +186,8 @@ static void release_leases(worker_t *w, apr_pool_t *p)
 {
     ap_dbd_t *dbd;
     int n = 0;
-    if (!w->owner || !(dbd = dbd_open(p, w->s))) {
-        return;
+    if (!w->owner || apr_atomic_cas32(&w->released, 1, 0) != 0 || !(dbd = dbd_open(p, w->s))) {
+        return; /* never held the singleton, already done, or no database */
     }
     if (ingest_db_ready(p, w->s, dbd) == APR_SUCCESS
         && ingest_store_worker_release(p, w->s, dbd, w->owner, &n) == APR_SUCCESS && n) {
@@ -184,6 +195,37 @@ static void release_leases(worker_t *w, apr_pool_t *p)
                      IGLOGNO(00405) "worker: stopping; gave %d running job(s) back to the queue", n);
     }
     dbd_close(w->s, dbd);
+}
+
+static apr_status_t worker_child_exit(void *data)
+{
+    worker_t *w = data;
+    apr_pool_t *p;
+    int waited;
+
+    apr_atomic_set32(&w->stopping, 1);
+    /* a pass gives up within its budget plus one statement */
+    for (waited = 0; apr_atomic_read32(&w->in_pass) && waited < 1000; ++waited) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+    if (apr_atomic_read32(&w->in_pass)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                     IGLOGNO(00410) "worker: a pass is still running at child exit");
+    }
+    /* the child pool is being destroyed: work in a pool of our own */
+    if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
+        release_leases(w, p);
+        apr_pool_destroy(p);
+    }
+    return APR_SUCCESS;
+}
+
+void ingest_worker_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    if (the_worker) {
+        apr_pool_pre_cleanup_register(pchild, the_worker, worker_child_exit);
+    }
 }
 
 static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
@@ -196,15 +238,26 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
     case AP_WATCHDOG_STATE_STARTING:
         /* a fresh owner per child and thread: a lease held by a dead child
          * is never mistaken for ours */
-        w->owner =
-            apr_psprintf(w->s->process->pool, "%s:%ld:%lu", worker_name, (long)getpid(), (unsigned long)tid);
+        w->owner = apr_psprintf(w->s->process->pool, "%s:%ld:%lu", ingest_worker_name(pool), (long)getpid(),
+                                (unsigned long)tid);
         apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
         ingest_rng_seed(&w->rng, seed ^ (apr_uint64_t)apr_time_now());
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
                      w->owner, ingest_conf_processor_name(w->conf));
         break;
-    case AP_WATCHDOG_STATE_RUNNING: worker_pass(w, pool); break;
-    case AP_WATCHDOG_STATE_STOPPING: release_leases(w, pool); break;
+    case AP_WATCHDOG_STATE_RUNNING:
+        /* set in_pass, then look at stopping: the child-exit cleanup does
+         * the reverse, so one of the two always sees the other */
+        apr_atomic_set32(&w->in_pass, 1);
+        if (!apr_atomic_read32(&w->stopping)) {
+            worker_pass(w, pool);
+        }
+        apr_atomic_set32(&w->in_pass, 0);
+        break;
+    case AP_WATCHDOG_STATE_STOPPING:
+        apr_atomic_set32(&w->stopping, 1);
+        release_leases(w, pool);
+        break;
     default: break;
     }
     /* anything but success and mod_watchdog never calls us again: a
@@ -220,6 +273,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     apr_status_t rv;
 
     server_started = apr_time_now();
+    the_worker = NULL;
     if (ingest_conf_processor(c) == INGEST_PROC_NONE) {
         return APR_SUCCESS;
     }
@@ -242,6 +296,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
         return rv;
     }
     w = apr_pcalloc(pconf, sizeof(*w));
+    the_worker = w;
     w->s = s;
     w->conf = c;
     w->last_prune = 0;
