@@ -14,12 +14,16 @@
 
 /* A worker silent for longer than this is reported stale. The singleton
  * can take ~10 s to move to another child when its child exits (that is
- * mod_watchdog's own back-off), so this leaves room for that. */
-#define WORKER_STALE apr_time_from_sec(30)
+ * mod_watchdog's own back-off), so this leaves room for that, and for a
+ * long IngestWorkerInterval. */
+#define WORKER_STALE_MIN apr_time_from_sec(30)
 
 int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *param)
 {
     const ingest_srv_conf *sc = ingest_sconf(r->server);
+    apr_interval_time_t stale = 3 * ingest_conf_worker_interval(sc) > WORKER_STALE_MIN
+                                    ? 3 * ingest_conf_worker_interval(sc)
+                                    : WORKER_STALE_MIN;
     int worker_on = ingest_conf_processor(sc) != INGEST_PROC_NONE;
     const char *database = "ok", *worker_state = NULL, *detail = NULL;
     int version = ingest_db_schema_version();
@@ -55,10 +59,10 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
         worker = json_object();
         json_object_set_new(worker, "processor", json_string(ingest_conf_processor_name(sc)));
         if (json_is_integer(age)) {
-            worker_state = apr_time_from_msec(json_integer_value(age)) <= WORKER_STALE ? "ok" : "stale";
+            worker_state = apr_time_from_msec(json_integer_value(age)) <= stale ? "ok" : "stale";
             json_object_set(worker, "last_tick_age_ms", age);
         } else if (rv == APR_SUCCESS) {
-            worker_state = apr_time_now() - ingest_worker_started() <= WORKER_STALE ? "starting" : "missing";
+            worker_state = apr_time_now() - ingest_worker_started() <= stale ? "starting" : "missing";
             json_object_set_new(worker, "last_tick_age_ms", json_null());
         } else {
             worker_state = "unknown";

@@ -351,6 +351,16 @@ static const char *set_upload_secret(cmd_parms *cmd, void *dc, const char *arg)
     return read_secret(cmd, arg, &c->upload_secret, &c->upload_secret_len);
 }
 
+/* The worker is one per httpd server and reads the main server's
+ * configuration: in a <VirtualHost> these would be silently ignored. */
+#define WORKER_DIRECTIVE(cmd)                                                                                \
+    do {                                                                                                     \
+        const char *ctx_err_ = ap_check_cmd_context((cmd), GLOBAL_ONLY);                                     \
+        if (ctx_err_) {                                                                                      \
+            return ctx_err_;                                                                                 \
+        }                                                                                                    \
+    } while (0)
+
 static ingest_srv_conf *srv_of(cmd_parms *cmd)
 {
     return ap_get_module_config(cmd->server->module_config, &ingest_module);
@@ -385,6 +395,7 @@ static const char *parse_count(cmd_parms *cmd, const char *arg, int min, int max
 
 static const char *set_processor(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     ingest_srv_conf *c = srv_of(cmd);
     (void)dc;
     if (!strcasecmp(arg, "none"))
@@ -401,6 +412,7 @@ static const char *set_processor(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *set_worker_interval(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_duration(cmd, arg, "ms", apr_time_from_msec(10), apr_time_from_sec(3600),
                           &srv_of(cmd)->worker_interval);
@@ -408,12 +420,14 @@ static const char *set_worker_interval(cmd_parms *cmd, void *dc, const char *arg
 
 static const char *set_worker_batch(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_count(cmd, arg, 1, 10000, &srv_of(cmd)->worker_batch);
 }
 
 static const char *set_lease_time(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_duration(cmd, arg, "s", apr_time_from_sec(1), apr_time_from_sec(86400),
                           &srv_of(cmd)->lease_time);
@@ -421,12 +435,14 @@ static const char *set_lease_time(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *set_max_attempts(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_count(cmd, arg, 1, 100, &srv_of(cmd)->max_attempts);
 }
 
 static const char *set_sim_delay(cmd_parms *cmd, void *dc, const char *lo, const char *hi)
 {
+    WORKER_DIRECTIVE(cmd);
     ingest_srv_conf *c = srv_of(cmd);
     const char *err;
     (void)dc;
@@ -442,12 +458,14 @@ static const char *set_sim_delay(cmd_parms *cmd, void *dc, const char *lo, const
 
 static const char *set_sim_duration(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_duration(cmd, arg, "s", 0, apr_time_from_sec(86400), &srv_of(cmd)->sim_duration);
 }
 
 static const char *set_sim_failure_rate(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     char *end;
     double v = strtod(arg, &end);
     (void)dc;
@@ -460,6 +478,7 @@ static const char *set_sim_failure_rate(cmd_parms *cmd, void *dc, const char *ar
 
 static const char *set_external_deadline(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_duration(cmd, arg, "s", apr_time_from_sec(1), apr_time_from_sec(30 * 86400),
                           &srv_of(cmd)->external_deadline);
@@ -467,6 +486,7 @@ static const char *set_external_deadline(cmd_parms *cmd, void *dc, const char *a
 
 static const char *set_retention(cmd_parms *cmd, void *dc, const char *arg)
 {
+    WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_count(cmd, arg, 0, 36500, &srv_of(cmd)->retention_days);
 }

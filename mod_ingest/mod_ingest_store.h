@@ -63,6 +63,7 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                          int *released);
 apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned);
+/* Also forgets heartbeats of workers silent for a day. */
 apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                                   apr_interval_time_t older_than, int *pruned);
 

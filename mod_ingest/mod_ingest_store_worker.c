@@ -88,6 +88,8 @@ const ingest_stmt_t ingest_worker_statements[] = {
      " SELECT webhook_id FROM ingest_webhook_deliveries"
      " WHERE received_at < now() - make_interval(secs => %s::float8) LIMIT 500)",
      0},
+    /* heartbeats of servers gone for a day (a full restart names a new one) */
+    {"ingest_w_prune_workers", "DELETE FROM ingest_workers WHERE last_tick < now() - interval '1 day'", 0},
     {NULL, NULL, 0},
 };
 
@@ -164,5 +166,10 @@ apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, 
                                                   apr_interval_time_t older_than, int *pruned)
 {
     const char *args[1] = {secs(p, older_than)};
-    return ingest_db_exec(p, s, dbd, "ingest_w_prune_deliveries", 1, args, pruned);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_prune_deliveries", 1, args, pruned);
+    int gone;
+    if (rv == APR_SUCCESS) {
+        rv = ingest_db_exec(p, s, dbd, "ingest_w_prune_workers", 0, NULL, &gone);
+    }
+    return rv;
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/perl
+# Directive parsing: what httpd -t accepts and refuses, with the message an
+# operator sees.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+use IngestTest;
+
+my $t = IngestTest->new(no_httpd => 1);
+
+sub configtest {
+    my ($extra) = @_;
+    $t->{extra} = $extra;
+    $t->write_conf;
+    my $pid = open(my $fh, '-|') // die $!;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec $t->httpd_cmd('-t') or exit 127;
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    return ($? == 0, $out);
+}
+
+my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\nIngestSimulateDuration 500ms\n"
+    . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"
+    . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
+    . "IngestRetention 30\nIngestTenantEnv none\n");
+ok($ok, 'a full, valid configuration passes httpd -t') or diag $out;
+
+my @bad = (
+    ["IngestProcessor magic", qr/IngestProcessor: 'magic' is not one of none, simulate, external/],
+    ["IngestSimulateFailureRate 1.5", qr/IngestSimulateFailureRate: '1.5' must be a number from 0 to 1/],
+    ["IngestSimulateDelay 5 1", qr/IngestSimulateDelay: MAX must not be less than MIN/],
+    ["IngestSimulateDuration 0.5", qr/IngestSimulateDuration: '0.5' must be a duration/],
+    ["IngestWorkerInterval 1ms", qr/IngestWorkerInterval: '1ms' must be a duration from 10ms/],
+    ["IngestWorkerBatch 0", qr/IngestWorkerBatch: '0' must be a whole number from 1 to 10000/],
+    ["IngestMaxAttempts -1", qr/IngestMaxAttempts/],
+    ["IngestMaxBodySize 17179869184G", qr/IngestMaxBodySize: '17179869184G' is too large/],
+    ["IngestMaxBodySize 12Q", qr/IngestMaxBodySize: '12Q' is not a size/],
+    ["IngestMaxBodySize 10", qr/IngestMaxBodySize: must be at least 64/],
+    ["IngestUploadTTL 0", qr/IngestUploadTTL: '0' must be whole seconds from 1/],
+    ["IngestJWTSecret short", qr/IngestJWTSecret: the secret must be at least 16 bytes/],
+    ["IngestJWTSecret file:/nonexistent/secret", qr/IngestJWTSecret: cannot read '\/nonexistent\/secret'/],
+    ["IngestCallbackSecret whsec_!!!notbase64!!!", qr/IngestCallbackSecret: /],
+    ["IngestCallbackSecret a-first-secret-0123456789\nIngestCallbackSecret a-second-secret-0123456789\n"
+        . "IngestCallbackSecret a-third-secret-01234567890", qr/IngestCallbackSecret: at most 2 secrets/],
+    ["IngestCallbackAuth maybe", qr/IngestCallbackAuth: 'maybe' is not signature or none/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestProcessor simulate\n</VirtualHost>", qr/IngestProcessor cannot occur within <VirtualHost> section/],
+    ["<Location /x>\nIngestUploadSecret some-upload-secret-0123\n</Location>", qr/IngestUploadSecret not allowed in <Location> context/],
+);
+for my $b (@bad) {
+    my ($conf, $re) = @$b;
+    my ($pass, $msg) = configtest($conf);
+    ok(!$pass, "refused: " . (split /\n/, $conf)[0]);
+    like($msg, $re, '... with a message naming the directive');
+}
+
+done_testing;
