@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # Worker throughput: N simulated jobs (no delay, no running phase) queued in
 # one statement, timed until all are terminal, for several IngestWorkerBatch
-# sizes and one or two httpd servers sharing the database. Prints a table.
+# sizes, against one httpd server. Prints a table.
 # Loopback only; every run is bounded (N jobs, 300 s at most).
 #   perl bench/worker_throughput.pl [JOBS]   (default 5000)
 use strict;

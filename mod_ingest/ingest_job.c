@@ -1,5 +1,8 @@
 #include <string.h>
 
+#include <apr_general.h>
+#include <apr_strings.h>
+
 #include "ingest_job.h"
 
 static const char *const status_names[INGEST_ST_COUNT] = {
@@ -129,4 +132,15 @@ void ingest_job_add_derived(json_t *job)
         job, "progress",
         json_integer(ingest_job_progress(st, json_is_integer(total) ? json_integer_value(total) : 0,
                                          json_is_integer(done) ? json_integer_value(done) : 0)));
+}
+
+const char *ingest_uuid_v4(apr_pool_t *p)
+{
+    unsigned char b[16];
+    apr_generate_random_bytes(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    return apr_psprintf(p, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                        b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                        b[15]);
 }

@@ -6,6 +6,7 @@
 
 #include <apr_errno.h>
 #include <apr.h>
+#include <apr_pools.h>
 #include <jansson.h>
 
 typedef enum {
@@ -43,6 +44,10 @@ int ingest_file_type_valid(const char *s);
 /* Progress in whole percent, 0..100, never more than 99 until the job is
  * completed, so a bar never shows "done" for a job that can still fail. */
 int ingest_job_progress(ingest_status_e st, apr_int64_t total, apr_int64_t processed);
+
+/* A random (version 4) UUID, for ids chosen before the row exists (a file
+ * is stored under its job's id before the job is inserted). */
+const char *ingest_uuid_v4(apr_pool_t *p);
 
 /* Adds what the API shows but does not store ("progress") to a job
  * document as ingest_job_json() in SQL renders it. */

@@ -160,6 +160,7 @@ apr_status_t ingest_parse_int(const char *s, apr_int64_t min, apr_int64_t max, a
 typedef struct {
     apr_pool_t *p;
     ingest_verr_t *err;
+    const char *const *allowed;
     const char *unknown;
     const char *repeated;
     apr_table_t *seen;
@@ -168,8 +169,11 @@ typedef struct {
 static int scan_arg(void *ctx, const char *key, const char *val)
 {
     list_scan_t *sc = ctx;
+    const char *const *a;
     (void)val;
-    if (strcmp(key, "status") && strcmp(key, "limit") && strcmp(key, "offset") && strcmp(key, "user")) {
+    for (a = sc->allowed; *a && strcmp(*a, key); ++a) {
+    }
+    if (!*a) {
         sc->unknown = key;
         return 0;
     }
@@ -191,9 +195,12 @@ apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_
 
     memset(out, 0, sizeof(*out));
     out->limit = INGEST_LIST_LIMIT_DEFAULT;
+    static const char *const allowed[] = {"status", "limit", "offset", "user", NULL};
+
     memset(&sc, 0, sizeof(sc));
     sc.p = p;
     sc.err = err;
+    sc.allowed = allowed;
     sc.seen = apr_table_make(p, 4);
     apr_table_do(scan_arg, &sc, args, NULL);
     if (sc.unknown) {
@@ -267,6 +274,50 @@ apr_status_t ingest_validate_idempotency_key(const char *k, const char **why)
             *why = "must be printable ASCII";
             return APR_EINVAL;
         }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_results_req_t *out,
+                                     ingest_verr_t *err)
+{
+    static const char *const allowed[] = {"status", "limit", "offset", NULL};
+    list_scan_t sc;
+    const char *v;
+    apr_int64_t n;
+
+    memset(out, 0, sizeof(*out));
+    out->limit = INGEST_LIST_LIMIT_DEFAULT;
+    memset(&sc, 0, sizeof(sc));
+    sc.p = p;
+    sc.err = err;
+    sc.allowed = allowed;
+    sc.seen = apr_table_make(p, 4);
+    apr_table_do(scan_arg, &sc, args, NULL);
+    if (sc.unknown) {
+        return fail(err, apr_pstrdup(p, sc.unknown),
+                    "unknown query parameter (expected status, limit, offset)");
+    }
+    if (sc.repeated) {
+        return fail(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
+    }
+    if ((v = apr_table_get(args, "status")) != NULL) {
+        if (strcmp(v, "pending") && strcmp(v, "success") && strcmp(v, "failed")) {
+            return fail(err, "status", "must be one of pending, success, failed");
+        }
+        out->status = apr_pstrdup(p, v);
+    }
+    if ((v = apr_table_get(args, "limit")) != NULL) {
+        if (ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n) != APR_SUCCESS) {
+            return fail(err, "limit", "must be an integer from 1 to 100");
+        }
+        out->limit = (int)n;
+    }
+    if ((v = apr_table_get(args, "offset")) != NULL) {
+        if (ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n) != APR_SUCCESS) {
+            return fail(err, "offset", "must be an integer from 0 to 2147483647");
+        }
+        out->offset = n;
     }
     return APR_SUCCESS;
 }

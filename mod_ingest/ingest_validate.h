@@ -50,6 +50,17 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
 apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_req_t *out,
                                   ingest_verr_t *err);
 
+typedef struct {
+    const char *status; /* pending, success, failed; NULL for all */
+    int limit;
+    apr_int64_t offset;
+} ingest_results_req_t;
+
+/* GET /api/ingest/status/{id}/results: status, limit (1..100, default 20),
+ * offset; anything else is refused by name, like the jobs listing. */
+apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_results_req_t *out,
+                                     ingest_verr_t *err);
+
 /* Parses a plain decimal (digits only, no sign, no spaces) into [min, max]. */
 apr_status_t ingest_parse_int(const char *s, apr_int64_t min, apr_int64_t max, apr_int64_t *out);
 

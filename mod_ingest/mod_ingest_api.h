@@ -18,5 +18,8 @@ ingest_api_fn ingest_api_stats;    /* GET    /api/ingest/stats */
 ingest_api_fn ingest_api_delete;   /* DELETE /api/ingest/{job_id} */
 ingest_api_fn ingest_api_health;   /* GET    /api/ingest/health */
 ingest_api_fn ingest_api_callback; /* POST   /api/pipeline/callback */
+ingest_api_fn ingest_api_upload;   /* PUT    /api/ingest/upload/{job_id} (presigned) */
+ingest_api_fn ingest_api_json;     /* POST   /api/ingest/json */
+ingest_api_fn ingest_api_results;  /* GET    /api/ingest/status/{job_id}/results */
 
 #endif

@@ -51,7 +51,8 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
         return ingest_send_db_error(r, rv);
     }
     /* simulate and external need no upload: the job is queued at once,
-     * and simulate starts it after its configured delay */
+     * and simulate starts it after its configured delay; parse (and no
+     * processor) wait for the file */
     proc = ingest_conf_processor(sc);
     if (proc == INGEST_PROC_SIMULATE) {
         ingest_rng_t rng;
@@ -61,8 +62,8 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
         due_in = ingest_rng_range(&rng, ingest_conf_sim_delay_min(sc), ingest_conf_sim_delay_max(sc));
     }
     rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc),
-                                 proc == INGEST_PROC_NONE ? "pending" : "queued", due_in, &job, &created,
-                                 &expires);
+                                 proc == INGEST_PROC_NONE || proc == INGEST_PROC_PARSE ? "pending" : "queued",
+                                 due_in, &job, &created, &expires);
     if (rv != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }

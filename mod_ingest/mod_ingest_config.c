@@ -71,6 +71,8 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->retention_days = INGEST_UNSET_INT;
     c->callback_tolerance = INGEST_UNSET_INT;
     c->callback_auth = INGEST_UNSET_INT;
+    c->batch_size = INGEST_UNSET_INT;
+    c->sim_success_rate = INGEST_UNSET_INT;
     return c;
 }
 
@@ -99,6 +101,9 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(retention_days);
     MERGE_INT(callback_tolerance);
     MERGE_INT(callback_auth);
+    MERGE_PTR(storage_dir);
+    MERGE_INT(batch_size);
+    MERGE_INT(sim_success_rate);
     /* a vhost that names its own secrets replaces the inherited set */
     if (add->callback_secret_count) {
         memcpy(c->callback_secrets, add->callback_secrets, sizeof(c->callback_secrets));
@@ -176,12 +181,20 @@ SRV_GETTER(apr_interval_time_t, external_deadline, external_deadline, INGEST_DEF
 SRV_GETTER(int, retention_days, retention_days, 0)
 SRV_GETTER(apr_interval_time_t, callback_tolerance, callback_tolerance, INGEST_DEFAULT_CB_TOLERANCE)
 SRV_GETTER(int, callback_auth, callback_auth, 1)
+SRV_GETTER(int, batch_size, batch_size, INGEST_DEFAULT_BATCH_SIZE)
+SRV_GETTER(double, sim_success_rate, sim_success_rate, INGEST_DEFAULT_SIM_SUCCESS)
+
+const char *ingest_conf_storage_dir(const ingest_srv_conf *c)
+{
+    return c->storage_dir;
+}
 
 const char *ingest_conf_processor_name(const ingest_srv_conf *c)
 {
     switch (ingest_conf_processor(c)) {
     case INGEST_PROC_SIMULATE: return "simulate";
     case INGEST_PROC_EXTERNAL: return "external";
+    case INGEST_PROC_PARSE: return "parse";
     default: return "none";
     }
 }
@@ -404,9 +417,11 @@ static const char *set_processor(cmd_parms *cmd, void *dc, const char *arg)
         c->processor = INGEST_PROC_SIMULATE;
     else if (!strcasecmp(arg, "external"))
         c->processor = INGEST_PROC_EXTERNAL;
+    else if (!strcasecmp(arg, "parse"))
+        c->processor = INGEST_PROC_PARSE;
     else
-        return apr_psprintf(cmd->pool, "%s: '%s' is not one of none, simulate, external", cmd->cmd->name,
-                            arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of none, simulate, parse, external",
+                            cmd->cmd->name, arg);
     return NULL;
 }
 
@@ -489,6 +504,41 @@ static const char *set_retention(cmd_parms *cmd, void *dc, const char *arg)
     WORKER_DIRECTIVE(cmd);
     (void)dc;
     return parse_count(cmd, arg, 0, 36500, &srv_of(cmd)->retention_days);
+}
+
+static const char *set_storage_dir(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path;
+    apr_finfo_t fi;
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an existing directory", cmd->cmd->name, arg);
+    }
+    srv_of(cmd)->storage_dir = path;
+    return NULL;
+}
+
+static const char *set_batch_size(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    return parse_count(cmd, arg, 1, 1000, &srv_of(cmd)->batch_size);
+}
+
+static const char *set_sim_success_rate(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if (end == arg || *end || !(v >= 0.0 && v <= 1.0)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a number from 0 to 1", cmd->cmd->name, arg);
+    }
+    srv_of(cmd)->sim_success_rate = v;
+    return NULL;
 }
 
 static const char *set_callback_secret(cmd_parms *cmd, void *dc, const char *arg)
@@ -585,7 +635,7 @@ const command_rec ingest_cmds[] = {
     AP_INIT_TAKE1("IngestUploadSecret", set_upload_secret, NULL, RSRC_CONF,
                   "key that signs upload URLs, inline or file:/path"),
     AP_INIT_TAKE1("IngestProcessor", set_processor, NULL, RSRC_CONF,
-                  "what the background worker does: none (default), simulate, external"),
+                  "what the background worker does: none (default), simulate, parse, external"),
     AP_INIT_TAKE1("IngestWorkerInterval", set_worker_interval, NULL, RSRC_CONF,
                   "pause between worker passes when no work is due (default 200ms)"),
     AP_INIT_TAKE1("IngestWorkerBatch", set_worker_batch, NULL, RSRC_CONF,
@@ -610,5 +660,11 @@ const command_rec ingest_cmds[] = {
                   "accepted clock skew of webhook-timestamp (default 300s)"),
     AP_INIT_TAKE1("IngestCallbackAuth", set_callback_auth, NULL, RSRC_CONF,
                   "signature (default) or none (demos only)"),
+    AP_INIT_TAKE1("IngestStorageDir", set_storage_dir, NULL, RSRC_CONF,
+                  "directory uploaded files are stored in (required for uploads)"),
+    AP_INIT_TAKE1("IngestBatchSize", set_batch_size, NULL, RSRC_CONF,
+                  "mappings processed per step of a mappings job (default 5)"),
+    AP_INIT_TAKE1("IngestSimulateSuccessRate", set_sim_success_rate, NULL, RSRC_CONF,
+                  "share of simulated external calls per mapping that succeed, 0 to 1 (default 0.9)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL},
 };

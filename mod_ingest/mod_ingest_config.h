@@ -35,6 +35,7 @@ typedef enum {
     INGEST_PROC_NONE = 0, /* no worker: jobs wait for an upload or the pipeline */
     INGEST_PROC_SIMULATE, /* the seeds' mock processing, by due time */
     INGEST_PROC_EXTERNAL, /* hand running jobs to a pipeline that calls back */
+    INGEST_PROC_PARSE,    /* read the uploaded file for real */
 } ingest_processor_e;
 
 #define INGEST_DEFAULT_WORKER_INTERVAL apr_time_from_msec(200)
@@ -47,6 +48,8 @@ typedef enum {
 #define INGEST_DEFAULT_SIM_FAILURE     0.1
 #define INGEST_DEFAULT_EXT_DEADLINE    apr_time_from_sec(3600)
 #define INGEST_DEFAULT_CB_TOLERANCE    apr_time_from_sec(300)
+#define INGEST_DEFAULT_BATCH_SIZE      5
+#define INGEST_DEFAULT_SIM_SUCCESS     0.9
 
 typedef struct {
     const unsigned char *upload_secret;
@@ -66,6 +69,9 @@ typedef struct {
     int callback_secret_count;
     apr_interval_time_t callback_tolerance;
     int callback_auth; /* 1: signature (default), 0: none (demos only) */
+    const char *storage_dir;
+    int batch_size;
+    double sim_success_rate;
 } ingest_srv_conf;
 
 extern const command_rec ingest_cmds[];
@@ -104,5 +110,8 @@ apr_interval_time_t ingest_conf_external_deadline(const ingest_srv_conf *c);
 int ingest_conf_retention_days(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_callback_tolerance(const ingest_srv_conf *c);
 int ingest_conf_callback_auth(const ingest_srv_conf *c);
+const char *ingest_conf_storage_dir(const ingest_srv_conf *c); /* NULL: uploads disabled */
+int ingest_conf_batch_size(const ingest_srv_conf *c);
+double ingest_conf_sim_success_rate(const ingest_srv_conf *c);
 
 #endif

@@ -24,7 +24,10 @@ static const route_t routes[] = {
     {M_GET, "/api/ingest/stats", 1, ingest_api_stats},
     {M_GET, "/api/ingest/health", 0, ingest_api_health},
     {M_POST, "/api/pipeline/callback", 0, ingest_api_callback},
+    {M_POST, "/api/ingest/json", 1, ingest_api_json},
     {M_GET, "/api/ingest/status/{}", 1, ingest_api_status},
+    {M_GET, "/api/ingest/status/{}/results", 1, ingest_api_results},
+    {M_PUT, "/api/ingest/upload/{}", 0, ingest_api_upload},
     {M_DELETE, "/api/ingest/{}", 1, ingest_api_delete},
     {0, NULL, 0, NULL},
 };

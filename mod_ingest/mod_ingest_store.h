@@ -33,9 +33,9 @@ apr_status_t ingest_store_job_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, 
 apr_status_t ingest_store_job_stats(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                     json_t **stats);
 
-/* APR_NOTFOUND as for get. */
+/* APR_NOTFOUND as for get. *storage_path: the job's stored file, or NULL. */
 apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
-                                     const char *job_id);
+                                     const char *job_id, const char **storage_path);
 
 /* A round trip that proves the database answers: {schema_version, queued,
  * running, worker_age_ms (null without a heartbeat from worker)}. */
@@ -54,7 +54,8 @@ apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
                                        const char *owner, apr_interval_time_t lease,
                                        apr_interval_time_t run_for, int *claimed);
-/* [{job_id, elapsed_ms}] of the owner's running jobs whose phase is over */
+/* [{job_id, elapsed_ms, source_type, file_type, file_size, content_sha256,
+ * storage_path}] of the owner's running jobs whose step is due */
 apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                      int batch, json_t **jobs);
 apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
@@ -63,6 +64,12 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                          int *released);
 apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned);
+/* A long step's progress, renewing the lease; *held 0: the lease is lost. */
+apr_status_t ingest_store_worker_progress(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                          const char *owner, apr_int64_t processed, apr_int64_t total,
+                                          apr_interval_time_t lease, int *held);
+/* Pending jobs past their upload window fail ("upload expired"). */
+apr_status_t ingest_store_worker_expire_uploads(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *expired);
 /* Also forgets heartbeats of workers silent for a day. */
 apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                                   apr_interval_time_t older_than, int *pruned);
@@ -78,5 +85,41 @@ apr_status_t ingest_store_callback_delivery(apr_pool_t *p, server_rec *s, ap_dbd
 apr_status_t ingest_store_callback_apply(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *webhook_id,
                                          const ingest_callback_t *cb, apr_interval_time_t deadline,
                                          json_t **outcome);
+
+/* ---- uploads and JSON bodies (mod_ingest_store_uploads.c) */
+extern const ingest_stmt_t ingest_upload_statements[];
+
+/* {tenant_id, status, file_size} of any tenant's job: the presigned URL,
+ * not a bearer token, is the upload's credential. */
+apr_status_t ingest_store_upload_job(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                     json_t **job);
+/* pending -> queued with the stored file; APR_NOTFOUND when the job is no
+ * longer pending. */
+apr_status_t ingest_store_upload_done(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                      const char *sha256, const char *rel, json_t **job);
+apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                       const ingest_identity_t *id, const char *job_id, apr_off_t size,
+                                       const char *sha256, const char *rel, apr_size_t count,
+                                       ingest_priority_e prio, const char *key, json_t **job, int *created);
+apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                        const ingest_identity_t *id, const char *mappings_json,
+                                        apr_size_t count, ingest_priority_e prio, const char *key,
+                                        json_t **job, int *created);
+
+/* ---- per-item results (mod_ingest_store_items.c) */
+extern const ingest_stmt_t ingest_item_statements[];
+
+/* {exists, total, results}; status NULL for every item. */
+apr_status_t ingest_store_items_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                     const char *job_id, const char *status, int limit, apr_int64_t offset,
+                                     json_t **page);
+/* [{idx, id, target}] of the next pending items of a mappings job. */
+apr_status_t ingest_store_items_pending(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                        int limit, json_t **items);
+/* results_json: [{idx, status: success|failed, error}]. {status, applied}:
+ * status is null when the lease was lost. */
+apr_status_t ingest_store_items_apply(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                      const char *owner, const char *results_json,
+                                      apr_interval_time_t next_in, json_t **outcome);
 
 #endif

@@ -23,10 +23,11 @@ const ingest_stmt_t ingest_job_statements[] = {
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job, upload_expires_at)"
      " SELECT json_build_object('created', true, 'job', ins.job,"
-     "                           'expires', extract(epoch FROM ins.upload_expires_at)::bigint) FROM ins"
+     "                           'expires', floor(extract(epoch FROM ins.upload_expires_at))::bigint) FROM "
+     "ins"
      " UNION ALL"
      " SELECT json_build_object('created', false, 'job', ingest_job_json(j),"
-     "                           'expires', extract(epoch FROM j.upload_expires_at)::bigint) FROM "
+     "                           'expires', floor(extract(epoch FROM j.upload_expires_at))::bigint) FROM "
      "ingest_jobs j"
      "  WHERE j.tenant_id = %s AND j.idempotency_key = %s AND NOT EXISTS (SELECT 1 FROM ins)",
      0},
@@ -58,7 +59,10 @@ const ingest_stmt_t ingest_job_statements[] = {
      " 'worker_age_ms', (SELECT (extract(epoch FROM now() - last_tick) * 1000)::bigint"
      "                  FROM ingest_workers WHERE worker = %s))",
      1},
-    {"ingest_job_delete", "DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s", 0},
+    {"ingest_job_delete",
+     "WITH d AS (DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s RETURNING storage_path)"
+     " SELECT json_build_object('storage_path', storage_path) FROM d",
+     0},
     {NULL, NULL, 0},
 };
 
@@ -130,15 +134,13 @@ apr_status_t ingest_store_job_stats(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
 }
 
 apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
-                                     const char *job_id)
+                                     const char *job_id, const char **storage_path)
 {
     const char *args[2] = {job_id, id->tenant};
-    int nrows = 0;
-    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_job_delete", 2, args, &nrows);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return nrows > 0 ? APR_SUCCESS : APR_NOTFOUND;
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_job_delete", 2, args, &res);
+    *storage_path = rv == APR_SUCCESS ? json_string_value(json_object_get(res, "storage_path")) : NULL;
+    return rv;
 }
 
 apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,

@@ -58,10 +58,26 @@ const ingest_stmt_t ingest_worker_statements[] = {
     /* The holder's running jobs whose running phase is over. */
     {"ingest_w_due",
      "SELECT json_build_object('jobs', coalesce(json_agg(json_build_object("
-     "  'job_id', job_id, 'elapsed_ms', (extract(epoch FROM now() - started_at) * 1000)::bigint)), '[]'))"
-     " FROM (SELECT job_id, started_at FROM ingest_jobs WHERE status = 'running' AND lease_owner = %s"
+     "  'job_id', job_id, 'elapsed_ms', (extract(epoch FROM now() - started_at) * 1000)::bigint,"
+     "  'source_type', source_type, 'file_type', file_type, 'file_size', file_size,"
+     "  'content_sha256', content_sha256, 'storage_path', storage_path)), '[]'))"
+     " FROM (SELECT * FROM ingest_jobs WHERE status = 'running' AND lease_owner = %s"
      "       AND due_at <= now() ORDER BY due_at LIMIT %s::int) d",
      1},
+    /* Progress of a long step, which also keeps the lease fresh; 0 rows
+     * means the lease was lost and the step must stop. */
+    {"ingest_w_progress",
+     "UPDATE ingest_jobs SET processed_items = %s::bigint, total_items = %s::bigint,"
+     "  lease_expires_at = now() + make_interval(secs => %s::float8)"
+     " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
+     0},
+    /* pending -> failed when the upload window closed without a file */
+    {"ingest_w_expire_uploads",
+     "UPDATE ingest_jobs SET status = 'failed', completed_at = now(),"
+     "  error = 'upload expired: no file arrived before expires_at'"
+     " WHERE job_id IN (SELECT job_id FROM ingest_jobs WHERE status = 'pending' AND upload_expires_at < now()"
+     "                  LIMIT 500 FOR UPDATE SKIP LOCKED) AND status = 'pending'",
+     0},
     /* running -> completed | failed, only by the lease holder. */
     {"ingest_w_finish",
      "UPDATE ingest_jobs SET status = %s::text::ingest_job_status, result_data = %s::jsonb, error = %s,"
@@ -172,4 +188,18 @@ apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, 
         rv = ingest_db_exec(p, s, dbd, "ingest_w_prune_workers", 0, NULL, &gone);
     }
     return rv;
+}
+
+apr_status_t ingest_store_worker_progress(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                          const char *owner, apr_int64_t processed, apr_int64_t total,
+                                          apr_interval_time_t lease, int *held)
+{
+    const char *args[5] = {apr_psprintf(p, "%" APR_INT64_T_FMT, processed),
+                           apr_psprintf(p, "%" APR_INT64_T_FMT, total), secs(p, lease), job_id, owner};
+    return ingest_db_exec(p, s, dbd, "ingest_w_progress", 5, args, held);
+}
+
+apr_status_t ingest_store_worker_expire_uploads(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *expired)
+{
+    return ingest_db_exec(p, s, dbd, "ingest_w_expire_uploads", 0, NULL, expired);
 }

@@ -15,6 +15,7 @@
 #include "mod_ingest.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_processor.h"
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
 
@@ -68,8 +69,10 @@ const char *ingest_worker_name(apr_pool_t *p)
     return apr_psprintf(p, "%s:%ld", host, (long)getppid());
 }
 
+/* Runs the due step of every running job this worker holds. */
 static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *finished)
 {
+    ingest_step_t st;
     json_t *jobs = NULL, *job;
     apr_status_t rv;
     size_t i;
@@ -79,29 +82,32 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    st.p = p;
+    st.s = w->s;
+    st.dbd = dbd;
+    st.conf = w->conf;
+    st.owner = w->owner;
+    st.rng = &w->rng;
+    st.stopping = &w->stopping;
     json_array_foreach(jobs, i, job)
     {
-        ingest_sim_outcome_t o;
+        const char *source = json_string_value(json_object_get(job, "source_type"));
+        int ended = 0;
         if (apr_atomic_read32(&w->stopping)) {
             break;
         }
-        char *rd = NULL;
-        int done = 0;
-        ingest_simulate_outcome(&w->rng, ingest_conf_sim_failure_rate(w->conf),
-                                json_integer_value(json_object_get(job, "elapsed_ms")), &o);
-        if (o.result_data) {
-            rd = json_dumps(o.result_data, JSON_COMPACT);
-            json_decref(o.result_data);
+        if (source && !strcmp(source, "mappings")) {
+            rv = ingest_processor_mappings(&st, job, &ended);
+        } else if (ingest_conf_processor(w->conf) == INGEST_PROC_PARSE) {
+            rv = ingest_processor_parse(&st, job, &ended);
+        } else {
+            rv = ingest_processor_simulate(&st, job, &ended);
         }
-        rv = ingest_store_worker_finish(p, w->s, dbd, json_string_value(json_object_get(job, "job_id")),
-                                        w->owner, o.success, rd, o.error, o.rows, &done);
-        free(rd);
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        /* 0 rows: the lease was lost meanwhile and another worker has the
-         * job; its step is not ours to take */
-        *finished += done;
+        /* a step that advanced without ending still counts as work done */
+        *finished += 1;
     }
     return APR_SUCCESS;
 }
@@ -138,6 +144,13 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
     }
     if (rv == APR_SUCCESS) {
+        rv = ingest_store_worker_expire_uploads(p, w->s, dbd, &n);
+        if (rv == APR_SUCCESS && n) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                         IGLOGNO(00411) "worker: %d pending job(s) failed: their upload window closed", n);
+        }
+    }
+    if (rv == APR_SUCCESS) {
         rv = ingest_store_worker_rescue(p, w->s, dbd, ingest_conf_worker_batch(c),
                                         ingest_conf_max_attempts(c), &n);
         if (rv == APR_SUCCESS && n) {
@@ -153,8 +166,10 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
                                            ingest_conf_external_deadline(c), 0, &claimed);
             finished = 0;
         } else {
-            rv = ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), w->owner,
-                                           ingest_conf_lease_time(c), ingest_conf_sim_duration(c), &claimed);
+            /* simulate's running phase is its duration; parse starts at once */
+            rv = ingest_store_worker_claim(
+                p, w->s, dbd, ingest_conf_worker_batch(c), w->owner, ingest_conf_lease_time(c),
+                proc == INGEST_PROC_PARSE ? 0 : ingest_conf_sim_duration(c), &claimed);
             if (rv == APR_SUCCESS) {
                 rv = finish_due(w, p, dbd, &finished);
             }

@@ -24,6 +24,20 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$state"; then
     [ -L "$pgdata" ] || { rm -rf "$pgdata"; ln -s "$alt/pg" "$pgdata"; }
     pgdata="$alt/pg"
 fi
+# Uploads are written by httpd's children, as www-data when started as root.
+storage="$state/storage"
+if [ "$(id -u)" -eq 0 ]; then
+    if ! runuser -u www-data -- test -x "$state"; then
+        alt="/var/tmp/mod_ingest-$(printf '%s' "$top" | md5sum | cut -c1-12)"
+        mkdir -p "$alt" && chmod 755 "$alt"
+        [ -L "$storage" ] || { rm -rf "$storage"; ln -s "$alt/storage" "$storage"; }
+        storage="$alt/storage"
+    fi
+    mkdir -p "$storage"
+    chown www-data:www-data "$storage"
+else
+    mkdir -p "$storage"
+fi
 "$top/scripts/pg.sh" init "$pgdata"
 "$top/scripts/pg.sh" start "$pgdata" "$pgport"
 stop_all() {
@@ -48,7 +62,7 @@ fi
 perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf" \
     STATE="$state" PORT="$port" ERROR_LOG="/dev/stderr" LOG_LEVEL="warn ingest:info" \
     USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
-    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" \
+    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" STORAGE="$storage" \
     EXTRA="IngestProcessor simulate
 IngestCallbackSecret file:$state/callback.secret"
 /usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null

@@ -31,7 +31,7 @@ my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\n
 ok($ok, 'a full, valid configuration passes httpd -t') or diag $out;
 
 my @bad = (
-    ["IngestProcessor magic", qr/IngestProcessor: 'magic' is not one of none, simulate, external/],
+    ["IngestProcessor magic", qr/IngestProcessor: 'magic' is not one of none, simulate, parse, external/],
     ["IngestSimulateFailureRate 1.5", qr/IngestSimulateFailureRate: '1.5' must be a number from 0 to 1/],
     ["IngestSimulateDelay 5 1", qr/IngestSimulateDelay: MAX must not be less than MIN/],
     ["IngestSimulateDuration 0.5", qr/IngestSimulateDuration: '0.5' must be a duration/],

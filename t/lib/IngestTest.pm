@@ -53,7 +53,12 @@ sub new {
     my $self = bless {%o}, $class;
     $self->{dir} = tempdir('ingest-t-XXXXXX', TMPDIR => 1, CLEANUP => 0);
     chmod 0755, $self->{dir};
-    mkdir "$self->{dir}/$_" for qw(run logs htdocs);
+    mkdir "$self->{dir}/$_" for qw(run logs htdocs storage);
+    # httpd's children write uploads as www-data when the tests run as root
+    if ($> == 0) {
+        my (undef, undef, $uid, $gid) = getpwnam('www-data');
+        chown $uid, $gid, "$self->{dir}/storage" if defined $uid;
+    }
     $self->{pgdata} = "$self->{dir}/pg";
     $self->{pgport} = free_port();
     $self->{port} = $o{port} // free_port();
@@ -84,6 +89,7 @@ sub write_conf {
         "STATE=$self->{dir}", "PORT=$self->{port}", "ERROR_LOG=$self->{dir}/logs/error.log",
         'LOG_LEVEL=' . ($self->{log_level} // 'info'), "USER_GROUP=$ug", "MODULES=$modules",
         "MODULE=$TOP/mod_ingest/.libs/mod_ingest.so", 'PGHOST=127.0.0.1', "PGPORT=$self->{pgport}",
+        "STORAGE=$self->{dir}/storage",
         'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs",
         'EXTRA=' . ($self->{extra} // ''));
 }

@@ -18,6 +18,8 @@ Suite *suite_sign(void);
 Suite *suite_webhook(void);
 Suite *suite_callback(void);
 Suite *suite_simulate(void);
+Suite *suite_parse(void);
+Suite *suite_ingest_json(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

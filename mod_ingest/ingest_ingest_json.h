@@ -1,0 +1,44 @@
+#ifndef INGEST_INGEST_JSON_H
+#define INGEST_INGEST_JSON_H
+
+/* POST /api/ingest/json bodies: {"records": [...]} (seed 001's JSON
+ * ingest) or {"mappings": [...], "priority": ...} (seed 002). Pure. */
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+
+#include "ingest_job.h"
+#include "ingest_validate.h"
+
+#define INGEST_RECORDS_MAX     100000
+#define INGEST_MAPPINGS_MAX    10000
+#define INGEST_MAPPING_ID_MAX  255
+#define INGEST_MAPPING_STR_MAX 1024
+
+typedef enum { INGEST_JSON_RECORDS = 1, INGEST_JSON_MAPPINGS = 2 } ingest_json_kind_e;
+
+typedef struct {
+    const char *id;
+    const char *source;
+    const char *target;
+    const char *transformation; /* compact JSON text of the object, or NULL */
+} ingest_mapping_t;
+
+typedef struct {
+    ingest_json_kind_e kind;
+    ingest_priority_e priority;   /* MEDIUM when absent */
+    apr_array_header_t *mappings; /* of ingest_mapping_t, for MAPPINGS */
+    json_t *records;              /* borrowed: the body's array, for RECORDS */
+    apr_size_t count;             /* records or mappings */
+} ingest_json_req_t;
+
+/* APR_SUCCESS or APR_EINVAL with err->field naming the place, e.g.
+ * "mappings[3].target", "records[0]", "priority", or NULL for the body. */
+apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_json_req_t *out,
+                                         ingest_verr_t *err);
+
+/* The records as NDJSON text (one compact object per line), in p. */
+char *ingest_records_ndjson(apr_pool_t *p, json_t *records, apr_size_t *len);
+
+#endif

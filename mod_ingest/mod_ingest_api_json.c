@@ -1,0 +1,104 @@
+/* POST /api/ingest/json: a job from a JSON body. {"records": [...]} is
+ * stored as an NDJSON file and processed like an uploaded one (seed 001);
+ * {"mappings": [...], "priority": ...} becomes a job with one result row
+ * per mapping (seed 002). Either way the data is durable before the 202. */
+
+#include <apr_strings.h>
+#include <http_protocol.h>
+
+#include "ingest_ingest_json.h"
+#include "ingest_job.h"
+#include "mod_ingest_api.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_http.h"
+#include "mod_ingest_storage.h"
+#include "mod_ingest_store.h"
+
+int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *param)
+{
+    const ingest_dir_conf *dc = ingest_dconf(r);
+    const ingest_srv_conf *sc = ingest_sconf(r->server);
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *why, *status_url, *rel = NULL, *records_sha = "";
+    ingest_json_req_t req;
+    ingest_verr_t verr;
+    ingest_problem_t pb;
+    json_t *body, *job = NULL, *out;
+    ap_dbd_t *dbd;
+    apr_status_t rv;
+    int created = 0;
+
+    (void)param;
+    if (ingest_read_json(r, ingest_conf_max_body(dc), &body, &pb) != APR_SUCCESS) {
+        return ingest_send_problem(r, &pb);
+    }
+    if (key && ingest_validate_idempotency_key(key, &why) != APR_SUCCESS) {
+        return ingest_send_invalid(r, "Idempotency-Key", why);
+    }
+    if (ingest_validate_json_ingest(r->pool, body, &req, &verr) != APR_SUCCESS) {
+        return ingest_send_invalid(r, verr.field, verr.detail);
+    }
+    if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
+        return ingest_send_db_error(r, rv);
+    }
+
+    if (req.kind == INGEST_JSON_RECORDS) {
+        const char *root = ingest_conf_storage_dir(sc), *sha, *job_id = ingest_uuid_v4(r->pool);
+        ingest_storage_file_t *f;
+        apr_size_t len;
+        char *ndjson;
+
+        if (!root) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          IGLOGNO(00606) "records arrived but IngestStorageDir is not set");
+            return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable",
+                                     "Storage not configured", "this server has no IngestStorageDir");
+        }
+        ndjson = ingest_records_ndjson(r->pool, req.records, &len);
+        if ((rv = ingest_storage_begin(r->pool, root, id->tenant, job_id, &f)) != APR_SUCCESS
+            || (rv = ingest_storage_write(f, ndjson, len)) != APR_SUCCESS
+            || (rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00607) "cannot store records under %s", root);
+            return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error",
+                                     "Cannot store the records", "the server could not store the records");
+        }
+        records_sha = sha;
+        rv = ingest_store_json_records(r->pool, r->server, dbd, id, job_id, (apr_off_t)len, sha, rel,
+                                       req.count, req.priority, key, &job, &created);
+        if (rv != APR_SUCCESS || !created) {
+            ingest_storage_remove(r->pool, root, rel); /* the replayed job has its own file */
+        }
+    } else {
+        char *mappings = json_dumps(json_object_get(body, "mappings"), JSON_COMPACT);
+        rv = ingest_store_json_mappings(r->pool, r->server, dbd, id, mappings, req.count, req.priority, key,
+                                        &job, &created);
+        free(mappings);
+    }
+    if (rv != APR_SUCCESS) {
+        return ingest_send_db_error(r, rv);
+    }
+    /* A replay must be the same request: records by the digest of their
+     * stored form (total_items is the worker's to rewrite), mappings by
+     * kind and count (their items never change). */
+    if (!created
+        && (strcmp(json_string_value(json_object_get(job, "source_type")) ?: "",
+                   req.kind == INGEST_JSON_RECORDS ? "json_records" : "mappings")
+            || (req.kind == INGEST_JSON_RECORDS
+                    ? strcmp(json_string_value(json_object_get(job, "content_sha256")) ?: "", records_sha)
+                    : json_integer_value(json_object_get(job, "total_items")) != (json_int_t)req.count))) {
+        return ingest_send_error(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency-key-reused",
+                                 "Idempotency-Key reused",
+                                 "Idempotency-Key was already used for a different ingestion");
+    }
+    out = ingest_json_pool_own(r->pool, json_deep_copy(job));
+    ingest_job_add_derived(out);
+    status_url =
+        apr_pstrcat(r->pool, "/api/ingest/status/", json_string_value(json_object_get(out, "job_id")), NULL);
+    json_object_set_new(out, "status_url", json_string(status_url));
+    if (req.kind == INGEST_JSON_MAPPINGS) {
+        json_object_set_new(out, "results_url",
+                            json_string(apr_pstrcat(r->pool, status_url, "/results", NULL)));
+    }
+    apr_table_setn(r->headers_out, "Location", status_url);
+    return ingest_send_json(r, created ? HTTP_ACCEPTED : HTTP_OK, out);
+}

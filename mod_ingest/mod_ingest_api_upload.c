@@ -1,0 +1,193 @@
+/* PUT /api/ingest/upload/{job_id}?expires=E&sig=S: the presigned upload.
+ * The URL is the credential (like an S3 presigned URL): an HMAC of method,
+ * job and expiry under IngestUploadSecret. The body is streamed to a
+ * temporary file with its sha256 computed on the way, made durable, and
+ * only then does the job become queued. Memory stays bounded by one
+ * brigade read, whatever the file's size. */
+
+#include <apr_strings.h>
+#include <http_protocol.h>
+#include <util_filter.h>
+
+#include "ingest_query.h"
+#include "ingest_sign.h"
+#include "ingest_validate.h"
+#include "mod_ingest_api.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_http.h"
+#include "mod_ingest_storage.h"
+#include "mod_ingest_store.h"
+
+#define READ_CHUNK (64 * 1024)
+
+static int forbidden(request_rec *r, const char *why)
+{
+    return ingest_send_error(r, HTTP_FORBIDDEN, "bad-signature", "Upload URL not valid", why);
+}
+
+/* The stream, bounded: refuses at once what passes the limits. */
+static int stream_body(request_rec *r, ingest_storage_file_t *f, apr_off_t declared, apr_off_t max)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    int seen_eos = 0;
+
+    while (!seen_eos) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, READ_CHUNK);
+        if (rv != APR_SUCCESS) {
+            apr_brigade_destroy(bb);
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b)) {
+                continue;
+            }
+            if ((rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ)) != APR_SUCCESS) {
+                apr_brigade_destroy(bb);
+                return HTTP_BAD_REQUEST;
+            }
+            if (ingest_storage_size(f) + (apr_off_t)n > max) {
+                apr_brigade_destroy(bb);
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            if (ingest_storage_size(f) + (apr_off_t)n > declared) {
+                apr_brigade_destroy(bb);
+                return HTTP_UNPROCESSABLE_ENTITY;
+            }
+            if ((rv = ingest_storage_write(f, data, n)) != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00602) "cannot write an upload");
+                apr_brigade_destroy(bb);
+                return HTTP_INSUFFICIENT_STORAGE;
+            }
+        }
+        /* every read's buckets are freed before the next: bounded memory */
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+    return ingest_storage_size(f) == declared ? OK : HTTP_UNPROCESSABLE_ENTITY;
+}
+
+int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *job_id)
+{
+    const ingest_dir_conf *dc = ingest_dconf(r);
+    const ingest_srv_conf *sc = ingest_sconf(r->server);
+    const char *root = ingest_conf_storage_dir(sc);
+    const char *bad, *exp_s, *sig, *cl, *rel, *sha;
+    apr_table_t *args;
+    apr_int64_t expires;
+    apr_off_t declared, max = ingest_conf_max_upload(dc);
+    ingest_storage_file_t *f;
+    json_t *job = NULL;
+    ap_dbd_t *dbd;
+    apr_status_t rv;
+    int rc;
+
+    (void)id;
+    if (ingest_query_parse(r->pool, r->args, &args, &bad) != APR_SUCCESS
+        || !(exp_s = apr_table_get(args, "expires")) || !(sig = apr_table_get(args, "sig"))
+        || ingest_parse_int(exp_s, 0, APR_INT64_C(9999999999), &expires) != APR_SUCCESS) {
+        return forbidden(r, "the upload URL lacks a valid expires and sig");
+    }
+    if (!ingest_const_equal(sig, ingest_upload_sig(r->pool, sc->upload_secret, sc->upload_secret_len, "PUT",
+                                                   job_id, expires))) {
+        return forbidden(r, "the upload URL's signature does not match");
+    }
+    /* expires is expires_at rounded down: the URL dies no later than it */
+    if (apr_time_sec(apr_time_now()) >= expires) {
+        return forbidden(r, "the upload URL has expired");
+    }
+    if (!root) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      IGLOGNO(00603) "an upload arrived but IngestStorageDir is not set");
+        return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage not configured",
+                                 "this server has no IngestStorageDir");
+    }
+    if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
+        return ingest_send_db_error(r, rv);
+    }
+    rv = ingest_store_upload_job(r->pool, r->server, dbd, job_id, &job);
+    if (rv == APR_NOTFOUND) {
+        return ingest_send_not_found(r);
+    }
+    if (rv != APR_SUCCESS) {
+        return ingest_send_db_error(r, rv);
+    }
+    if (strcmp(json_string_value(json_object_get(job, "status")), "pending")) {
+        return ingest_send_error(r, HTTP_CONFLICT, "already-uploaded", "Upload not expected",
+                                 apr_psprintf(r->pool,
+                                              "the job is %s: its file has already arrived or it is over",
+                                              json_string_value(json_object_get(job, "status"))));
+    }
+    declared = (apr_off_t)json_integer_value(json_object_get(job, "file_size"));
+    /* announced sizes are judged before a byte is read */
+    if ((cl = apr_table_get(r->headers_in, "Content-Length")) != NULL) {
+        char *end;
+        apr_off_t n;
+        if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end) {
+            if (n > max) {
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return ingest_send_error(
+                    r, HTTP_REQUEST_ENTITY_TOO_LARGE, "upload-too-large", "Upload too large",
+                    apr_psprintf(r->pool, "uploads may be at most %" APR_OFF_T_FMT " bytes", max));
+            }
+            if (n != declared) {
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return ingest_send_error(r, HTTP_UNPROCESSABLE_ENTITY, "size-mismatch", "Size mismatch",
+                                         apr_psprintf(r->pool,
+                                                      "the body has %" APR_OFF_T_FMT
+                                                      " bytes; the job declared "
+                                                      "file_size %" APR_OFF_T_FMT,
+                                                      n, declared));
+            }
+        }
+    }
+    if ((rv = ingest_storage_begin(r->pool, root, json_string_value(json_object_get(job, "tenant_id")),
+                                   job_id, &f))
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00604) "cannot create an upload file under %s",
+                      root);
+        return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error", "Cannot store the file",
+                                 "the server could not create the file");
+    }
+    rc = stream_body(r, f, declared, max);
+    if (rc != OK) {
+        /* the temporary file goes with the request pool */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            return ingest_send_error(
+                r, rc, "upload-too-large", "Upload too large",
+                apr_psprintf(r->pool, "uploads may be at most %" APR_OFF_T_FMT " bytes", max));
+        }
+        if (rc == HTTP_UNPROCESSABLE_ENTITY) {
+            return ingest_send_error(
+                r, rc, "size-mismatch", "Size mismatch",
+                apr_psprintf(r->pool, "the body's size differs from the declared file_size %" APR_OFF_T_FMT,
+                             declared));
+        }
+        return ingest_send_error(r, rc, "upload-failed", "Upload failed",
+                                 "the body could not be read or stored");
+    }
+    if ((rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00605) "cannot make an upload durable");
+        return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error", "Cannot store the file",
+                                 "the server could not make the file durable");
+    }
+    rv = ingest_store_upload_done(r->pool, r->server, dbd, job_id, sha, rel, &job);
+    if (rv != APR_SUCCESS) {
+        ingest_storage_remove(r->pool, root, rel); /* nothing partial is left behind */
+        if (rv == APR_NOTFOUND) {
+            return ingest_send_error(r, HTTP_CONFLICT, "already-uploaded", "Upload not expected",
+                                     "the job stopped waiting for its file while it was uploaded");
+        }
+        return ingest_send_db_error(r, rv);
+    }
+    ingest_job_add_derived(job);
+    apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", sha, "\"", NULL));
+    return ingest_send_json(r, HTTP_OK, job);
+}

@@ -1,0 +1,172 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "ingest_parse.h"
+#include "mod_ingest_processor.h"
+#include "mod_ingest_storage.h"
+#include "mod_ingest_store.h"
+
+#define PARSE_CHUNK (64 * 1024)
+/* processed_items is written at most this often while a file is parsed */
+#define PROGRESS_EVERY apr_time_from_msec(250)
+
+static const char *str(json_t *job, const char *key)
+{
+    return json_string_value(json_object_get(job, key));
+}
+
+apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int *finished)
+{
+    const char *job_id = str(job, "job_id");
+    json_t *items = NULL, *item, *results, *outcome = NULL;
+    apr_status_t rv;
+    char *text;
+    size_t i;
+
+    *finished = 0;
+    rv = ingest_store_items_pending(st->p, st->s, st->dbd, job_id, ingest_conf_batch_size(st->conf), &items);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* the simulated external call, one per mapping */
+    results = json_array();
+    json_array_foreach(items, i, item)
+    {
+        int ok = ingest_rng_unit(st->rng) < ingest_conf_sim_success_rate(st->conf);
+        json_array_append_new(
+            results, json_pack("{s:O, s:s, s:s?}", "idx", json_object_get(item, "idx"), "status",
+                               ok ? "success" : "failed", "error",
+                               ok ? NULL
+                                  : apr_psprintf(st->p,
+                                                 "simulated external API error: target %s did not accept "
+                                                 "mapping %s",
+                                                 str(item, "target"), str(item, "id"))));
+    }
+    text = json_dumps(results, JSON_COMPACT);
+    json_decref(results);
+    /* also when the batch is empty: the job's counts and end are settled
+     * by the same statement */
+    rv = ingest_store_items_apply(st->p, st->s, st->dbd, job_id, st->owner, text,
+                                  ingest_conf_sim_duration(st->conf), &outcome);
+    free(text);
+    if (rv == APR_SUCCESS) {
+        const char *status = str(outcome, "status");
+        *finished = status && strcmp(status, "running");
+    }
+    return rv;
+}
+
+apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *job, int *finished)
+{
+    ingest_sim_outcome_t o;
+    char *rd = NULL;
+    int done = 0;
+    apr_status_t rv;
+
+    ingest_simulate_outcome(st->rng, ingest_conf_sim_failure_rate(st->conf),
+                            json_integer_value(json_object_get(job, "elapsed_ms")), &o);
+    if (o.result_data) {
+        rd = json_dumps(o.result_data, JSON_COMPACT);
+        json_decref(o.result_data);
+    }
+    rv = ingest_store_worker_finish(st->p, st->s, st->dbd, str(job, "job_id"), st->owner, o.success, rd,
+                                    o.error, o.rows, &done);
+    free(rd);
+    /* 0 rows: the lease was lost meanwhile; the step is not ours to take */
+    *finished = done;
+    return rv;
+}
+
+static apr_status_t finish(const ingest_step_t *st, json_t *job, int success, json_t *result,
+                           const char *error, apr_int64_t items, int *finished)
+{
+    char *rd = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    apr_status_t rv = ingest_store_worker_finish(st->p, st->s, st->dbd, str(job, "job_id"), st->owner,
+                                                 success, rd, error, items, finished);
+    free(rd);
+    return rv;
+}
+
+apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished)
+{
+    const char *root = ingest_conf_storage_dir(st->conf), *rel = str(job, "storage_path");
+    apr_off_t size = (apr_off_t)json_integer_value(json_object_get(job, "file_size")), done_bytes = 0;
+    apr_time_t t0 = apr_time_now(), last = t0;
+    ingest_parser_t *ps;
+    apr_file_t *fd;
+    apr_status_t rv, prv = APR_SUCCESS;
+    json_t *summary;
+    char *buf;
+    int held = 1;
+
+    *finished = 0;
+    if (!root || !rel
+        || apr_file_open(&fd, ingest_storage_path(st->p, root, rel), APR_FOPEN_READ, 0, st->p)
+               != APR_SUCCESS) {
+        return finish(st, job, 0, NULL, "the stored file is missing", 0, finished);
+    }
+    if ((rv = ingest_parser_create(st->p, ingest_parse_kind(str(job, "file_type")), &ps)) != APR_SUCCESS) {
+        apr_file_close(fd);
+        return rv;
+    }
+    buf = apr_palloc(st->p, PARSE_CHUNK);
+    for (;;) {
+        apr_size_t n = PARSE_CHUNK;
+        rv = apr_file_read(fd, buf, &n);
+        if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+            prv = ingest_parser_finish(ps);
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            apr_file_close(fd);
+            return finish(st, job, 0, NULL, "the stored file could not be read", ingest_parser_records(ps),
+                          finished);
+        }
+        done_bytes += (apr_off_t)n;
+        if ((prv = ingest_parser_feed(ps, buf, n)) != APR_SUCCESS) {
+            break;
+        }
+        if (apr_time_now() - last >= PROGRESS_EVERY) {
+            apr_int64_t recs = ingest_parser_records(ps);
+            /* the total is an estimate until the end: records so far,
+             * scaled by the share of bytes read */
+            apr_int64_t est =
+                done_bytes > 0 ? (apr_int64_t)((double)recs * (double)size / (double)done_bytes) : 0;
+            last = apr_time_now();
+            rv = ingest_store_worker_progress(st->p, st->s, st->dbd, str(job, "job_id"), st->owner, recs,
+                                              est > recs ? est : recs + 1, ingest_conf_lease_time(st->conf),
+                                              &held);
+            if (rv != APR_SUCCESS || !held || apr_atomic_read32(st->stopping)) {
+                /* lost the job, or the child is exiting: the next holder
+                 * parses the file again from the start */
+                apr_file_close(fd);
+                return rv;
+            }
+        }
+    }
+    apr_file_close(fd);
+    if (prv != APR_SUCCESS) {
+        int line = 0, column = 0;
+        const char *why = ingest_parser_error(ps, &line, &column);
+        /* some messages name their line already ("line 7 is longer ...") */
+        const char *err = !why || !strncmp(why, "line ", 5) ? why
+                          : column > 0 ? apr_psprintf(st->p, "line %d, column %d: %s", line, column, why)
+                          : line > 0   ? apr_psprintf(st->p, "line %d: %s", line, why)
+                                       : why;
+        return finish(st, job, 0, NULL, err ? err : "the file could not be parsed", ingest_parser_records(ps),
+                      finished);
+    }
+    summary = ingest_parser_summary(ps);
+    json_object_set_new(summary, "size", json_integer(size));
+    if (str(job, "content_sha256")) {
+        json_object_set_new(summary, "sha256", json_string(str(job, "content_sha256")));
+    }
+    json_object_set_new(summary, "processing_time_ms", json_integer(apr_time_as_msec(apr_time_now() - t0)));
+    rv = finish(st, job, 1, summary, NULL, ingest_parser_records(ps), finished);
+    json_decref(summary);
+    return rv;
+}

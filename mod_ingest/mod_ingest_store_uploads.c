@@ -1,0 +1,123 @@
+/* The SQL of data arriving: a presigned upload completing (pending ->
+ * queued), and jobs created from a JSON body (records or mappings). */
+
+#include <apr_strings.h>
+
+#include "mod_ingest_store.h"
+
+const ingest_stmt_t ingest_upload_statements[] = {
+    {"ingest_up_job",
+     "SELECT json_build_object('tenant_id', tenant_id, 'status', status, 'file_size', file_size)"
+     " FROM ingest_jobs WHERE job_id = %s::uuid",
+     1},
+    /* pending -> queued, only once the file is durable; a second upload
+     * (or one racing it) finds the job no longer pending */
+    {"ingest_up_done",
+     "UPDATE ingest_jobs SET status = 'queued', content_sha256 = %s, storage_path = %s, due_at = now()"
+     " WHERE job_id = %s::uuid AND status = 'pending' AND upload_expires_at > now()"
+     " RETURNING ingest_job_json(ingest_jobs)",
+     0},
+    {"ingest_json_records",
+     "WITH ins AS ("
+     " INSERT INTO ingest_jobs (job_id, tenant_id, user_id, source_type, filename, file_type, file_size,"
+     "   content_sha256, storage_path, total_items, priority, idempotency_key, status)"
+     " VALUES (%s::uuid, %s, %s, 'json_records', 'records.ndjson', 'ndjson', %s::bigint, %s, %s, %s::bigint,"
+     "   %s::text::ingest_job_priority, %s, 'queued')"
+     " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+     " RETURNING ingest_job_json(ingest_jobs) AS job)"
+     " SELECT json_build_object('created', true, 'job', ins.job) FROM ins"
+     " UNION ALL"
+     " SELECT json_build_object('created', false, 'job', ingest_job_json(j)) FROM ingest_jobs j"
+     "  WHERE j.tenant_id = %s AND j.idempotency_key = %s AND NOT EXISTS (SELECT 1 FROM ins)",
+     0},
+    /* the job and its items in one statement: both or neither */
+    {"ingest_json_mappings",
+     "WITH ins AS ("
+     " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, total_items, priority, idempotency_key, "
+     "status)"
+     " VALUES (%s, %s, 'mappings', %s::bigint, %s::text::ingest_job_priority, %s, 'queued')"
+     " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+     " RETURNING job_id, ingest_job_json(ingest_jobs) AS job),"
+     " items AS ("
+     " INSERT INTO ingest_job_items (job_id, idx, item_id, source, target, transformation)"
+     " SELECT ins.job_id, (t.ord - 1)::int, t.e->>'id', t.e->>'source', t.e->>'target', "
+     "(t.e->'transformation')::jsonb"
+     " FROM ins, json_array_elements(%s::json) WITH ORDINALITY AS t(e, ord) RETURNING 1)"
+     " SELECT json_build_object('created', true, 'job', ins.job, 'items', (SELECT count(*) FROM items)) FROM "
+     "ins"
+     " UNION ALL"
+     " SELECT json_build_object('created', false, 'job', ingest_job_json(j)) FROM ingest_jobs j"
+     "  WHERE j.tenant_id = %s AND j.idempotency_key = %s AND NOT EXISTS (SELECT 1 FROM ins)",
+     0},
+    {NULL, NULL, 0},
+};
+
+apr_status_t ingest_store_upload_job(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                     json_t **job)
+{
+    const char *args[1] = {job_id};
+    return ingest_db_select_json(p, s, dbd, "ingest_up_job", 1, args, job);
+}
+
+apr_status_t ingest_store_upload_done(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                      const char *sha256, const char *rel, json_t **job)
+{
+    const char *args[3] = {sha256, rel, job_id};
+    return ingest_db_select_json(p, s, dbd, "ingest_up_done", 3, args, job);
+}
+
+/* ON CONFLICT waits for a concurrent insert of the same key; no row means
+ * it committed after this statement's snapshot, which a retry sees. */
+static apr_status_t create_with_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
+                                      int nargs, const char **args, json_t **job, int *created)
+{
+    json_t *res = NULL;
+    apr_status_t rv = APR_NOTFOUND;
+    int attempt;
+    for (attempt = 0; attempt < 3 && rv == APR_NOTFOUND; ++attempt) {
+        rv = ingest_db_select_json(p, s, dbd, label, nargs, args, &res);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? INGEST_EDB_QUERY : rv;
+    }
+    *job = json_object_get(res, "job");
+    *created = json_is_true(json_object_get(res, "created"));
+    return *job ? APR_SUCCESS : INGEST_EDB_QUERY;
+}
+
+apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                       const ingest_identity_t *id, const char *job_id, apr_off_t size,
+                                       const char *sha256, const char *rel, apr_size_t count,
+                                       ingest_priority_e prio, const char *key, json_t **job, int *created)
+{
+    const char *args[11];
+    args[0] = job_id;
+    args[1] = id->tenant;
+    args[2] = id->user;
+    args[3] = apr_off_t_toa(p, size);
+    args[4] = sha256;
+    args[5] = rel;
+    args[6] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
+    args[7] = ingest_priority_name(prio);
+    args[8] = key;
+    args[9] = id->tenant;
+    args[10] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_records", 11, args, job, created);
+}
+
+apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                        const ingest_identity_t *id, const char *mappings_json,
+                                        apr_size_t count, ingest_priority_e prio, const char *key,
+                                        json_t **job, int *created)
+{
+    const char *args[8];
+    args[0] = id->tenant;
+    args[1] = id->user;
+    args[2] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
+    args[3] = ingest_priority_name(prio);
+    args[4] = key;
+    args[5] = mappings_json;
+    args[6] = id->tenant;
+    args[7] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_mappings", 8, args, job, created);
+}
