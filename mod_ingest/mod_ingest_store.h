@@ -63,7 +63,9 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
                                         const char *error, apr_int64_t items, int *done);
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                          int *released);
-apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned);
+/* *files: the pruned jobs' storage paths, for the caller to remove. */
+apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned,
+                                       json_t **files);
 /* A long step's progress, renewing the lease; *held 0: the lease is lost. */
 apr_status_t ingest_store_worker_progress(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                           const char *owner, apr_int64_t processed, apr_int64_t total,

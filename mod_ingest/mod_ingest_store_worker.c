@@ -93,9 +93,11 @@ const ingest_stmt_t ingest_worker_statements[] = {
      0},
     /* Retention, a small batch at a time: never one long transaction. */
     {"ingest_w_prune",
-     "DELETE FROM ingest_jobs WHERE job_id IN ("
+     "WITH d AS (DELETE FROM ingest_jobs WHERE job_id IN ("
      " SELECT job_id FROM ingest_jobs WHERE status IN ('completed', 'failed')"
-     " AND completed_at < now() - make_interval(days => %s::int) LIMIT 500)",
+     " AND completed_at < now() - make_interval(days => %s::int) LIMIT 500) RETURNING storage_path)"
+     " SELECT json_build_object('pruned', (SELECT count(*) FROM d),"
+     "  'files', coalesce((SELECT json_agg(storage_path) FROM d WHERE storage_path IS NOT NULL), '[]'))",
      0},
     /* A delivery older than the callback tolerance can never be replayed
      * (its timestamp is refused first), so its record can go. */
@@ -172,10 +174,15 @@ apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t 
     return ingest_db_exec(p, s, dbd, "ingest_w_release", 1, args, released);
 }
 
-apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned)
+apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned,
+                                       json_t **files)
 {
     const char *args[1] = {apr_itoa(p, days)};
-    return ingest_db_exec(p, s, dbd, "ingest_w_prune", 1, args, pruned);
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_prune", 1, args, &res);
+    *pruned = rv == APR_SUCCESS ? (int)json_integer_value(json_object_get(res, "pruned")) : 0;
+    *files = rv == APR_SUCCESS ? json_object_get(res, "files") : NULL;
+    return rv;
 }
 
 apr_status_t ingest_store_worker_prune_deliveries(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,

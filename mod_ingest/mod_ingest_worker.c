@@ -16,6 +16,7 @@
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
 #include "mod_ingest_processor.h"
+#include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
 
@@ -183,7 +184,15 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         /* twice the tolerance: a margin for clocks that disagree */
         rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, 2 * ingest_conf_callback_tolerance(c), &n);
         while (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0) {
-            rv = ingest_store_worker_prune(p, w->s, dbd, ingest_conf_retention_days(c), &n);
+            json_t *files = NULL, *f;
+            size_t k;
+            rv = ingest_store_worker_prune(p, w->s, dbd, ingest_conf_retention_days(c), &n, &files);
+            /* the rows are gone first: a leftover file is garbage, never
+             * a job without its data */
+            json_array_foreach(files, k, f)
+            {
+                ingest_storage_remove(p, ingest_conf_storage_dir(c), json_string_value(f));
+            }
             if (rv == APR_SUCCESS && n) {
                 ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
                              IGLOGNO(00404) "worker: pruned %d job(s) past IngestRetention", n);

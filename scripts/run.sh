@@ -52,6 +52,7 @@ PGHOST=127.0.0.1 PGPORT=$pgport PGUSER=ingest PGDATABASE=ingest "$top/sql/migrat
 for f in jwt.secret upload.secret; do
     [ -s "$state/$f" ] || { umask 077; openssl rand -hex 32 >"$state/$f"; }
 done
+printf 'id,name,amount\n1,"Ada, Countess",12.50\n2,Grace,7\n3,"Line ""quoted""",3.25\n' >"$state/sample.csv"
 [ -s "$state/callback.secret" ] || { umask 077; printf 'whsec_%s\n' "$(openssl rand -base64 32)" >"$state/callback.secret"; }
 
 user_group=""
@@ -63,7 +64,7 @@ perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf"
     STATE="$state" PORT="$port" ERROR_LOG="/dev/stderr" LOG_LEVEL="warn ingest:info" \
     USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
     PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" STORAGE="$storage" \
-    EXTRA="IngestProcessor simulate
+    EXTRA="IngestProcessor parse
 IngestCallbackSecret file:$state/callback.secret"
 /usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null
 
@@ -81,22 +82,29 @@ A token of another tenant ("other-org"), to see isolation:
 
 Try:
   curl -s $base/api/ingest/health
-  curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
-       -H 'Content-Type: application/json' -d '{"filename":"report.csv","file_type":"csv","file_size":2048}'
-  JOB=\$(curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
-       -H 'Content-Type: application/json' -d '{"filename":"data.json","file_type":"json","file_size":10}' \\
-       | sed 's/.*"job_id":"\([^"]*\)".*/\1/')
-  curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$TOKEN"
+  # a file ingestion: init, then PUT the file to the presigned upload_url
+  SIZE=\$(wc -c < $state/sample.csv)
+  INIT=\$(curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
+       -H 'Content-Type: application/json' -d "{\\"filename\\":\\"sample.csv\\",\\"file_type\\":\\"csv\\",\\"file_size\\":\$SIZE}")
+  JOB=\$(echo "\$INIT" | sed 's/.*"job_id":"\([^"]*\)".*/\\1/')
+  UPLOAD=\$(echo "\$INIT" | sed 's/.*"upload_url":"\([^"]*\)".*/\\1/')
+  curl -s -X PUT --data-binary @$state/sample.csv "$base\$UPLOAD"
+  curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$TOKEN"   # parsed: records, columns, preview
   curl -s "$base/api/ingest/jobs?limit=5" -H "Authorization: Bearer \$TOKEN"
   curl -s $base/api/ingest/stats -H "Authorization: Bearer \$TOKEN"
   curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$OTHER"     # 404: not your tenant's
   curl -s -X POST $base/api/ingest/init -H "Authorization: Bearer \$TOKEN" \\
        -H 'Content-Type: application/json' -d '{"filename": }'                # 400 with line and column
-  curl -s -X DELETE $base/api/ingest/\$JOB -H "Authorization: Bearer \$TOKEN" -w '%{http_code}\n'
+  # mappings (seed 002): processed in batches of 5 by simulated external calls
+  MAP=\$(curl -s -X POST $base/api/ingest/json -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"priority":"HIGH","mappings":[{"id":"m1","source":"crm","target":"erp"},{"id":"m2","source":"crm","target":"dw"}]}' \\
+       | sed 's/.*"job_id":"\([^"]*\)".*/\\1/')
+  curl -s $base/api/ingest/status/\$MAP/results -H "Authorization: Bearer \$TOKEN"
+  curl -s -X DELETE $base/api/ingest/\$JOB -H "Authorization: Bearer \$TOKEN" -w '%{http_code}\\n'
 
-The worker simulates processing (IngestProcessor simulate): a new job starts
-after 5-10 s, runs 2 s, and 9 in 10 complete. An external pipeline reports
-through the signed callback; to play one (before the simulator finishes):
+The worker parses uploaded files for real (IngestProcessor parse). An external
+pipeline reports through the signed callback instead; to play one on a job
+waiting for its upload:
   $top/scripts/callback.sh $base $state/callback.secret \$JOB completed '"records_processed":42,"total_items":42'
 
 Press Ctrl-C to stop.

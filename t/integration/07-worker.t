@@ -126,9 +126,21 @@ FROM generate_series(1, 1200) n
 SQL
     $t->psql("INSERT INTO ingest_jobs (tenant_id, source_type, filename, status, completed_at) "
         . "VALUES ('old', 'file_upload', 'recent.csv', 'failed', now() - interval '1 hour')");
+    # an old job's stored file goes with it
+    mkdir "$t->{dir}/storage/old";
+    open my $fh, '>', "$t->{dir}/storage/old/stored.1" or die $!;
+    print $fh "a,b\n1,2\n";
+    close $fh;
+    if ($> == 0) {
+        my (undef, undef, $uid, $gid) = getpwnam('www-data');
+        chown $uid, $gid, "$t->{dir}/storage/old", "$t->{dir}/storage/old/stored.1";
+    }
+    $t->psql("INSERT INTO ingest_jobs (tenant_id, source_type, filename, status, created_at, completed_at, storage_path) "
+        . "VALUES ('old', 'file_upload', 'stored.csv', 'completed', now() - interval '3 days', now() - interval '2 days', 'old/stored.1')");
     ok(wait_until('pruning', 20, sub { $t->psql("SELECT count(*) FROM ingest_jobs WHERE tenant_id = 'old'") == 1 }),
         'terminal jobs older than IngestRetention are pruned');
     is($t->psql("SELECT filename FROM ingest_jobs WHERE tenant_id = 'old'"), 'recent.csv', 'a recent one is kept');
+    ok(!-e "$t->{dir}/storage/old/stored.1", "a pruned job's stored file is removed with it");
     like($t->error_log, qr/IG00404: worker: pruned 500 job/, 'pruned in batches of 500, not one transaction');
 
     # callback deliveries outlive their replay window by twice the tolerance (300 s by default)
