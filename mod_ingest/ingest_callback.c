@@ -9,13 +9,6 @@ static const char *const known_fields[] = {
     "job_id", "status", "records_processed", "total_items", "result_url", "result_data", "error", NULL,
 };
 
-static apr_status_t fail(ingest_verr_t *err, const char *field, const char *detail)
-{
-    err->field = field;
-    err->detail = detail;
-    return APR_EINVAL;
-}
-
 static int known_field(const char *key)
 {
     int i;
@@ -47,23 +40,6 @@ static const char *cstring(json_t *v)
     return s;
 }
 
-/* C0, DEL and C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8; jansson has
- * already checked that the string is valid UTF-8). */
-static int has_control(const char *s, apr_size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    apr_size_t i;
-    for (i = 0; i < len; ++i) {
-        if (u[i] < 0x20 || u[i] == 0x7F) {
-            return 1;
-        }
-        if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static const char *lower_dup(apr_pool_t *p, const char *s)
 {
     char *d = apr_pstrdup(p, s), *c;
@@ -84,7 +60,7 @@ static apr_status_t count_member(json_t *body, const char *name, int *has, apr_i
         return APR_SUCCESS;
     }
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        return fail(err, name, "must be a non-negative integer");
+        return ingest_verr(err, name, "must be a non-negative integer");
     }
     *has = 1;
     *out = (apr_int64_t)json_integer_value(v);
@@ -99,22 +75,22 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
 
     memset(out, 0, sizeof(*out));
     if (!json_is_object(body)) {
-        return fail(err, NULL, "the request body must be a JSON object");
+        return ingest_verr(err, NULL, "the request body must be a JSON object");
     }
     json_object_foreach(body, key, v)
     {
         if (!known_field(key)) {
-            return fail(err, apr_pstrdup(p, key), "unknown field");
+            return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
 
     v = member(body, "job_id");
     if (!v) {
-        return fail(err, "job_id", "is required");
+        return ingest_verr(err, "job_id", "is required");
     }
     s = cstring(v);
     if (!s || !ingest_is_uuid(s)) {
-        return fail(err, "job_id", "must be a job id (UUID)");
+        return ingest_verr(err, "job_id", "must be a job id (UUID)");
     }
     /* the database prints UUIDs in lower case; comparing and logging the
      * same spelling avoids surprises */
@@ -122,13 +98,13 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
 
     v = member(body, "status");
     if (!v) {
-        return fail(err, "status", "is required");
+        return ingest_verr(err, "status", "is required");
     }
     s = cstring(v);
     if (!s || ingest_status_parse(s, &out->status) != APR_SUCCESS
         || (out->status != INGEST_ST_RUNNING && out->status != INGEST_ST_COMPLETED
             && out->status != INGEST_ST_FAILED)) {
-        return fail(err, "status", "must be one of running, completed, failed");
+        return ingest_verr(err, "status", "must be one of running, completed, failed");
     }
 
     rv = count_member(body, "records_processed", &out->has_processed, &out->processed, err);
@@ -140,23 +116,23 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
         return rv;
     }
     if (out->has_processed && out->has_total && out->processed > out->total) {
-        return fail(err, "records_processed", "must not exceed total_items");
+        return ingest_verr(err, "records_processed", "must not exceed total_items");
     }
 
     if ((v = member(body, "result_url")) != NULL) {
         apr_size_t len;
         if (!json_is_string(v)) {
-            return fail(err, "result_url", "must be a string");
+            return ingest_verr(err, "result_url", "must be a string");
         }
         len = json_string_length(v);
         if (len == 0) {
-            return fail(err, "result_url", "must not be empty");
+            return ingest_verr(err, "result_url", "must not be empty");
         }
         if (len > INGEST_CALLBACK_URL_MAX) {
-            return fail(err, "result_url", "must be at most 2048 bytes");
+            return ingest_verr(err, "result_url", "must be at most 2048 bytes");
         }
-        if (has_control(json_string_value(v), len)) {
-            return fail(err, "result_url", "must not contain control characters");
+        if (ingest_has_control(json_string_value(v), len)) {
+            return ingest_verr(err, "result_url", "must not contain control characters");
         }
         out->result_url = apr_pstrdup(p, json_string_value(v));
     }
@@ -164,7 +140,7 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
     if ((v = member(body, "result_data")) != NULL) {
         char *dump;
         if (!json_is_object(v) && !json_is_array(v)) {
-            return fail(err, "result_data", "must be a JSON object or array");
+            return ingest_verr(err, "result_data", "must be a JSON object or array");
         }
         dump = json_dumps(v, JSON_COMPACT);
         if (!dump) {
@@ -178,16 +154,16 @@ apr_status_t ingest_callback_parse(apr_pool_t *p, json_t *body, ingest_callback_
 
     if ((v = member(body, "error")) != NULL) {
         if (!json_is_string(v)) {
-            return fail(err, "error", "must be a string");
+            return ingest_verr(err, "error", "must be a string");
         }
         if (json_string_length(v) > INGEST_CALLBACK_ERROR_MAX) {
-            return fail(err, "error", "must be at most 4096 bytes");
+            return ingest_verr(err, "error", "must be at most 4096 bytes");
         }
         if (!cstring(v)) {
-            return fail(err, "error", "must not contain NUL characters");
+            return ingest_verr(err, "error", "must not contain NUL characters");
         }
         if (out->status != INGEST_ST_FAILED) {
-            return fail(err, "error", "is only allowed with status failed");
+            return ingest_verr(err, "error", "is only allowed with status failed");
         }
         out->error = apr_pstrdup(p, json_string_value(v));
     }

@@ -6,31 +6,6 @@
 
 #include "ingest_ingest_json.h"
 
-static apr_status_t fail(ingest_verr_t *err, const char *field, const char *detail)
-{
-    err->field = field;
-    err->detail = detail;
-    return APR_EINVAL;
-}
-
-/* C0, DEL and C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8; jansson has
- * already checked that the string is valid UTF-8). NUL is a C0 control,
- * so a string that passes is also a whole C string. */
-static int has_control(const char *s, apr_size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    apr_size_t i;
-    for (i = 0; i < len; ++i) {
-        if (u[i] < 0x20 || u[i] == 0x7F) {
-            return 1;
-        }
-        if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* A required string member of a mapping, 1..max bytes. */
 static apr_status_t mapping_string(apr_pool_t *p, json_t *m, const char *name, apr_size_t i, apr_size_t max,
                                    int controls_allowed, const char **out, ingest_verr_t *err)
@@ -40,24 +15,25 @@ static apr_status_t mapping_string(apr_pool_t *p, json_t *m, const char *name, a
     apr_size_t len;
 
     if (!v) {
-        return fail(err, field, "is required");
+        return ingest_verr(err, field, "is required");
     }
     if (!json_is_string(v)) {
-        return fail(err, field, "must be a string");
+        return ingest_verr(err, field, "must be a string");
     }
     len = json_string_length(v);
     if (len == 0) {
-        return fail(err, field, "must not be empty");
+        return ingest_verr(err, field, "must not be empty");
     }
     if (len > max) {
-        return fail(err, field, apr_psprintf(p, "must be at most %" APR_SIZE_T_FMT " bytes", max));
+        return ingest_verr(err, field, apr_psprintf(p, "must be at most %" APR_SIZE_T_FMT " bytes", max));
     }
     /* the C string must be the whole value: a NUL (possible if the body was
      * parsed with JSON_ALLOW_NUL) would make it a prefix */
-    if (controls_allowed ? strlen(json_string_value(v)) != len : has_control(json_string_value(v), len)) {
-        return fail(err, field,
-                    controls_allowed ? "must not contain NUL characters"
-                                     : "must not contain control characters");
+    if (controls_allowed ? strlen(json_string_value(v)) != len
+                         : ingest_has_control(json_string_value(v), len)) {
+        return ingest_verr(err, field,
+                           controls_allowed ? "must not contain NUL characters"
+                                            : "must not contain control characters");
     }
     *out = apr_pstrmemdup(p, json_string_value(v), len);
     return APR_SUCCESS;
@@ -73,13 +49,14 @@ static apr_status_t validate_mapping(apr_pool_t *p, json_t *m, apr_size_t i, apr
     char *dump;
 
     if (!json_is_object(m)) {
-        return fail(err, apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "]", i), "must be an object");
+        return ingest_verr(err, apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "]", i), "must be an object");
     }
     json_object_foreach(m, key, v)
     {
         if (strcmp(key, "id") && strcmp(key, "source") && strcmp(key, "target")
             && strcmp(key, "transformation")) {
-            return fail(err, apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "].%s", i, key), "unknown field");
+            return ingest_verr(err, apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "].%s", i, key),
+                               "unknown field");
         }
     }
     /* ids are names, not text: any character but NUL */
@@ -87,8 +64,8 @@ static apr_status_t validate_mapping(apr_pool_t *p, json_t *m, apr_size_t i, apr
         return rv;
     }
     if ((at = apr_hash_get(ids, out->id, APR_HASH_KEY_STRING)) != NULL) {
-        return fail(err, apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "].id", i),
-                    apr_psprintf(p, "duplicates mappings[%" APR_SIZE_T_FMT "].id", *at));
+        return ingest_verr(err, apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "].id", i),
+                           apr_psprintf(p, "duplicates mappings[%" APR_SIZE_T_FMT "].id", *at));
     }
     at = apr_palloc(p, sizeof(*at));
     *at = i;
@@ -108,7 +85,7 @@ static apr_status_t validate_mapping(apr_pool_t *p, json_t *m, apr_size_t i, apr
     if ((v = json_object_get(m, "transformation")) != NULL && !json_is_null(v)) {
         first = apr_psprintf(p, "mappings[%" APR_SIZE_T_FMT "].transformation", i);
         if (!json_is_object(v)) {
-            return fail(err, first, "must be an object");
+            return ingest_verr(err, first, "must be an object");
         }
         dump = json_dumps(v, JSON_COMPACT);
         if (!dump) {
@@ -128,18 +105,19 @@ static apr_status_t validate_records(apr_pool_t *p, json_t *records, ingest_json
     apr_size_t i, n;
 
     if (!json_is_array(records)) {
-        return fail(err, "records", "must be an array");
+        return ingest_verr(err, "records", "must be an array");
     }
     n = json_array_size(records);
     if (n == 0) {
-        return fail(err, "records", "must not be empty");
+        return ingest_verr(err, "records", "must not be empty");
     }
     if (n > INGEST_RECORDS_MAX) {
-        return fail(err, "records", apr_psprintf(p, "must have at most %d records", INGEST_RECORDS_MAX));
+        return ingest_verr(err, "records",
+                           apr_psprintf(p, "must have at most %d records", INGEST_RECORDS_MAX));
     }
     for (i = 0; i < n; ++i) {
         if (!json_is_object(json_array_get(records, i))) {
-            return fail(err, apr_psprintf(p, "records[%" APR_SIZE_T_FMT "]", i), "must be an object");
+            return ingest_verr(err, apr_psprintf(p, "records[%" APR_SIZE_T_FMT "]", i), "must be an object");
         }
     }
     out->kind = INGEST_JSON_RECORDS;
@@ -156,14 +134,15 @@ static apr_status_t validate_mappings(apr_pool_t *p, json_t *mappings, ingest_js
     apr_status_t rv;
 
     if (!json_is_array(mappings)) {
-        return fail(err, "mappings", "must be an array");
+        return ingest_verr(err, "mappings", "must be an array");
     }
     n = json_array_size(mappings);
     if (n == 0) {
-        return fail(err, "mappings", "must not be empty");
+        return ingest_verr(err, "mappings", "must not be empty");
     }
     if (n > INGEST_MAPPINGS_MAX) {
-        return fail(err, "mappings", apr_psprintf(p, "must have at most %d mappings", INGEST_MAPPINGS_MAX));
+        return ingest_verr(err, "mappings",
+                           apr_psprintf(p, "must have at most %d mappings", INGEST_MAPPINGS_MAX));
     }
     ids = apr_hash_make(p);
     out->mappings = apr_array_make(p, (int)n, sizeof(ingest_mapping_t));
@@ -189,23 +168,23 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
     memset(out, 0, sizeof(*out));
     out->priority = INGEST_PRIO_MEDIUM;
     if (!json_is_object(body)) {
-        return fail(err, NULL, "the request body must be a JSON object");
+        return ingest_verr(err, NULL, "the request body must be a JSON object");
     }
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "records") && strcmp(key, "mappings") && strcmp(key, "priority")) {
-            return fail(err, apr_pstrdup(p, key), "unknown field");
+            return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
     records = json_object_get(body, "records");
     mappings = json_object_get(body, "mappings");
     if (!records == !mappings) {
-        return fail(err, NULL, "the body must have either \"records\" or \"mappings\"");
+        return ingest_verr(err, NULL, "the body must have either \"records\" or \"mappings\"");
     }
     if ((v = json_object_get(body, "priority")) != NULL) {
         if (!json_is_string(v)
             || ingest_priority_parse(json_string_value(v), &out->priority) != APR_SUCCESS) {
-            return fail(err, "priority", "must be one of HIGH, MEDIUM, LOW");
+            return ingest_verr(err, "priority", "must be one of HIGH, MEDIUM, LOW");
         }
     }
     rv = records ? validate_records(p, records, out, err) : validate_mappings(p, mappings, out, err);

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "ingest_parse_internal.h"
+#include "ingest_validate.h"
 
 ingest_parse_kind_e ingest_parse_kind(const char *file_type)
 {
@@ -186,46 +187,6 @@ void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len)
 
 /* ------------------------------------------------------------ strings */
 
-/* The length of the valid UTF-8 character at s[i], or 0: no overlong
- * forms, no surrogates, nothing past U+10FFFF (jansson's rules), and no
- * NUL, which PostgreSQL's jsonb refuses in the summary stored. */
-static apr_size_t utf8_char(const unsigned char *s, apr_size_t i, apr_size_t len)
-{
-    unsigned char c = s[i];
-    apr_uint32_t cp;
-    apr_size_t n, k;
-
-    if (c < 0x80) {
-        return c != 0;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n >= len - i) {
-        return 0;
-    }
-    for (k = 1; k <= n; ++k) {
-        if ((s[i + k] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
-        || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return n + 1;
-}
-
 json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -235,7 +196,7 @@ json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max)
     json_t *j;
 
     /* most strings are short and valid: no copy */
-    while (i < len && i < max && (n = utf8_char(u, i, len)) != 0 && i + n <= max) {
+    while (i < len && i < max && (n = ingest_utf8_char((const char *)u, i, len)) != 0 && i + n <= max) {
         i += n;
     }
     if (i == len) {
@@ -250,7 +211,7 @@ json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max)
     memcpy(buf, s, i);
     out = i;
     while (i < len) {
-        n = utf8_char(u, i, len);
+        n = ingest_utf8_char((const char *)u, i, len);
         if (n) {
             if (n > max - out) {
                 break;

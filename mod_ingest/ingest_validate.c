@@ -4,48 +4,83 @@
 
 #include "ingest_validate.h"
 
-int ingest_utf8_valid(const char *str, apr_size_t len)
+apr_size_t ingest_utf8_char(const char *str, apr_size_t i, apr_size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
-    apr_size_t i = 0;
+    unsigned char c = s[i];
+    apr_uint32_t cp;
+    apr_size_t n, k;
 
+    if (c < 0x80) {
+        return c != 0;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n >= len - i) {
+        return 0;
+    }
+    for (k = 1; k <= n; ++k) {
+        if ((s[i + k] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
+        || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return n + 1;
+}
+
+int ingest_utf8_valid(const char *str, apr_size_t len)
+{
+    apr_size_t i = 0, n;
     while (i < len) {
-        unsigned char c = s[i];
-        apr_uint32_t cp;
-        int n, k;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else
-            return 0;
-        for (k = 1; k <= n; ++k) {
-            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
-            || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        /* a NUL is valid UTF-8 here; callers that mind it say so */
+        if (!(n = str[i] ? ingest_utf8_char(str, i, len) : 1)) {
             return 0;
         }
-        i += n + 1;
+        i += n;
     }
     return 1;
 }
 
+int ingest_has_control(const char *s, apr_size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i;
+    for (i = 0; i < len; ++i) {
+        if (u[i] < 0x20 || u[i] == 0x7F) {
+            return 1;
+        }
+        /* C1 controls are C2 80..C2 9F in UTF-8 */
+        if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t ingest_verr(ingest_verr_t *err, const char *field, const char *detail)
+{
+    err->field = field;
+    err->detail = detail;
+    return APR_EINVAL;
+}
+
 apr_status_t ingest_validate_filename(const char *s, const char **why)
 {
-    apr_size_t len, i;
-    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t len;
 
     if (!s || !*s) {
         *why = "must not be empty";
@@ -60,29 +95,15 @@ apr_status_t ingest_validate_filename(const char *s, const char **why)
         *why = "must be valid UTF-8";
         return APR_EINVAL;
     }
-    for (i = 0; i < len; ++i) {
-        if (u[i] == '/' || u[i] == '\\') {
-            *why = "must not contain '/' or '\\'";
-            return APR_EINVAL;
-        }
-        if (u[i] < 0x20 || u[i] == 0x7F) {
-            *why = "must not contain control characters";
-            return APR_EINVAL;
-        }
-        /* C1 controls U+0080..U+009F are encoded as C2 80..C2 9F */
-        if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
-            *why = "must not contain control characters";
-            return APR_EINVAL;
-        }
+    if (strpbrk(s, "/\\")) {
+        *why = "must not contain '/' or '\\'";
+        return APR_EINVAL;
+    }
+    if (ingest_has_control(s, len)) {
+        *why = "must not contain control characters";
+        return APR_EINVAL;
     }
     return APR_SUCCESS;
-}
-
-static apr_status_t fail(ingest_verr_t *err, const char *field, const char *detail)
-{
-    err->field = field;
-    err->detail = detail;
-    return APR_EINVAL;
 }
 
 apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_file_size,
@@ -93,46 +114,46 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
 
     memset(out, 0, sizeof(*out));
     if (!json_is_object(body)) {
-        return fail(err, NULL, "the request body must be a JSON object");
+        return ingest_verr(err, NULL, "the request body must be a JSON object");
     }
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")) {
-            return fail(err, apr_pstrdup(p, key), "unknown field");
+            return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
 
     v = json_object_get(body, "filename");
     if (!v)
-        return fail(err, "filename", "is required");
+        return ingest_verr(err, "filename", "is required");
     if (!json_is_string(v))
-        return fail(err, "filename", "must be a string");
+        return ingest_verr(err, "filename", "must be a string");
     /* jansson refuses \u0000 unless asked, so the C string is the whole
      * value and the byte checks below see everything */
     if (ingest_validate_filename(json_string_value(v), &why) != APR_SUCCESS) {
-        return fail(err, "filename", why);
+        return ingest_verr(err, "filename", why);
     }
     out->filename = apr_pstrdup(p, json_string_value(v));
 
     v = json_object_get(body, "file_type");
     if (!v)
-        return fail(err, "file_type", "is required");
+        return ingest_verr(err, "file_type", "is required");
     if (!json_is_string(v) || !ingest_file_type_valid(json_string_value(v))) {
-        return fail(err, "file_type", "must be one of csv, json, ndjson, xml, pdf, xlsx, txt, log");
+        return ingest_verr(err, "file_type", "must be one of csv, json, ndjson, xml, pdf, xlsx, txt, log");
     }
     out->file_type = apr_pstrdup(p, json_string_value(v));
 
     v = json_object_get(body, "file_size");
     if (!v)
-        return fail(err, "file_size", "is required");
+        return ingest_verr(err, "file_size", "is required");
     if (!json_is_integer(v))
-        return fail(err, "file_size", "must be an integer");
+        return ingest_verr(err, "file_size", "must be an integer");
     if (json_integer_value(v) < 0)
-        return fail(err, "file_size", "must not be negative");
+        return ingest_verr(err, "file_size", "must not be negative");
     if (json_integer_value(v) > max_file_size) {
-        return fail(err, "file_size",
-                    apr_psprintf(p, "must be at most %" APR_INT64_T_FMT " bytes (IngestMaxUploadSize)",
-                                 max_file_size));
+        return ingest_verr(err, "file_size",
+                           apr_psprintf(p, "must be at most %" APR_INT64_T_FMT " bytes (IngestMaxUploadSize)",
+                                        max_file_size));
     }
     out->file_size = (apr_int64_t)json_integer_value(v);
     return APR_SUCCESS;
@@ -204,36 +225,36 @@ apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_
     sc.seen = apr_table_make(p, 4);
     apr_table_do(scan_arg, &sc, args, NULL);
     if (sc.unknown) {
-        return fail(err, apr_pstrdup(p, sc.unknown),
-                    "unknown query parameter (expected status, limit, offset, user)");
+        return ingest_verr(err, apr_pstrdup(p, sc.unknown),
+                           "unknown query parameter (expected status, limit, offset, user)");
     }
     if (sc.repeated) {
-        return fail(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
+        return ingest_verr(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
     }
 
     if ((v = apr_table_get(args, "status")) != NULL) {
         if (ingest_status_parse(v, &out->status) != APR_SUCCESS) {
-            return fail(err, "status", "must be one of pending, queued, running, completed, failed");
+            return ingest_verr(err, "status", "must be one of pending, queued, running, completed, failed");
         }
         out->has_status = 1;
     }
     if ((v = apr_table_get(args, "limit")) != NULL) {
         rv = ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n);
         if (rv != APR_SUCCESS) {
-            return fail(err, "limit", "must be an integer from 1 to 100");
+            return ingest_verr(err, "limit", "must be an integer from 1 to 100");
         }
         out->limit = (int)n;
     }
     if ((v = apr_table_get(args, "offset")) != NULL) {
         rv = ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n);
         if (rv != APR_SUCCESS) {
-            return fail(err, "offset", "must be an integer from 0 to 2147483647");
+            return ingest_verr(err, "offset", "must be an integer from 0 to 2147483647");
         }
         out->offset = n;
     }
     if ((v = apr_table_get(args, "user")) != NULL) {
         if (strcmp(v, "me")) {
-            return fail(err, "user", "must be \"me\"");
+            return ingest_verr(err, "user", "must be \"me\"");
         }
         out->mine = 1;
     }
@@ -295,27 +316,27 @@ apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_re
     sc.seen = apr_table_make(p, 4);
     apr_table_do(scan_arg, &sc, args, NULL);
     if (sc.unknown) {
-        return fail(err, apr_pstrdup(p, sc.unknown),
-                    "unknown query parameter (expected status, limit, offset)");
+        return ingest_verr(err, apr_pstrdup(p, sc.unknown),
+                           "unknown query parameter (expected status, limit, offset)");
     }
     if (sc.repeated) {
-        return fail(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
+        return ingest_verr(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
     }
     if ((v = apr_table_get(args, "status")) != NULL) {
         if (strcmp(v, "pending") && strcmp(v, "success") && strcmp(v, "failed")) {
-            return fail(err, "status", "must be one of pending, success, failed");
+            return ingest_verr(err, "status", "must be one of pending, success, failed");
         }
         out->status = apr_pstrdup(p, v);
     }
     if ((v = apr_table_get(args, "limit")) != NULL) {
         if (ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n) != APR_SUCCESS) {
-            return fail(err, "limit", "must be an integer from 1 to 100");
+            return ingest_verr(err, "limit", "must be an integer from 1 to 100");
         }
         out->limit = (int)n;
     }
     if ((v = apr_table_get(args, "offset")) != NULL) {
         if (ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n) != APR_SUCCESS) {
-            return fail(err, "offset", "must be an integer from 0 to 2147483647");
+            return ingest_verr(err, "offset", "must be an integer from 0 to 2147483647");
         }
         out->offset = n;
     }

@@ -38,6 +38,16 @@ typedef struct {
     int mine; /* user=me */
 } ingest_list_req_t;
 
+/* Fills *err and returns APR_EINVAL: every validator's way to say no. */
+apr_status_t ingest_verr(ingest_verr_t *err, const char *field, const char *detail);
+
+/* The length of the valid UTF-8 character at s[i] (1..4), or 0: no
+ * overlong forms, no surrogates, nothing past U+10FFFF, and no NUL. */
+apr_size_t ingest_utf8_char(const char *s, apr_size_t i, apr_size_t len);
+
+/* Whether s holds a C0 control, DEL or a C1 control (U+0080..U+009F). */
+int ingest_has_control(const char *s, apr_size_t len);
+
 /* 1..255 bytes of valid UTF-8, without '/', '\\' or control characters. */
 apr_status_t ingest_validate_filename(const char *s, const char **why);
 

@@ -7,7 +7,6 @@
 
 #include <apr_strings.h>
 #include <http_protocol.h>
-#include <util_filter.h>
 
 #include "ingest_query.h"
 #include "ingest_sign.h"
@@ -25,51 +24,37 @@ static int forbidden(request_rec *r, const char *why)
     return ingest_send_error(r, HTTP_FORBIDDEN, "bad-signature", "Upload URL not valid", why);
 }
 
-/* The stream, bounded: refuses at once what passes the limits. */
+typedef struct {
+    request_rec *r;
+    ingest_storage_file_t *f;
+    apr_off_t declared, max;
+} upload_t;
+
+/* Each chunk to the file; refuses at once what passes the limits. */
+static int store_chunk(void *ctx, const char *data, apr_size_t n)
+{
+    upload_t *u = ctx;
+    apr_status_t rv;
+    if (ingest_storage_size(u->f) + (apr_off_t)n > u->max) {
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    if (ingest_storage_size(u->f) + (apr_off_t)n > u->declared) {
+        return HTTP_UNPROCESSABLE_ENTITY;
+    }
+    if ((rv = ingest_storage_write(u->f, data, n)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, u->r, IGLOGNO(00602) "cannot write an upload");
+        return HTTP_INSUFFICIENT_STORAGE;
+    }
+    return OK;
+}
+
 static int stream_body(request_rec *r, ingest_storage_file_t *f, apr_off_t declared, apr_off_t max)
 {
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    int seen_eos = 0;
-
-    while (!seen_eos) {
-        apr_bucket *b;
-        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, READ_CHUNK);
-        if (rv != APR_SUCCESS) {
-            apr_brigade_destroy(bb);
-            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-        }
-        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
-            const char *data;
-            apr_size_t n;
-            if (APR_BUCKET_IS_EOS(b)) {
-                seen_eos = 1;
-                break;
-            }
-            if (APR_BUCKET_IS_METADATA(b)) {
-                continue;
-            }
-            if ((rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ)) != APR_SUCCESS) {
-                apr_brigade_destroy(bb);
-                return HTTP_BAD_REQUEST;
-            }
-            if (ingest_storage_size(f) + (apr_off_t)n > max) {
-                apr_brigade_destroy(bb);
-                return HTTP_REQUEST_ENTITY_TOO_LARGE;
-            }
-            if (ingest_storage_size(f) + (apr_off_t)n > declared) {
-                apr_brigade_destroy(bb);
-                return HTTP_UNPROCESSABLE_ENTITY;
-            }
-            if ((rv = ingest_storage_write(f, data, n)) != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00602) "cannot write an upload");
-                apr_brigade_destroy(bb);
-                return HTTP_INSUFFICIENT_STORAGE;
-            }
-        }
-        /* every read's buckets are freed before the next: bounded memory */
-        apr_brigade_cleanup(bb);
+    upload_t u = {r, f, declared, max};
+    int rc = ingest_stream_body(r, READ_CHUNK, store_chunk, &u);
+    if (rc != OK) {
+        return rc;
     }
-    apr_brigade_destroy(bb);
     return ingest_storage_size(f) == declared ? OK : HTTP_UNPROCESSABLE_ENTITY;
 }
 

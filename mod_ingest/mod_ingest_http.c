@@ -106,14 +106,75 @@ static int is_json_type(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
+int ingest_stream_body(request_rec *r, apr_size_t chunk, ingest_body_fn *fn, void *ctx)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    int seen_eos = 0, rc = OK;
+
+    while (!seen_eos && rc == OK) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, chunk);
+        if (rv != APR_SUCCESS) {
+            rc = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            break;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb) && rc == OK; b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b)) {
+                continue;
+            }
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+                rc = HTTP_BAD_REQUEST;
+                break;
+            }
+            rc = fn(ctx, data, n);
+        }
+        /* every read's buckets are freed before the next: bounded memory */
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+    return rc;
+}
+
+typedef struct {
+    apr_pool_t *p;
+    char *buf;
+    apr_size_t len, cap;
+    apr_off_t limit;
+} accumulator_t;
+
+static int accumulate(void *ctx, const char *data, apr_size_t n)
+{
+    accumulator_t *a = ctx;
+    if ((apr_off_t)(a->len + n) > a->limit) {
+        return HTTP_REQUEST_ENTITY_TOO_LARGE; /* a chunked body gets this far; stop at once */
+    }
+    if (a->len + n + 1 > a->cap) {
+        char *grown;
+        while (a->len + n + 1 > a->cap)
+            a->cap *= 2;
+        grown = apr_palloc(a->p, a->cap);
+        memcpy(grown, a->buf, a->len);
+        a->buf = grown;
+    }
+    memcpy(a->buf + a->len, data, n);
+    a->len += n;
+    return OK;
+}
+
 apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *blen,
                               ingest_problem_t *pb)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_bucket_brigade *bb;
+    accumulator_t acc;
     char *buf;
     apr_size_t len = 0, cap = 8192;
-    int seen_eos = 0;
+    int rc;
 
     *body = NULL;
     *blen = 0;
@@ -144,67 +205,30 @@ apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body
 
     /* sized by Content-Length when there is one; a chunked body grows the
      * buffer by doubling, so it never holds more than twice the body */
-    buf = apr_palloc(r->pool, cap);
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    while (!seen_eos) {
-        apr_bucket *b;
-        apr_status_t rv =
-            ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, HUGE_STRING_LEN);
-        if (rv != APR_SUCCESS) {
-            pb->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-            pb->type = INGEST_PROBLEM_BASE "body-unreadable";
-            pb->title = "Request body unreadable";
-            pb->detail = "the request body could not be read";
-            if (pb->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-                pb->type = INGEST_PROBLEM_BASE "body-too-large";
-                pb->title = "Request body too large";
-                pb->detail = "the request body exceeds LimitRequestBody";
-            }
-            apr_brigade_destroy(bb);
-            return rv;
-        }
-        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
-            const char *data;
-            apr_size_t n;
-            if (APR_BUCKET_IS_EOS(b)) {
-                seen_eos = 1;
-                break;
-            }
-            if (APR_BUCKET_IS_METADATA(b)) {
-                continue;
-            }
-            if ((rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ)) != APR_SUCCESS) {
-                apr_brigade_destroy(bb);
-                pb->status = HTTP_BAD_REQUEST;
-                pb->type = INGEST_PROBLEM_BASE "body-unreadable";
-                pb->title = "Request body unreadable";
-                pb->detail = "the request body could not be read";
-                return rv;
-            }
-            if ((apr_off_t)(len + n) > limit) {
-                /* a chunked body gets this far; stop at once */
-                apr_brigade_destroy(bb);
-                r->connection->keepalive = AP_CONN_CLOSE;
-                pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
-                pb->type = INGEST_PROBLEM_BASE "body-too-large";
-                pb->title = "Request body too large";
-                pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
-                return APR_EINVAL;
-            }
-            if (len + n + 1 > cap) {
-                char *grown;
-                while (len + n + 1 > cap)
-                    cap *= 2;
-                grown = apr_palloc(r->pool, cap);
-                memcpy(grown, buf, len);
-                buf = grown;
-            }
-            memcpy(buf + len, data, n);
-            len += n;
-        }
-        apr_brigade_cleanup(bb);
+    acc.buf = apr_palloc(r->pool, cap);
+    acc.cap = cap;
+    acc.len = 0;
+    acc.limit = limit;
+    acc.p = r->pool;
+    rc = ingest_stream_body(r, HUGE_STRING_LEN, accumulate, &acc);
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* ours (a chunked body past IngestMaxBodySize) or LimitRequestBody */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+        pb->type = INGEST_PROBLEM_BASE "body-too-large";
+        pb->title = "Request body too large";
+        pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
+        return APR_EINVAL;
     }
-    apr_brigade_destroy(bb);
+    if (rc != OK) {
+        pb->status = rc;
+        pb->type = INGEST_PROBLEM_BASE "body-unreadable";
+        pb->title = "Request body unreadable";
+        pb->detail = "the request body could not be read";
+        return APR_EINVAL;
+    }
+    buf = acc.buf;
+    len = acc.len;
     buf[len] = '\0';
     *body = buf;
     *blen = len;

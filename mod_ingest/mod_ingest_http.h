@@ -20,6 +20,15 @@ int ingest_send_not_found(request_rec *r);
  * 500 for anything else. */
 int ingest_send_db_error(request_rec *r, apr_status_t rv);
 
+/* Hands the request body to fn chunk by chunk as it arrives (at most
+ * chunk bytes a read), freeing each read's buckets before the next, so
+ * memory stays bounded whatever the body's size. fn returns OK to go on,
+ * or an HTTP status to stop with. Returns OK at the end of the body, the
+ * status fn stopped with, or the status for a body httpd could not read
+ * (400, or 413 past LimitRequestBody). */
+typedef int ingest_body_fn(void *ctx, const char *data, apr_size_t len);
+int ingest_stream_body(request_rec *r, apr_size_t chunk, ingest_body_fn *fn, void *ctx);
+
 /* Reads a JSON body of at most limit bytes (415, 413, 400 otherwise, with
  * *pb filled). The value is released with the request pool. */
 apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb);

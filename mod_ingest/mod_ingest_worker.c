@@ -191,7 +191,12 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
              * a job without its data */
             json_array_foreach(files, k, f)
             {
-                ingest_storage_remove(p, ingest_conf_storage_dir(c), json_string_value(f));
+                apr_status_t frv = ingest_storage_remove(p, ingest_conf_storage_dir(c), json_string_value(f));
+                if (frv != APR_SUCCESS) {
+                    ap_log_error(APLOG_MARK, APLOG_WARNING, frv, w->s,
+                                 IGLOGNO(00412) "worker: pruned a job but could not remove its file %s",
+                                 json_string_value(f));
+                }
             }
             if (rv == APR_SUCCESS && n) {
                 ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
