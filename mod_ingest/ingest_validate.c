@@ -206,18 +206,17 @@ static int scan_arg(void *ctx, const char *key, const char *val)
     return 1;
 }
 
-apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_req_t *out,
-                                  ingest_verr_t *err)
+/* What every listing's query shares: only the allowed names, each at
+ * most once, and limit (1..100, default 20) and offset (0..2^31-1). */
+static apr_status_t validate_page(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
+                                  const char *expected, int *limit, apr_int64_t *offset, ingest_verr_t *err)
 {
     list_scan_t sc;
     const char *v;
     apr_int64_t n;
-    apr_status_t rv;
 
-    memset(out, 0, sizeof(*out));
-    out->limit = INGEST_LIST_LIMIT_DEFAULT;
-    static const char *const allowed[] = {"status", "limit", "offset", "user", NULL};
-
+    *limit = INGEST_LIST_LIMIT_DEFAULT;
+    *offset = 0;
     memset(&sc, 0, sizeof(sc));
     sc.p = p;
     sc.err = err;
@@ -225,32 +224,44 @@ apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_
     sc.seen = apr_table_make(p, 4);
     apr_table_do(scan_arg, &sc, args, NULL);
     if (sc.unknown) {
-        return ingest_verr(err, apr_pstrdup(p, sc.unknown),
-                           "unknown query parameter (expected status, limit, offset, user)");
+        return ingest_verr(err, apr_pstrdup(p, sc.unknown), expected);
     }
     if (sc.repeated) {
         return ingest_verr(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
     }
+    if ((v = apr_table_get(args, "limit")) != NULL) {
+        if (ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n) != APR_SUCCESS) {
+            return ingest_verr(err, "limit", "must be an integer from 1 to 100");
+        }
+        *limit = (int)n;
+    }
+    if ((v = apr_table_get(args, "offset")) != NULL) {
+        if (ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n) != APR_SUCCESS) {
+            return ingest_verr(err, "offset", "must be an integer from 0 to 2147483647");
+        }
+        *offset = n;
+    }
+    return APR_SUCCESS;
+}
 
+apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_req_t *out,
+                                  ingest_verr_t *err)
+{
+    static const char *const allowed[] = {"status", "limit", "offset", "user", NULL};
+    const char *v;
+    apr_status_t rv;
+
+    memset(out, 0, sizeof(*out));
+    rv = validate_page(p, args, allowed, "unknown query parameter (expected status, limit, offset, user)",
+                       &out->limit, &out->offset, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     if ((v = apr_table_get(args, "status")) != NULL) {
         if (ingest_status_parse(v, &out->status) != APR_SUCCESS) {
             return ingest_verr(err, "status", "must be one of pending, queued, running, completed, failed");
         }
         out->has_status = 1;
-    }
-    if ((v = apr_table_get(args, "limit")) != NULL) {
-        rv = ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n);
-        if (rv != APR_SUCCESS) {
-            return ingest_verr(err, "limit", "must be an integer from 1 to 100");
-        }
-        out->limit = (int)n;
-    }
-    if ((v = apr_table_get(args, "offset")) != NULL) {
-        rv = ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n);
-        if (rv != APR_SUCCESS) {
-            return ingest_verr(err, "offset", "must be an integer from 0 to 2147483647");
-        }
-        out->offset = n;
     }
     if ((v = apr_table_get(args, "user")) != NULL) {
         if (strcmp(v, "me")) {
@@ -303,42 +314,20 @@ apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_re
                                      ingest_verr_t *err)
 {
     static const char *const allowed[] = {"status", "limit", "offset", NULL};
-    list_scan_t sc;
     const char *v;
-    apr_int64_t n;
+    apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
-    out->limit = INGEST_LIST_LIMIT_DEFAULT;
-    memset(&sc, 0, sizeof(sc));
-    sc.p = p;
-    sc.err = err;
-    sc.allowed = allowed;
-    sc.seen = apr_table_make(p, 4);
-    apr_table_do(scan_arg, &sc, args, NULL);
-    if (sc.unknown) {
-        return ingest_verr(err, apr_pstrdup(p, sc.unknown),
-                           "unknown query parameter (expected status, limit, offset)");
-    }
-    if (sc.repeated) {
-        return ingest_verr(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
+    rv = validate_page(p, args, allowed, "unknown query parameter (expected status, limit, offset)",
+                       &out->limit, &out->offset, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     if ((v = apr_table_get(args, "status")) != NULL) {
         if (strcmp(v, "pending") && strcmp(v, "success") && strcmp(v, "failed")) {
             return ingest_verr(err, "status", "must be one of pending, success, failed");
         }
         out->status = apr_pstrdup(p, v);
-    }
-    if ((v = apr_table_get(args, "limit")) != NULL) {
-        if (ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n) != APR_SUCCESS) {
-            return ingest_verr(err, "limit", "must be an integer from 1 to 100");
-        }
-        out->limit = (int)n;
-    }
-    if ((v = apr_table_get(args, "offset")) != NULL) {
-        if (ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n) != APR_SUCCESS) {
-            return ingest_verr(err, "offset", "must be an integer from 0 to 2147483647");
-        }
-        out->offset = n;
     }
     return APR_SUCCESS;
 }
