@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "ingest_sign.h"
 
@@ -74,4 +75,19 @@ int ingest_const_equal(const char *a, const char *b)
         return 0;
     }
     return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+char *ingest_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char *out = apr_palloc(p, SHA256_DIGEST_LENGTH * 2 + 1);
+    int i;
+    SHA256(data, len, md);
+    for (i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[SHA256_DIGEST_LENGTH * 2] = '\0';
+    return out;
 }

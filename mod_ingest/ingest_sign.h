@@ -11,6 +11,9 @@
 apr_status_t ingest_hmac_sha256(const void *key, apr_size_t klen, const void *msg, apr_size_t mlen,
                                 unsigned char out[INGEST_SHA256_LEN]);
 
+/* The lowercase hex SHA-256 of data. */
+char *ingest_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
+
 /* base64url without padding, as in JWTs and presigned URLs. */
 char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 

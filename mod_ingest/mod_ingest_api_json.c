@@ -8,6 +8,7 @@
 
 #include "ingest_ingest_json.h"
 #include "ingest_job.h"
+#include "ingest_sign.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
@@ -70,22 +71,21 @@ int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *par
         }
     } else {
         char *mappings = json_dumps(json_object_get(body, "mappings"), JSON_COMPACT);
-        rv = ingest_store_json_mappings(r->pool, r->server, dbd, id, mappings, req.count, req.priority, key,
-                                        &job, &created);
+        records_sha = ingest_sha256_hex(r->pool, mappings, strlen(mappings));
+        rv = ingest_store_json_mappings(r->pool, r->server, dbd, id, mappings, records_sha, req.count,
+                                        req.priority, key, &job, &created);
         free(mappings);
     }
     if (rv != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }
-    /* A replay must be the same request: records by the digest of their
-     * stored form (total_items is the worker's to rewrite), mappings by
-     * kind and count (their items never change). */
+    /* A replay must be the same request: same kind and the same digest of
+     * the records' stored form or of the mappings as sent (total_items is
+     * the worker's to rewrite). */
     if (!created
         && (strcmp(json_string_value(json_object_get(job, "source_type")) ?: "",
                    req.kind == INGEST_JSON_RECORDS ? "json_records" : "mappings")
-            || (req.kind == INGEST_JSON_RECORDS
-                    ? strcmp(json_string_value(json_object_get(job, "content_sha256")) ?: "", records_sha)
-                    : json_integer_value(json_object_get(job, "total_items")) != (json_int_t)req.count))) {
+            || strcmp(json_string_value(json_object_get(job, "content_sha256")) ?: "", records_sha))) {
         return ingest_send_error(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency-key-reused",
                                  "Idempotency-Key reused",
                                  "Idempotency-Key was already used for a different ingestion");

@@ -103,10 +103,12 @@ apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        const ingest_identity_t *id, const char *job_id, apr_off_t size,
                                        const char *sha256, const char *rel, apr_size_t count,
                                        ingest_priority_e prio, const char *key, json_t **job, int *created);
+/* sha256: the digest of mappings_json, kept as the job's content_sha256 so
+ * an Idempotency-Key replay can be told from a different request. */
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                         const ingest_identity_t *id, const char *mappings_json,
-                                        apr_size_t count, ingest_priority_e prio, const char *key,
-                                        json_t **job, int *created);
+                                        const char *sha256, apr_size_t count, ingest_priority_e prio,
+                                        const char *key, json_t **job, int *created);
 
 /* ---- per-item results (mod_ingest_store_items.c) */
 extern const ingest_stmt_t ingest_item_statements[];

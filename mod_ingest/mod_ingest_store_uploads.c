@@ -34,8 +34,8 @@ const ingest_stmt_t ingest_upload_statements[] = {
     {"ingest_json_mappings",
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, total_items, priority, idempotency_key, "
-     "status)"
-     " VALUES (%s, %s, 'mappings', %s::bigint, %s::text::ingest_job_priority, %s, 'queued')"
+     "status, content_sha256)"
+     " VALUES (%s, %s, 'mappings', %s::bigint, %s::text::ingest_job_priority, %s, 'queued', %s)"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING job_id, ingest_job_json(ingest_jobs) AS job),"
      " items AS ("
@@ -107,17 +107,18 @@ apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                         const ingest_identity_t *id, const char *mappings_json,
-                                        apr_size_t count, ingest_priority_e prio, const char *key,
-                                        json_t **job, int *created)
+                                        const char *sha256, apr_size_t count, ingest_priority_e prio,
+                                        const char *key, json_t **job, int *created)
 {
-    const char *args[8];
+    const char *args[9];
     args[0] = id->tenant;
     args[1] = id->user;
     args[2] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
     args[3] = ingest_priority_name(prio);
     args[4] = key;
-    args[5] = mappings_json;
-    args[6] = id->tenant;
-    args[7] = key;
-    return create_with_retry(p, s, dbd, "ingest_json_mappings", 8, args, job, created);
+    args[5] = sha256;
+    args[6] = mappings_json;
+    args[7] = id->tenant;
+    args[8] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_mappings", 9, args, job, created);
 }

@@ -314,6 +314,10 @@ my $sim = "IngestProcessor simulate\nIngestSimulateDuration 0\nIngestWorkerInter
     is($t->psql("SELECT count(*) FROM ingest_job_items WHERE job_id = '$fid'"), 6, 'mappings replay: still 6 items');
     $r = post_json($t, $ti, { mappings => mappings(7) }, headers => \%k2);
     problem_ok($r, 422, 'idempotency-key-reused', 'mappings: same key, different count');
+    my $changed = mappings(6);
+    $changed->[5]{target} = 'somewhere.else';
+    $r = post_json($t, $ti, { mappings => $changed, priority => 'LOW' }, headers => \%k2);
+    problem_ok($r, 422, 'idempotency-key-reused', 'mappings: same key, same count, a different mapping');
     $r = post_json($t, $ti, { records => [ map { { n => $_ } } 1 .. 6 ] }, headers => \%k2);
     problem_ok($r, 422, 'idempotency-key-reused', 'same key, records instead of mappings (same count)');
     my $init = $t->init_job($ti, headers => { 'Idempotency-Key' => 'init-1' });

@@ -153,6 +153,16 @@ START_TEST(const_equal)
 }
 END_TEST
 
+START_TEST(sha256_hex_vectors)
+{
+    /* FIPS 180-2 examples */
+    ck_assert_str_eq(ingest_sha256_hex(unit_pool, "abc", 3),
+                     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_str_eq(ingest_sha256_hex(unit_pool, "", 0),
+                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
 Suite *suite_sign(void)
 {
     Suite *s = suite_create("ingest_sign");
@@ -170,6 +180,7 @@ Suite *suite_sign(void)
     tcase_add_test(tc, upload_sig_changes);
     tcase_add_test(tc, upload_url_format);
     tcase_add_test(tc, const_equal);
+    tcase_add_test(tc, sha256_hex_vectors);
     suite_add_tcase(s, tc);
     return s;
 }
