@@ -164,12 +164,18 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
                                  "the server could not make the file durable");
     }
     rv = ingest_store_upload_done(r->pool, r->server, dbd, job_id, sha, rel, &job);
+    if (rv == APR_NOTFOUND) {
+        ingest_storage_remove(r->pool, root, rel); /* the job did not take it */
+        return ingest_send_error(r, HTTP_CONFLICT, "already-uploaded", "Upload not expected",
+                                 "the job stopped waiting for its file while it was uploaded");
+    }
     if (rv != APR_SUCCESS) {
-        ingest_storage_remove(r->pool, root, rel); /* nothing partial is left behind */
-        if (rv == APR_NOTFOUND) {
-            return ingest_send_error(r, HTTP_CONFLICT, "already-uploaded", "Upload not expected",
-                                     "the job stopped waiting for its file while it was uploaded");
-        }
+        /* The connection may have failed after the UPDATE committed: then
+         * the job points at this file. A file no job names is garbage; a
+         * job whose file was removed is lost work. Keep it. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      IGLOGNO(00608) "upload of job %s stored as %s, but the job could not be updated",
+                      job_id, rel);
         return ingest_send_db_error(r, rv);
     }
     ingest_job_add_derived(job);

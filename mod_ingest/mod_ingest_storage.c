@@ -145,6 +145,9 @@ apr_status_t ingest_storage_commit(ingest_storage_file_t *f, const char **rel, c
     }
     f->committed = 1;
     if ((rv = sync_dir(f->dir)) != APR_SUCCESS) {
+        /* not durable, so not committed: the caller answers an error and
+         * the client sends the file again under a new name */
+        apr_file_remove(apr_pstrcat(f->p, f->root, "/", f->final_rel, NULL), f->p);
         return rv;
     }
     *rel = f->final_rel;
