@@ -302,19 +302,28 @@ static apr_dbd_prepared_t *stmt_of(server_rec *s, ap_dbd_t *dbd, const char *lab
     return stmt;
 }
 
-apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
-                              const char **args, apr_dbd_results_t **res)
+/* Runs a statement, once more after a lost connection when it is safe to
+ * (after_failure reconnects and prepares). res for a select, else nrows. */
+static apr_status_t run(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                        const char **args, apr_dbd_results_t **res, int *nrows)
 {
     int attempt, again = 0;
     apr_status_t rv = INGEST_EDB_QUERY;
 
     for (attempt = 0; attempt < 2; ++attempt) {
         apr_dbd_prepared_t *stmt = stmt_of(s, dbd, label);
+        int failed;
         if (!stmt) {
             return INGEST_EDB_QUERY;
         }
-        *res = NULL;
-        if (apr_dbd_pselect(dbd->driver, p, dbd->handle, res, stmt, 1, nargs, args) == 0) {
+        if (res) {
+            *res = NULL;
+            failed = apr_dbd_pselect(dbd->driver, p, dbd->handle, res, stmt, 1, nargs, args);
+        } else {
+            *nrows = 0;
+            failed = apr_dbd_pquery(dbd->driver, p, dbd->handle, nrows, stmt, nargs, args);
+        }
+        if (!failed) {
             return APR_SUCCESS;
         }
         rv = after_failure(p, s, dbd, label, &again);
@@ -325,27 +334,16 @@ apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const
     return rv;
 }
 
+apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                              const char **args, apr_dbd_results_t **res)
+{
+    return run(p, s, dbd, label, nargs, args, res, NULL);
+}
+
 apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                             const char **args, int *nrows)
 {
-    int attempt, again = 0;
-    apr_status_t rv = INGEST_EDB_QUERY;
-
-    for (attempt = 0; attempt < 2; ++attempt) {
-        apr_dbd_prepared_t *stmt = stmt_of(s, dbd, label);
-        if (!stmt) {
-            return INGEST_EDB_QUERY;
-        }
-        *nrows = 0;
-        if (apr_dbd_pquery(dbd->driver, p, dbd->handle, nrows, stmt, nargs, args) == 0) {
-            return APR_SUCCESS;
-        }
-        rv = after_failure(p, s, dbd, label, &again);
-        if (!again) {
-            break;
-        }
-    }
-    return rv;
+    return run(p, s, dbd, label, nargs, args, NULL, nrows);
 }
 
 apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,

@@ -167,6 +167,17 @@ static int accumulate(void *ctx, const char *data, apr_size_t n)
     return OK;
 }
 
+/* 413, with the connection closed rather than the rest of the body read */
+static apr_status_t too_large(request_rec *r, ingest_problem_t *pb, apr_off_t limit)
+{
+    r->connection->keepalive = AP_CONN_CLOSE;
+    pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+    pb->type = INGEST_PROBLEM_BASE "body-too-large";
+    pb->title = "Request body too large";
+    pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
+    return APR_EINVAL;
+}
+
 apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *blen,
                               ingest_problem_t *pb)
 {
@@ -191,15 +202,11 @@ apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body
     if (cl) {
         char *end;
         apr_off_t n;
-        if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n >= 0 && n <= limit) {
+        if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n >= 0) {
+            if (n > limit) {
+                return too_large(r, pb, limit);
+            }
             cap = (apr_size_t)n + 1;
-        } else if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n > limit) {
-            r->connection->keepalive = AP_CONN_CLOSE;
-            pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
-            pb->type = INGEST_PROBLEM_BASE "body-too-large";
-            pb->title = "Request body too large";
-            pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
-            return APR_EINVAL;
         }
     }
 
@@ -213,12 +220,7 @@ apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body
     rc = ingest_stream_body(r, HUGE_STRING_LEN, accumulate, &acc);
     if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         /* ours (a chunked body past IngestMaxBodySize) or LimitRequestBody */
-        r->connection->keepalive = AP_CONN_CLOSE;
-        pb->status = HTTP_REQUEST_ENTITY_TOO_LARGE;
-        pb->type = INGEST_PROBLEM_BASE "body-too-large";
-        pb->title = "Request body too large";
-        pb->detail = apr_psprintf(r->pool, "the body may be at most %" APR_OFF_T_FMT " bytes", limit);
-        return APR_EINVAL;
+        return too_large(r, pb, limit);
     }
     if (rc != OK) {
         pb->status = rc;
