@@ -7,7 +7,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(problem_ok);
 use POSIX qw(_exit);
 use Time::HiRes qw(time);
 
@@ -17,13 +17,6 @@ my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 sub rows { $t->psql("SELECT count(*) FROM ingest_jobs") }
 sub init { my ($body, %o) = @_; $t->request('POST', '/api/ingest/init', token => $tok, %o, (ref $body ? (json => $body) : (body => $body, headers => { 'Content-Type' => 'application/json', %{ $o{headers} // {} } }))) }
-sub problem_ok {
-    my ($r, $status, $type, $name) = @_;
-    is($r->{status}, $status, "$name: status $status");
-    like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, "$name: problem+json");
-    is($r->{json}{status}, $status, "$name: status member") if $r->{json};
-    is($r->{json}{type}, "urn:mod-ingest:problem:$type", "$name: type $type") if $type;
-}
 
 # ---- success
 my $t0 = time;

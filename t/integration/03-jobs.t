@@ -6,18 +6,11 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(problem_ok);
 
 my $t = IngestTest->new;
 my $alice = $t->token('acme', 'alice');
 my $bob = $t->token('acme', 'bob');
-
-sub problem_ok {
-    my ($r, $status, $type, $name) = @_;
-    is($r->{status}, $status, "$name: status $status");
-    like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, "$name: problem+json");
-    is($r->{json}{type}, "urn:mod-ingest:problem:$type", "$name: type $type");
-}
 
 my @ids;
 for my $i (1 .. 25) {

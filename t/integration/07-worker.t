@@ -7,19 +7,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(wait_until);
 use Time::HiRes qw(sleep time);
-
-sub wait_until {
-    my ($what, $timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.2;
-    }
-    diag "timed out waiting for $what";
-    return 0;
-}
 
 sub terminal_count {
     my ($t, $tenant) = @_;

@@ -10,7 +10,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(wait_until problem_ok);
 use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64);
 use POSIX qw(_exit);
@@ -59,14 +59,6 @@ sub cb {
     return send_cb($t, delivery(body => $body, %o));
 }
 
-sub problem_ok {
-    my ($r, $status, $type, $name) = @_;
-    is($r->{status}, $status, "$name: status $status");
-    like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, "$name: problem+json");
-    is($r->{json}{status}, $status, "$name: status member") if $r->{json};
-    is($r->{json}{type}, "urn:mod-ingest:problem:$type", "$name: type $type") if $type;
-}
-
 sub unauthorized_ok {
     my ($r, $name, $detail) = @_;
     problem_ok($r, 401, 'unauthorized', $name);
@@ -87,17 +79,6 @@ sub transitions {
     my ($t, $id) = @_;
     return $t->psql("SELECT coalesce(string_agg(coalesce(from_status::text, '') || '>' || to_status, ' ' ORDER BY id), '')"
             . " FROM ingest_job_transitions WHERE job_id = '$id'");
-}
-
-sub wait_until {
-    my ($what, $timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    diag "timed out waiting for $what";
-    return 0;
 }
 
 # Start of a fresh second, so a timestamp computed now is still the same

@@ -8,7 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(wait_until);
 use File::Temp qw(tempdir);
 use File::Path qw(remove_tree);
 use IO::Socket::INET;
@@ -17,17 +17,6 @@ use Time::HiRes qw(sleep time);
 
 my $T0 = time;
 my $HOST = hostname();
-
-sub wait_until {
-    my ($what, $timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.2;
-    }
-    diag "timed out waiting for $what";
-    return 0;
-}
 
 # The database's clock, so times compare with ingest_job_transitions.at.
 sub db_now { $_[0]->psql('SELECT extract(epoch FROM clock_timestamp())') }
@@ -177,31 +166,16 @@ sub start_second_httpd {
     my $deadline = time + 20;
     while (time < $deadline) {
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
-        if ($s && second_pid($h)) { close $s; return $h; }
+        if ($s && IngestTest::httpd_pid($h)) { close $s; return $h; }
         sleep 0.1;
     }
-    die "second httpd did not start:\n" . second_error_log($h);
-}
-
-sub second_pid {
-    my ($h) = @_;
-    open my $fh, '<', "$h->{dir}/run/httpd.pid" or return;
-    my $pid = <$fh>;
-    chomp $pid if defined $pid;
-    return $pid;
-}
-
-sub second_error_log {
-    my ($h) = @_;
-    open my $fh, '<', "$h->{dir}/logs/error.log" or return '';
-    local $/;
-    return <$fh>;
+    die "second httpd did not start:\n" . IngestTest::error_log($h);
 }
 
 sub stop_second_httpd {
     my ($h) = @_;
     return if !$h || $h->{stopped}++;
-    my $pid = second_pid($h) or return;
+    my $pid = IngestTest::httpd_pid($h) or return;
     kill 'TERM', $pid;
     my $deadline = time + 20;
     while (time < $deadline && kill(0, $pid)) { sleep 0.1 }
@@ -397,7 +371,7 @@ CONF
     SKIP: {
         skip 'no second httpd', 8 unless $h2;
         my $p1 = $t->httpd_pid;
-        my $p2 = second_pid($h2);
+        my $p2 = IngestTest::httpd_pid($h2);
         isnt($p1, $p2, "two instances: different parents ($p1, $p2)");
         is($t->request('GET', '/api/ingest/health')->{status}, 200, 'two instances: the first answers');
         my $r2 = HTTP::Tiny->new(timeout => 10)->get("http://127.0.0.1:$h2->{port}/api/ingest/health");
@@ -448,12 +422,12 @@ SQL
         diag sprintf 'two instances: 5,000 jobs in %.2f s by the database clock (%.0f jobs/s); %.2f s wall '
             . 'including polling (%.0f jobs/s)', $span, 5000 / ($span || 1), $wall, 5000 / ($wall || 1);
         my @errors = (log_lines($t, qr/\[(error|crit|alert|emerg)\]|IG00206/),
-            log_lines($t, qr/\[(error|crit|alert|emerg)\]|IG00206/, second_error_log($h2)));
+            log_lines($t, qr/\[(error|crit|alert|emerg)\]|IG00206/, IngestTest::error_log($h2)));
         is(scalar @errors, 0, 'two instances: no errors in either error_log')
             or diag join "\n", @errors[0 .. ($#errors < 10 ? $#errors : 9)];
     }
     if ($h2) {
-        my $pid = second_pid($h2);
+        my $pid = IngestTest::httpd_pid($h2);
         ok(stop_second_httpd($h2), "two instances: the second httpd ($pid) exited on SIGTERM");
     }
 }

@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(wait_until);
 use Digest::SHA qw(sha256_hex hmac_sha256);
 use File::Find qw(find);
 use HTTP::Tiny;
@@ -22,17 +22,6 @@ my $UPLOAD_SECRET = 'upload-secret-0123456789abcdef';    # what IngestTest write
 my $UUID = qr/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 # ---------------------------------------------------------------- helpers
-
-sub wait_until {
-    my ($what, $timeout, $cond, $step) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep($step // 0.2);
-    }
-    diag "timed out waiting for $what";
-    return 0;
-}
 
 # PUT body (a string: Content-Length; a code ref: chunked unless a
 # Content-Length header is given) to a path; returns {status, headers, content, json}.

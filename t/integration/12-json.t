@@ -12,7 +12,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IngestTest;
+use IngestTest qw(wait_until problem_ok);
 use Digest::SHA qw(sha256_hex);
 use File::Find qw(find);
 use POSIX qw(_exit);
@@ -20,25 +20,6 @@ use Time::HiRes qw(sleep time);
 
 my $JSON = $IngestTest::JSON;
 my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-sub wait_until {
-    my ($what, $timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    diag "timed out waiting for $what";
-    return 0;
-}
-
-sub problem_ok {
-    my ($r, $status, $type, $name) = @_;
-    is($r->{status}, $status, "$name: status $status")
-        or diag "body: " . ($r->{content} // '');
-    like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, "$name: problem+json");
-    is($r->{json}{type}, "urn:mod-ingest:problem:$type", "$name: type $type") if $type;
-}
 
 sub post_json {
     my ($t, $tok, $data, %o) = @_;

@@ -14,7 +14,11 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
+use Test::More ();
 use Time::HiRes qw(sleep time);
+use Exporter qw(import);
+
+our @EXPORT_OK = qw(wait_until problem_ok);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -227,6 +231,30 @@ sub raw {
     close $s;
     my ($status) = $resp =~ m{^HTTP/1\.\d (\d{3})};
     return ($status, $resp);
+}
+
+# Polls $cond every $step seconds (0.2 by default) until it is true or
+# $timeout seconds pass; says what timed out.
+sub wait_until {
+    my ($what, $timeout, $cond, $step) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep($step // 0.2);
+    }
+    Test::More::diag("timed out waiting for $what");
+    return 0;
+}
+
+# An RFC 9457 answer: the HTTP status, problem+json, the status member and,
+# when given, the type urn:mod-ingest:problem:$type.
+sub problem_ok {
+    my ($r, $status, $type, $name) = @_;
+    Test::More::is($r->{status}, $status, "$name: status $status")
+        or Test::More::diag("body: " . ($r->{content} // ''));
+    Test::More::like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, "$name: problem+json");
+    Test::More::is($r->{json}{status}, $status, "$name: status member") if $r->{json};
+    Test::More::is($r->{json}{type}, "urn:mod-ingest:problem:$type", "$name: type $type") if $type;
 }
 
 sub DESTROY {
