@@ -11,6 +11,10 @@ use POSIX qw(_exit);
 
 my $t = IngestTest->new;
 my $tok = $t->token('acme', 'alice');
+# while PostgreSQL is stopped, mod_dbd says so each time it cannot connect
+$t->expect_log(
+    qr/\[dbd:error\] .*(?:AH00629: Can't connect to pgsql|AH00639: DBD \[pgsql\] Error): connection to server at "127\.0\.0\.1", port $t->{pgport} failed: Connection refused/,
+    qr/\[dbd:error\] .*AH02655: Failed to acquire DBD connection from pool!$/);
 
 sub unavailable_ok {
     my ($r, $type, $name) = @_;
@@ -89,6 +93,7 @@ like($t->error_log, qr/IG00210/, 'the module logged the reconnect');
 
 # ---- a database whose schema is older than the module needs
 my $old = IngestTest->new(no_migrate => 1);
+$old->expect_log(qr/\[ingest:error\] .*IG00203: database schema is version 0, this mod_ingest needs \d+: run sql\/migrate\.sh; answering 503 until then$/);
 my $otok = $old->token('acme', 'alice');
 $h = $old->request('GET', '/api/ingest/health');
 is($h->{status}, 503, 'health 503 on an unmigrated database');
