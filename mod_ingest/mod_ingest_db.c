@@ -373,6 +373,21 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
     return INGEST_EDB_DOWN;
 }
 
+const char *ingest_db_error(apr_pool_t *p, ap_dbd_t *dbd)
+{
+    const char *msg = dbd ? apr_dbd_error(dbd->driver, dbd->handle, 0) : NULL;
+    const char *text;
+    apr_size_t len;
+    if (!msg || !*msg) {
+        return "no message from the database";
+    }
+    /* verbose errors: "ERROR:  54000: text\nLOCATION: ..."; keep the text */
+    text = strstr(msg, ":  ");
+    text = text ? text + 3 : msg;
+    len = strcspn(text, "\n");
+    return apr_pstrndup(p, text, len > 400 ? 400 : len);
+}
+
 static apr_dbd_prepared_t *stmt_of(server_rec *s, ap_dbd_t *dbd, const char *label)
 {
     apr_dbd_prepared_t *stmt = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);

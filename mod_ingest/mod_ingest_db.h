@@ -70,6 +70,10 @@ apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const c
 apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                                    const char **args, json_t **out);
 
+/* The last error on dbd's session, one line ("54000: total size of ..."),
+ * at most 400 characters, for a job's error or a log line. */
+const char *ingest_db_error(apr_pool_t *p, ap_dbd_t *dbd);
+
 /* Releases a jansson value when p is cleared. */
 json_t *ingest_json_pool_own(apr_pool_t *p, json_t *j);
 

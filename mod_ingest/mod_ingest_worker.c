@@ -34,6 +34,7 @@ typedef struct {
     char owner[256];
     ingest_rng_t rng;
     apr_time_t last_prune;
+    apr_time_t last_work; /* last pass that claimed or advanced a job */
     int db_complaint;
     /* Child exit. The child pool (and mod_dbd's resource list with it) is
      * destroyed while mod_watchdog's thread may still be in a pass, or in
@@ -70,6 +71,31 @@ const char *ingest_worker_name(apr_pool_t *p)
     return apr_psprintf(p, "%s:%ld", host, (long)getppid());
 }
 
+/* A step failed on this job's own account (a result the database refused,
+ * a statement error): the job gets an attempt counted and goes back to the
+ * queue with backoff, or fails after IngestMaxAttempts, with a readable
+ * error; the rest of the batch goes on. Only a lost connection ends the
+ * pass. */
+static apr_status_t step_failed(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, json_t *job, apr_status_t why)
+{
+    const char *job_id = json_string_value(json_object_get(job, "job_id"));
+    const char *error = why == INGEST_EDB_QUERY || why == INGEST_EDB_CONFLICT
+                            ? apr_pstrcat(p, "the database refused the step: ", ingest_db_error(p, dbd), NULL)
+                            : apr_psprintf(p, "the step failed: %pm", &why);
+    apr_status_t rv;
+    int done = 0;
+
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, IGLOGNO(00413) "worker: job %s: %s", job_id, error);
+    rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf), error,
+                                   &done);
+    if (rv == INGEST_EDB_QUERY) {
+        /* the error text itself is not the problem: try without it */
+        rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf),
+                                       "the step failed", &done);
+    }
+    return rv == INGEST_EDB_DOWN ? rv : APR_SUCCESS;
+}
+
 /* Runs the due step of every running job this worker holds. */
 static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *finished)
 {
@@ -104,7 +130,10 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
         } else {
             rv = ingest_processor_simulate(&st, job, &ended);
         }
-        if (rv != APR_SUCCESS) {
+        if (rv == INGEST_EDB_DOWN) {
+            return rv; /* the connection is gone: nothing more this pass */
+        }
+        if (rv != APR_SUCCESS && (rv = step_failed(w, p, dbd, job, rv)) != APR_SUCCESS) {
             return rv;
         }
         /* a step that advanced without ending still counts as work done */
@@ -143,7 +172,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     }
 
     rv = ingest_store_worker_heartbeat(p, w->s, dbd, ingest_worker_name(p), w->owner,
-                                       ingest_conf_processor_name(c));
+                                       ingest_conf_processor_name(c), apr_time_now() - w->last_work);
     if (rv == APR_SUCCESS) {
         rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
     }
@@ -177,6 +206,9 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
             if (rv == APR_SUCCESS) {
                 rv = finish_due(w, p, dbd, &finished);
             }
+        }
+        if (claimed + finished > 0) {
+            w->last_work = apr_time_now();
         }
         if (claimed + finished == 0 || apr_time_now() >= until || apr_atomic_read32(&w->stopping)) {
             break;
@@ -258,6 +290,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
          * is never mistaken for ours */
         apr_snprintf(w->owner, sizeof(w->owner), "%s:%ld:%lu", ingest_worker_name(pool), (long)getpid(),
                      (unsigned long)tid);
+        w->last_work = apr_time_now();
         apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
         ingest_rng_seed(&w->rng, seed ^ (apr_uint64_t)apr_time_now());
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
