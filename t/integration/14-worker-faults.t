@@ -36,6 +36,8 @@ CONF
 
 {
     my $t = IngestTest->new(extra => $conf);
+    # the statement the trigger below refuses, each time the poison job's step runs
+    $t->expect_log(qr/\[ingest:error\] .*IG00206: statement ingest_w_finish failed: ERROR:  54000: total size of jsonb array elements exceeds the maximum\\nCONTEXT:  PL\/pgSQL function refuse_poison\(\)/);
     # The database refuses this job's result, as it refused a 300 MB
     # result_data (54000) before summaries were bounded: a trigger that
     # raises for one file name stands for any statement the job's own data
