@@ -24,7 +24,7 @@ use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use Scalar::Util qw(refaddr weaken);
 use Test::More ();
-use Test2::API qw(context test2_add_callback_testing_done test2_is_testing_done);
+use Test2::API qw(context test2_add_callback_post_load test2_is_testing_done test2_stack);
 use Time::HiRes qw(sleep time);
 use Exporter qw(import);
 
@@ -68,13 +68,14 @@ our $SAN_MODULE = "$TOP/build-san/.libs/mod_ingest.so";
 sub module_path { $SANITIZE ? $SAN_MODULE : "$TOP/mod_ingest/.libs/mod_ingest.so" }
 
 # Servers not torn down yet, by address (weak references), and the order
-# they were created in. A check that failed after the plan was out (a
-# server made after done_testing) can only change the exit status.
+# they were created in. A check that cannot be a test (no test run yet, as
+# in a benchmark, or done_testing already seen) fails the exit status.
 my %LIVE;
 my $SERIAL = 0;
 our $LATE_FAILURE = 0;
 
-# A directory under the test's own one, writable by httpd's children too.
+# A test's directory and its subdirectories, with san/ for the sanitizer
+# reports that the root parent and the www-data children both write.
 sub make_dirs {
     my ($dir, @sub) = @_;
     chmod 0755, $dir;
@@ -434,10 +435,10 @@ sub log_problems {
     return @p;
 }
 
-# Stops every httpd this object started and checks their logs, once: a
-# test passes or fails with the lines it found. The check is a test of its
-# own while the plan is open (no plan yet, or done_testing); under a fixed
-# plan only a failure is reported.
+# Stops every httpd this object started and checks their logs, once. In a
+# test script the check is a test of its own while the plan is open (no
+# plan yet, or done_testing); under a fixed plan only a failure is
+# reported. Elsewhere (a benchmark) only a failure is, on stderr.
 sub teardown {
     my ($self) = @_;
     return if $self->{checked}++ || $self->{owner_pid} != $$;
@@ -452,7 +453,7 @@ sub teardown {
         . ' shows no crash, assertion, sanitizer report or unexpected error';
     my @shown = @p > 80 ? (@p[0 .. 79], '... ' . (@p - 80) . ' more') : @p;
     $self->{log_failed} = @p ? 1 : 0;
-    if (test2_is_testing_done()) {
+    if (test2_is_testing_done() || !(test2_stack()->top->count || defined test2_stack()->top->plan)) {
         return unless @p;
         print STDERR map { "# $_\n" } "not ok - $name", @shown;
         $LATE_FAILURE = 1;
@@ -470,8 +471,11 @@ sub teardown_all {
     $_->teardown for sort { $a->{serial} <=> $b->{serial} } grep { defined } values %LIVE;
 }
 
-# done_testing, or the end of a script that never called it: before the plan.
-test2_add_callback_testing_done(\&teardown_all);
+# At done_testing, or at the end of a script that ran tests without it,
+# before the plan is printed. (Not test2_add_callback_testing_done: it
+# marks the hub active, and a script that runs no test, a benchmark, would
+# then exit 255.)
+test2_add_callback_post_load(sub { test2_stack()->top->follow_up(\&teardown_all) });
 END { teardown_all(); $? ||= 1 if $LATE_FAILURE }
 
 sub DESTROY {
