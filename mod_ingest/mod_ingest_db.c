@@ -333,6 +333,48 @@ apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out)
     return ingest_db_ready(r->pool, r->server, dbd);
 }
 
+/* A connection a request takes for a while and gives back, rather than the
+ * one ap_dbd_acquire() ties to the request until it ends. */
+#define HELD_KEY "mod_ingest:held"
+typedef struct {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} held_t;
+
+static apr_status_t held_close(void *data)
+{
+    held_t *h = data;
+    ingest_db_close(h->s, h->dbd);
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_db_take(request_rec *r, ap_dbd_t **out)
+{
+    held_t *h;
+    *out = NULL;
+    ingest_db_release(r); /* one at a time */
+    h = apr_palloc(r->pool, sizeof(*h));
+    h->s = r->server;
+    if (!(h->dbd = ingest_db_open(r->pool, r->server))) {
+        return INGEST_EDB_DOWN;
+    }
+    /* given back when the request ends, if not before */
+    apr_pool_cleanup_register(r->pool, h, held_close, apr_pool_cleanup_null);
+    apr_pool_userdata_setn(h, HELD_KEY, NULL, r->pool);
+    *out = h->dbd;
+    return ingest_db_ready(r->pool, r->server, h->dbd);
+}
+
+void ingest_db_release(request_rec *r)
+{
+    void *h = NULL;
+    apr_pool_userdata_get(&h, HELD_KEY, r->pool);
+    if (h) {
+        apr_pool_userdata_setn(NULL, HELD_KEY, NULL, r->pool);
+        apr_pool_cleanup_run(r->pool, h, held_close);
+    }
+}
+
 static const ingest_stmt_t *find_stmt(const char *label)
 {
     int i, j;
@@ -354,6 +396,26 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
     *again = 0;
     if (conn_ok(dbd)) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, 0);
+        /* 26000: our statements are gone from a session we had prepared
+         * (DEALLOCATE ALL, DISCARD ALL, or a server restart that handed
+         * the new session the old backend pid). The statement did not
+         * run: prepare everything again and run it once more. */
+        if (msg && strstr(msg, " 26000:")) {
+            conn_mark_t *mark = apr_hash_get(dbd->prepared, CONN_MARK_KEY, APR_HASH_KEY_STRING);
+            int n;
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         IGLOGNO(00213) "statement %s is no longer prepared in its session; preparing again",
+                         label);
+            if (mark) {
+                mark->ready = 0;
+                mark->list = mark->idx = 0;
+            }
+            if (apr_dbd_query(dbd->driver, dbd->handle, &n, "DEALLOCATE ALL") == 0
+                && ingest_db_ready(p, s, dbd) == APR_SUCCESS) {
+                *again = 1;
+                return INGEST_EDB_QUERY;
+            }
+        }
         /* sessions report SQLSTATEs (verbose errors): a unique violation
          * is a conflict the caller resolves, not a server error */
         if (msg && strstr(msg, " 23505:")) {

@@ -54,6 +54,15 @@ int ingest_db_closing(void);
  * own, as the only user left. Only the first call does anything. */
 void ingest_db_drain(server_rec *s, void (*last)(ap_dbd_t *dbd, apr_pool_t *p, void *data), void *data);
 
+/* For a request that must not hold a connection while it waits on its
+ * client (an upload streams its body): a pooled connection, ready, that
+ * ingest_db_release() gives back at once (the request's end does
+ * otherwise). One at a time per request. mod_dbd has no acquire timeout:
+ * a connection held through a slow body would stall every request of the
+ * child once DBDMax are out. */
+apr_status_t ingest_db_take(request_rec *r, ap_dbd_t **out);
+void ingest_db_release(request_rec *r);
+
 /* Makes any connection ready; for the worker's ap_dbd_open() ones too. */
 apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd);
 
