@@ -121,6 +121,8 @@ sub slow_put {
 # have committed, and then its job names the file)
 {
     my $t = IngestTest->new();
+    # the INSERT the trigger below refuses
+    $t->expect_log(qr/\[ingest:error\] .*IG00206: statement ingest_json_records failed: ERROR:  P0001: refused by a test trigger\\nCONTEXT:  PL\/pgSQL function fault\(\)/);
     my $tok = $t->token('rec', 'u1');
     $t->psql(<<'SQL');
 CREATE FUNCTION fault() RETURNS trigger LANGUAGE plpgsql AS $$
