@@ -348,16 +348,6 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* IngestJWTIssuer, IngestJWTAudience: a non-empty string, into the field
- * named by cmd->info */
-static const char *set_jwt_expected(cmd_parms *cmd, void *dc, const char *arg)
-{
-    if (!*arg) {
-        return apr_psprintf(cmd->pool, "%s: the value must not be empty", cmd->cmd->name);
-    }
-    return ap_set_string_slot(cmd, dc, arg);
-}
-
 static const char *set_tenant_env(cmd_parms *cmd, void *dc, const char *arg)
 {
     ingest_dir_conf *c = dc;
@@ -668,10 +658,11 @@ const command_rec ingest_cmds[] = {
                  "refuse bearer tokens without an exp claim (default On)"),
     AP_INIT_TAKE1("IngestJWTLeeway", set_jwt_leeway, NULL, DIR_CTX,
                   "clock skew allowed on exp and nbf (default 0)"),
-    AP_INIT_TAKE1("IngestJWTIssuer", set_jwt_expected, (void *)APR_OFFSETOF(ingest_dir_conf, jwt_issuer),
+    AP_INIT_TAKE1("IngestJWTIssuer", ap_set_string_slot, (void *)APR_OFFSETOF(ingest_dir_conf, jwt_issuer),
                   DIR_CTX, "the iss claim a bearer token must carry (default: not checked)"),
-    AP_INIT_TAKE1("IngestJWTAudience", set_jwt_expected, (void *)APR_OFFSETOF(ingest_dir_conf, jwt_audience),
-                  DIR_CTX, "a value the aud claim of a bearer token must hold (default: not checked)"),
+    AP_INIT_TAKE1("IngestJWTAudience", ap_set_string_slot,
+                  (void *)APR_OFFSETOF(ingest_dir_conf, jwt_audience), DIR_CTX,
+                  "a value the aud claim of a bearer token must hold (default: not checked)"),
     AP_INIT_TAKE1("IngestTenantEnv", set_tenant_env, NULL, DIR_CTX,
                   "request environment variable that names the tenant, or none"),
     AP_INIT_TAKE1("IngestMaxBodySize", set_max_body, NULL, DIR_CTX,

@@ -50,8 +50,8 @@ my @bad = (
     ["IngestCallbackAuth maybe", qr/IngestCallbackAuth: 'maybe' is not signature or none/],
     ["IngestJWTLeeway 2h", qr/IngestJWTLeeway: '2h' must be a duration from 0ms to 3600s/],
     ["IngestJWTRequireExp maybe", qr/IngestJWTRequireExp must be On or Off/],
-    ["IngestJWTIssuer \"\"", qr/IngestJWTIssuer: the value must not be empty/],
-    ["IngestJWTAudience \"\"", qr/IngestJWTAudience: the value must not be empty/],
+    ["IngestJWTIssuer \"\"", qr/IngestJWTIssuer takes one argument/],
+    ["IngestJWTAudience \"\"", qr/IngestJWTAudience takes one argument/],
     ["<VirtualHost 127.0.0.1:1>\nIngestProcessor simulate\n</VirtualHost>", qr/IngestProcessor cannot occur within <VirtualHost> section/],
     ["<Location /x>\nIngestUploadSecret some-upload-secret-0123\n</Location>", qr/IngestUploadSecret not allowed in <Location> context/],
 );
