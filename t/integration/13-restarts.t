@@ -169,8 +169,8 @@ is(scalar @unexpected, 0, 'every request got its expected answer across the rest
 my %kinds;
 $kinds{ $_->[0] }++ for values %expect;
 $kinds{$_} //= 0 for qw(created uploaded mappings);
-cmp_ok($kinds{uploaded}, '>=', $RESTARTS / 2, "files were uploaded throughout ($kinds{uploaded})");
-cmp_ok($kinds{mappings}, '>=', $RESTARTS / 2, "mappings jobs were posted throughout ($kinds{mappings})");
+cmp_ok($kinds{uploaded}, '>=', $RESTARTS / 2, "files were uploaded during the restarts ($kinds{uploaded})");
+cmp_ok($kinds{mappings}, '>=', $RESTARTS / 2, "mappings jobs were posted during the restarts ($kinds{mappings})");
 
 $t->psql('CREATE TABLE t13_expect (job_id uuid PRIMARY KEY, kind text NOT NULL, n int)');
 my @rows = map { "('$_', '$expect{$_}[0]', $expect{$_}[1])" } sort keys %expect;
