@@ -25,6 +25,10 @@ TCase *unit_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    /* check's 4 s default is a speed assertion in disguise: under ASan,
+     * beside valgrind and the integration tests on two cores, a test
+     * takes longer. A test that hangs still ends. */
+    tcase_set_timeout(tc, 60);
     return tc;
 }
 
