@@ -11,6 +11,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use IngestTest;
+use IngestMemory qw(children_memory);
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
@@ -27,7 +28,7 @@ my $TIMEOUT = 600;    # seconds a job may take to end
 # takes it as data).
 sub keys_line {
     my ($n) = @_;
-    return '{' . join(',', map { "\"k${n}_$_\":0" } 1 .. 1000) . "}\n";
+    return '{' . join(',', map { "\"k${n}_$_\":0" } 1 .. 60_000) . "}\n";    # under 1 MiB
 }
 my $zeros = '0,' x (MiB / 2 - 16);    # an array of just under 1 MiB
 my $columns = 100_000;
@@ -36,7 +37,7 @@ my %SHAPES = (
     csv_field   => ['csv', "a\n\"", 'x', "\"\n", 'x'],               # one quoted field of SIZE bytes
     json_array  => ['json', '[{"a":[', '0,', '0]}]', ' '],           # [{"a":[0,0,…]}]
     json_string => ['json', '[{"a":"', 'x', '"}]', 'x'],             # one string token
-    ndjson_keys => ['ndjson', '', \&keys_line, '', ' '],             # 1000 new keys on every line
+    ndjson_keys => ['ndjson', '', \&keys_line, '', ' '],             # 60,000 new keys on every line
     csv_wide    => ['csv', join(',', map { "c$_" } 1 .. $columns) . "\n", ('0,' x ($columns - 1)) . "0\n", '', ' '],
     json_wide   => ['json', '[', sub { ($_[0] ? ',' : '') . "{\"a\":[${zeros}0]}" }, ']', ' '],
     ndjson_wide => ['ndjson', '', "{\"a\":[${zeros}0]}\n", '', ' '],
@@ -87,18 +88,8 @@ sub send_body {
 
 # pid => VmHWM (KiB) of every child of httpd's parent.
 sub children_hwm {
-    my ($t) = @_;
-    my $parent = $t->httpd_pid or return {};
-    my %hwm;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        next unless $ppid == $parent;
-        open my $st, '<', "/proc/$pid/status" or next;
-        while (my $l = <$st>) { $hwm{$pid} = $1 if $l =~ /^VmHWM:\s+(\d+)/ }
-    }
-    return \%hwm;
+    my $m = children_memory($_[0]);
+    return { map { $_ => $m->{$_}{hwm} } keys %$m };
 }
 
 my $t = IngestTest->new(log_level => 'warn',
