@@ -1231,6 +1231,11 @@ Suite *suite_parse(void)
     TCase *tc = unit_tcase("parse");
     TCase *big = unit_tcase("parse_large");
 
+    /* thousands of parses each (every split, every chunk size): under the
+     * sanitizers, next to valgrind in `prove -j2`, more than check's
+     * default four seconds */
+    tcase_set_timeout(tc, 60);
+
     tcase_add_test(tc, kind_by_file_type);
     tcase_add_test(tc, lifetime);
     tcase_add_test(tc, csv_quoted_fields);
