@@ -396,6 +396,26 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
     *again = 0;
     if (conn_ok(dbd)) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, 0);
+        /* 26000: our statements are gone from a session we had prepared
+         * (DEALLOCATE ALL, DISCARD ALL, or a server restart that handed
+         * the new session the old backend pid). The statement did not
+         * run: prepare everything again and run it once more. */
+        if (msg && strstr(msg, " 26000:")) {
+            conn_mark_t *mark = apr_hash_get(dbd->prepared, CONN_MARK_KEY, APR_HASH_KEY_STRING);
+            int n;
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         IGLOGNO(00213) "statement %s is no longer prepared in its session; preparing again",
+                         label);
+            if (mark) {
+                mark->ready = 0;
+                mark->list = mark->idx = 0;
+            }
+            if (apr_dbd_query(dbd->driver, dbd->handle, &n, "DEALLOCATE ALL") == 0
+                && ingest_db_ready(p, s, dbd) == APR_SUCCESS) {
+                *again = 1;
+                return INGEST_EDB_QUERY;
+            }
+        }
         /* sessions report SQLSTATEs (verbose errors): a unique violation
          * is a conflict the caller resolves, not a server error */
         if (msg && strstr(msg, " 23505:")) {

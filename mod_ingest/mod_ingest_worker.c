@@ -35,6 +35,10 @@ typedef struct {
     ingest_rng_t rng;
     apr_time_t last_prune;
     apr_time_t last_work; /* last pass that claimed or advanced a job */
+    /* delivery records older than this can go: twice the largest
+     * IngestCallbackTolerance of any virtual host (the margin is for
+     * clocks that disagree) */
+    apr_interval_time_t deliveries_kept;
     int db_complaint;
     /* Child exit. The child pool (and mod_dbd's resource list with it) is
      * destroyed while mod_watchdog's thread may still be in a pass, or in
@@ -216,8 +220,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     }
     if (rv == APR_SUCCESS && apr_time_now() - w->last_prune >= PRUNE_EVERY) {
         w->last_prune = apr_time_now();
-        /* twice the tolerance: a margin for clocks that disagree */
-        rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, 2 * ingest_conf_callback_tolerance(c), &n);
+        rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, w->deliveries_kept, &n);
         while (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0) {
             json_t *files = NULL, *f;
             size_t k;
@@ -325,6 +328,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
 {
     const ingest_srv_conf *c = ingest_sconf(s);
     ap_watchdog_t *wd;
+    server_rec *vs;
     worker_t *w;
     apr_status_t rv;
 
@@ -351,6 +355,12 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     w->s = s;
     w->conf = c;
     w->last_prune = 0;
+    for (vs = s; vs; vs = vs->next) {
+        apr_interval_time_t tol = ingest_conf_callback_tolerance(ingest_sconf(vs));
+        if (2 * tol > w->deliveries_kept) {
+            w->deliveries_kept = 2 * tol;
+        }
+    }
     if ((rv = wd_register_callback(wd, ingest_conf_worker_interval(c), w, worker_callback)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, IGLOGNO(00409) "cannot register the worker");
         return rv;

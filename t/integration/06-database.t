@@ -109,4 +109,32 @@ my $again = IngestTest::run_or_die("$IngestTest::TOP/sql/migrate.sh", '-h', '127
 my $latest = IngestTest::latest_schema();
 like($again, qr/0 applied, schema version $latest/, 'migrate.sh a second time is a no-op');
 
+# ---- 26000: the session lost our prepared statements but kept its pid
+# (DEALLOCATE ALL, DISCARD ALL, a restarted server handing out the same
+# pid): the statement is prepared again and runs once more. One child with
+# a one-connection pool, so the next request uses that session.
+{
+    my $d = IngestTest->new(extra => "StartServers 1\nServerLimit 1\nMaxRequestWorkers 25\nMinSpareThreads 1\n"
+        . "MaxSpareThreads 25\nDBDMin 1\nDBDMax 1\nDBDKeep 1\n");
+    my $dtok = $d->token('dealloc', 'u1');
+    $d->psql(<<'SQL');
+CREATE FUNCTION forget_statements() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.filename = 'forget.csv' THEN EXECUTE 'DEALLOCATE ALL'; END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER forget_statements AFTER INSERT ON ingest_jobs FOR EACH ROW EXECUTE FUNCTION forget_statements();
+SQL
+    my $before = $d->psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'ingest' AND pid <> pg_backend_pid()");
+    my $id = $d->init_job($dtok, filename => 'forget.csv')->{job_id};
+    my $r = $d->request('GET', "/api/ingest/status/$id", token => $dtok);
+    is($r->{status}, 200, 'a session whose statements were deallocated answers the next request (26000 handled)');
+    is($r->{json}{job_id}, $id, 'with the right job');
+    is($d->request('GET', '/api/ingest/stats', token => $dtok)->{status}, 200, 'and every request after it');
+    like($d->error_log, qr/IG00213: statement ingest_\w+ is no longer prepared in its session; preparing again/,
+        'IG00213 says so');
+    is($d->psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'ingest' AND pid <> pg_backend_pid()"), $before,
+        'on the same session (no reconnect)');
+}
+
 done_testing;
