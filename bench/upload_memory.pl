@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use IngestTest;
+use IngestMemory qw(children_memory);
 use IO::Socket::INET;
 use POSIX qw(_exit);
 use Time::HiRes qw(time sleep);
@@ -21,26 +22,13 @@ my $t = IngestTest->new(extra => "<Location /api/>\nIngestMaxUploadSize 8G\n</Lo
 my $tok = $t->token('bench', 'u');
 my $job = $t->init_job($tok, filename => 'big.txt', file_type => 'txt', file_size => $size);
 
-sub children {
-    my $parent = $t->httpd_pid;
-    my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        push @kids, $pid if $ppid == $parent;
-    }
-    return @kids;
+# VmRSS (KiB) of every httpd child.
+sub children_rss {
+    my $m = children_memory($t);
+    return { map { $_ => $m->{$_}{rss} } keys %$m };
 }
 
-sub rss_kb {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/status" or return 0;
-    while (my $l = <$fh>) { return $1 if $l =~ /^VmRSS:\s+(\d+)/ }
-    return 0;
-}
-
-my %before = map { $_ => rss_kb($_) } children();
+my %before = %{ children_rss() };
 pipe(my $rd, my $wr) or die $!;
 my $sampler = fork // die $!;
 if (!$sampler) {
@@ -48,7 +36,8 @@ if (!$sampler) {
     my %peak = %before;
     my $stop = time + 900;
     while (time < $stop) {
-        for my $pid (keys %before) { my $r = rss_kb($pid); $peak{$pid} = $r if $r > ($peak{$pid} // 0) }
+        my $now = children_rss();
+        for my $pid (keys %before) { my $r = $now->{$pid} // 0; $peak{$pid} = $r if $r > ($peak{$pid} // 0) }
         if (-e "$t->{dir}/run/bench.done") { last }
         sleep 0.05;
     }

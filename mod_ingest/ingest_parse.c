@@ -53,20 +53,41 @@ static apr_status_t parser_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t ingest_parser_create(apr_pool_t *p, ingest_parse_kind_e kind, ingest_parser_t **out)
+/* The limits with every member left 0 set to its default; 0 when they
+ * cannot hold even an empty list. */
+static int limits_of(const ingest_parse_limits_t *in, ingest_parse_limits_t *out)
 {
+    static const ingest_parse_limits_t none = {0, 0, 0, 0, 0};
+
+    *out = in ? *in : none;
+    out->record_bytes = out->record_bytes ? out->record_bytes : INGEST_PARSE_DEFAULT_RECORD;
+    out->names = out->names ? out->names : INGEST_PARSE_DEFAULT_NAMES;
+    out->names_json = out->names_json ? out->names_json : INGEST_PARSE_DEFAULT_NAMES_JSON;
+    out->cell_bytes = out->cell_bytes ? out->cell_bytes : INGEST_PARSE_DEFAULT_CELL;
+    out->preview_json = out->preview_json ? out->preview_json : INGEST_PARSE_DEFAULT_PREVIEW_JSON;
+    /* "[]" */
+    return out->names_json >= 2 && out->preview_json >= 2;
+}
+
+apr_status_t ingest_parser_create(apr_pool_t *p, ingest_parse_kind_e kind,
+                                  const ingest_parse_limits_t *limits, ingest_parser_t **out)
+{
+    ingest_parse_limits_t lim;
     ingest_parser_t *ps;
     apr_status_t rv = APR_SUCCESS;
 
     *out = NULL;
-    if (kind < INGEST_PARSE_CSV || kind > INGEST_PARSE_BINARY) {
+    if (kind < INGEST_PARSE_CSV || kind > INGEST_PARSE_BINARY || !limits_of(limits, &lim)) {
         return APR_EINVAL;
     }
     ps = apr_pcalloc(p, sizeof(*ps));
     ps->pool = p;
     ps->kind = kind;
+    ps->lim = lim;
     ps->preview = json_array();
+    ps->preview_len = 2;
     ps->names = json_array();
+    ps->names_len = 2;
     ps->names_seen = apr_hash_make(p);
     /* registered before the libraries allocate, so that a failure below
      * is cleaned up by the pool too */
@@ -77,6 +98,8 @@ apr_status_t ingest_parser_create(apr_pool_t *p, ingest_parse_kind_e kind, inges
         rv = ingest_parse_csv_init(ps);
     } else if (kind == INGEST_PARSE_JSON) {
         rv = ingest_parse_json_init(ps);
+    } else if (kind == INGEST_PARSE_TEXT) {
+        rv = ingest_parse_text_init(ps);
     }
     if (rv != APR_SUCCESS) {
         ingest_parser_destroy(ps);
@@ -110,6 +133,12 @@ apr_status_t ingest_parse_fail(ingest_parser_t *ps, apr_int64_t line, apr_int64_
     return APR_EINVAL;
 }
 
+apr_status_t ingest_parse_too_long(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *what)
+{
+    return ingest_parse_fail(ps, line, col, "%s exceeds IngestMaxRecordSize (%" APR_SIZE_T_FMT " bytes)",
+                             what, ps->lim.record_bytes);
+}
+
 const char *ingest_parser_error(const ingest_parser_t *ps, int *line, int *column)
 {
     if (line) {
@@ -136,11 +165,31 @@ static apr_int64_t count_chars(const char *s, apr_size_t n)
     return chars;
 }
 
+void ingest_parse_cursor_start(const ingest_parser_t *ps, ingest_parse_cursor_t *c)
+{
+    /* on the line the running count ended on, its characters come first */
+    c->k = 0;
+    c->line = ps->nl + 1;
+    c->col = ps->col + 1;
+}
+
+void ingest_parse_cursor_move(ingest_parse_cursor_t *c, const char *buf, apr_size_t k)
+{
+    const char *p = buf + c->k, *end = buf + k, *nl;
+
+    while (p < end && (nl = memchr(p, '\n', (apr_size_t)(end - p))) != NULL) {
+        c->line++;
+        c->col = 1;
+        p = nl + 1;
+    }
+    c->col += count_chars(p, (apr_size_t)(end - p));
+    c->k = k;
+}
+
 void ingest_parse_locate(const ingest_parser_t *ps, const char *buf, apr_ssize_t k, apr_int64_t *line,
                          apr_int64_t *col)
 {
-    const char *p = buf, *end, *nl;
-    apr_int64_t l = ps->nl + 1;
+    ingest_parse_cursor_t c;
 
     if (k < 0) {
         /* nothing before: the start of the input */
@@ -148,14 +197,10 @@ void ingest_parse_locate(const ingest_parser_t *ps, const char *buf, apr_ssize_t
         *col = ps->last_line ? ps->last_col : 1;
         return;
     }
-    end = buf + k;
-    while (p < end && (nl = memchr(p, '\n', (apr_size_t)(end - p))) != NULL) {
-        l++;
-        p = nl + 1;
-    }
-    *line = l;
-    /* on the line the running count ended on, its characters come first */
-    *col = (p == buf ? ps->col : 0) + count_chars(p, (apr_size_t)(end - p)) + 1;
+    ingest_parse_cursor_start(ps, &c);
+    ingest_parse_cursor_move(&c, buf, (apr_size_t)k);
+    *line = c.line;
+    *col = c.col;
 }
 
 void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len)
@@ -166,6 +211,7 @@ void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len)
     if (!len) {
         return;
     }
+    ps->offset += (apr_int64_t)len;
     /* the newlines before the last byte, then the characters after them */
     while (p < last && (nl = memchr(p, '\n', (apr_size_t)(last - p))) != NULL) {
         n++;
@@ -187,7 +233,7 @@ void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len)
 
 /* ------------------------------------------------------------ strings */
 
-json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max)
+json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max, int *cut)
 {
     const unsigned char *u = (const unsigned char *)s;
     static const char replacement[] = "\xEF\xBF\xBD";
@@ -198,6 +244,9 @@ json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max)
     /* most strings are short and valid: no copy */
     while (i < len && i < max && (n = ingest_utf8_char((const char *)u, i, len)) != 0 && i + n <= max) {
         i += n;
+    }
+    if (cut) {
+        *cut = 0;
     }
     if (i == len) {
         return json_stringn_nocheck(s, len);
@@ -227,74 +276,148 @@ json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max)
         }
         out += n ? n : 3;
     }
+    if (cut) {
+        *cut = i < len;
+    }
     j = json_stringn_nocheck(buf, out);
     free(buf);
     return j;
 }
 
-json_t *ingest_parse_cell(const char *s, apr_size_t len)
+json_t *ingest_parse_cell(ingest_parser_t *ps, const char *s, apr_size_t len)
 {
-    return ingest_parse_string(s, len, INGEST_PARSE_PREVIEW_CELL);
+    int cut = 0;
+    json_t *j = ingest_parse_string(s, len, ps->lim.cell_bytes, &cut);
+
+    ps->truncated |= cut;
+    return j;
 }
 
-int ingest_parse_set(json_t *obj, const char *key, apr_size_t len, json_t *v)
+/* ------------------------------------------------- names and preview */
+
+/* The length of a scalar's JSON text, as the summary is written; an empty
+ * container's is its brackets. */
+static apr_size_t text_len(const json_t *v)
 {
-    json_t *k = ingest_parse_string(key, len, INGEST_PARSE_UNCUT);
+    if (json_is_object(v) || json_is_array(v)) {
+        return 2;
+    }
+    return json_dumpb(v, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+static apr_size_t members(const json_t *c)
+{
+    return json_is_object(c) ? json_object_size(c) : json_array_size(c);
+}
+
+int ingest_parse_preview_put(ingest_parser_t *ps, json_t *c, const char *key, apr_size_t key_len, json_t *v)
+{
+    json_t *k = NULL;
+    apr_size_t need;
     int rc;
 
-    if (!k) {
-        json_decref(v);
+    if (!v) {
         return -1;
     }
-    rc = json_object_setn_new_nocheck(obj, json_string_value(k), json_string_length(k), v);
+    if (ps->preview_full) {
+        json_decref(v);
+        return 0;
+    }
+    /* a comma before it, its key and a colon, itself */
+    need = members(c) ? 1 : 0;
+    if (json_is_object(c)) {
+        if (!(k = ingest_parse_cell(ps, key, key_len))) {
+            json_decref(v);
+            return -1;
+        }
+        need += text_len(k) + 1;
+    }
+    need += text_len(v);
+    if (need > ps->lim.preview_json - ps->preview_len) {
+        ps->preview_full = ps->truncated = 1;
+        json_decref(k);
+        json_decref(v);
+        return 0;
+    }
+    ps->preview_len += need;
+    rc = k ? json_object_setn_new_nocheck(c, json_string_value(k), json_string_length(k), v)
+           : json_array_append_new(c, v);
     json_decref(k);
-    return rc;
+    return rc ? -1 : 1;
 }
 
-json_t *ingest_parse_preview_copy(json_t *v)
+int ingest_parse_preview_copy(ingest_parser_t *ps, json_t *c, const char *key, apr_size_t key_len, json_t *v)
 {
-    json_t *c, *item;
-    const char *key;
-    apr_size_t key_len, i;
+    json_t *copy, *item;
+    const char *k;
+    apr_size_t k_len, i;
+    int rc;
 
     switch (json_typeof(v)) {
-    case JSON_STRING: return ingest_parse_cell(json_string_value(v), json_string_length(v));
+    case JSON_STRING:
+        return ingest_parse_preview_put(ps, c, key, key_len,
+                                        ingest_parse_cell(ps, json_string_value(v), json_string_length(v)));
     case JSON_OBJECT:
-        c = json_object();
-        json_object_keylen_foreach(v, key, key_len, item)
+        copy = json_object();
+        if ((rc = ingest_parse_preview_put(ps, c, key, key_len, copy)) != 1) {
+            return rc;
+        }
+        json_object_keylen_foreach(v, k, k_len, item)
         {
-            if (!c || ingest_parse_set(c, key, key_len, ingest_parse_preview_copy(item))) {
-                json_decref(c);
-                return NULL;
+            if ((rc = ingest_parse_preview_copy(ps, copy, k, k_len, item)) != 1) {
+                return rc;
             }
         }
-        return c;
+        return 1;
     case JSON_ARRAY:
-        c = json_array();
+        copy = json_array();
+        if ((rc = ingest_parse_preview_put(ps, c, key, key_len, copy)) != 1) {
+            return rc;
+        }
         json_array_foreach(v, i, item)
         {
-            if (!c || json_array_append_new(c, ingest_parse_preview_copy(item))) {
-                json_decref(c);
-                return NULL;
+            if ((rc = ingest_parse_preview_copy(ps, copy, NULL, 0, item)) != 1) {
+                return rc;
             }
         }
-        return c;
-    default: return json_copy(v);
+        return 1;
+    default: return ingest_parse_preview_put(ps, c, key, key_len, json_copy(v));
     }
 }
 
-apr_status_t ingest_parse_add_key(ingest_parser_t *ps, const char *key, apr_size_t len)
+apr_status_t ingest_parse_add_name(ingest_parser_t *ps, const char *name, apr_size_t len, int unique)
 {
-    char *copy;
+    json_t *s;
+    const char *v;
+    apr_size_t v_len, need;
 
-    if (apr_hash_get(ps->names_seen, key, (apr_ssize_t)len)) {
+    /* once one was left out, the others are too: the list is a prefix */
+    if (ps->names_full) {
         return APR_SUCCESS;
     }
-    copy = apr_pmemdup(ps->pool, key, len);
-    apr_hash_set(ps->names_seen, copy, (apr_ssize_t)len, copy);
-    if (json_array_append_new(ps->names, ingest_parse_string(key, len, INGEST_PARSE_UNCUT))) {
+    if (!(s = ingest_parse_cell(ps, name, len))) {
         return ingest_parse_fail(ps, 0, 0, "out of memory");
     }
+    v = json_string_value(s);
+    v_len = json_string_length(s);
+    if (unique && apr_hash_get(ps->names_seen, v, (apr_ssize_t)v_len)) {
+        json_decref(s);
+        return APR_SUCCESS;
+    }
+    need = (json_array_size(ps->names) ? 1 : 0) + text_len(s);
+    if (json_array_size(ps->names) >= ps->lim.names || need > ps->lim.names_json - ps->names_len) {
+        ps->names_full = ps->truncated = 1;
+        json_decref(s);
+        return APR_SUCCESS;
+    }
+    if (unique) {
+        v = apr_pmemdup(ps->pool, v, v_len);
+        apr_hash_set(ps->names_seen, v, (apr_ssize_t)v_len, v);
+    }
+    if (json_array_append_new(ps->names, s)) {
+        return ingest_parse_fail(ps, 0, 0, "out of memory");
+    }
+    ps->names_len += need;
     return APR_SUCCESS;
 }
 
@@ -313,21 +436,28 @@ apr_status_t ingest_parser_feed(ingest_parser_t *ps, const char *buf, apr_size_t
     if (ps->at_end) {
         return ingest_parse_fail(ps, 0, 0, "input after the end");
     }
-    if (!len || ps->kind == INGEST_PARSE_BINARY) {
+    if (ps->kind == INGEST_PARSE_BINARY) {
         return APR_SUCCESS;
     }
-    switch (ps->kind) {
-    case INGEST_PARSE_CSV: rv = ingest_parse_csv_feed(ps, buf, len); break;
-    case INGEST_PARSE_JSON: rv = ingest_parse_json_feed(ps, buf, len); break;
-    case INGEST_PARSE_NDJSON: rv = ingest_parse_ndjson_feed(ps, buf, len); break;
-    case INGEST_PARSE_TEXT: rv = ingest_parse_text_feed(ps, buf, len); break;
-    default: break;
+    while (len) {
+        apr_size_t n = len < INGEST_PARSE_SLICE ? len : INGEST_PARSE_SLICE;
+        switch (ps->kind) {
+        case INGEST_PARSE_CSV: rv = ingest_parse_csv_feed(ps, buf, n); break;
+        case INGEST_PARSE_JSON: rv = ingest_parse_json_feed(ps, buf, n); break;
+        case INGEST_PARSE_NDJSON: rv = ingest_parse_ndjson_feed(ps, buf, n); break;
+        case INGEST_PARSE_TEXT: rv = ingest_parse_text_feed(ps, buf, n); break;
+        default: break;
+        }
+        /* the parsers locate their errors from the position before the
+         * slice */
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        ingest_parse_advance(ps, buf, n);
+        buf += n;
+        len -= n;
     }
-    /* the parsers locate their errors from the position before the chunk */
-    if (rv == APR_SUCCESS) {
-        ingest_parse_advance(ps, buf, len);
-    }
-    return rv;
+    return APR_SUCCESS;
 }
 
 apr_status_t ingest_parser_finish(ingest_parser_t *ps)
@@ -396,6 +526,9 @@ json_t *ingest_parser_summary(const ingest_parser_t *ps)
     }
     if (ps->kind != INGEST_PARSE_BINARY) {
         bad |= json_object_set_new(s, "preview", json_deep_copy(ps->preview));
+    }
+    if (ps->truncated) {
+        bad |= json_object_set_new(s, "truncated", json_true());
     }
     if (bad) {
         json_decref(s);

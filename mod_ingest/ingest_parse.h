@@ -2,10 +2,11 @@
 #define INGEST_PARSE_H
 
 /* Streaming parsers for uploaded files: fed chunk by chunk, whatever the
- * file's size, in memory bounded by the largest record (not the file).
- * CSV with libcsv (RFC 4180, header row), JSON arrays of objects with yajl's
- * event parser, NDJSON one line at a time with jansson, and plain text
- * (lines). Pure: the worker reads the file and feeds it here. */
+ * file's size, in memory bounded by the limits below (not by the file, nor
+ * by its shape). CSV with libcsv (RFC 4180, header row), JSON arrays of
+ * objects with yajl's event parser, NDJSON one line at a time with jansson,
+ * and plain text (lines). Pure: the worker reads the file and feeds it
+ * here. */
 
 #include <apr_pools.h>
 #include <jansson.h>
@@ -23,16 +24,44 @@ ingest_parse_kind_e ingest_parse_kind(const char *file_type);
 
 typedef struct ingest_parser ingest_parser_t;
 
-/* The longest NDJSON line and the longest CSV field accepted: a bound on
- * memory, whatever the input. */
-#define INGEST_PARSE_MAX_RECORD (1024 * 1024)
-/* Records kept for the preview, and the longest string kept in it. */
-#define INGEST_PARSE_PREVIEW      3
-#define INGEST_PARSE_PREVIEW_CELL 256
+/* What a parser keeps is bounded, whatever the input:
+ *  - a record (a CSV row, the header included, from its first character
+ *    to its line end; a JSON element from its '{' to its '}'; an NDJSON
+ *    line without its line feed) may be at most record_bytes long: a
+ *    longer one fails the parse, naming the record and where it begins;
+ *  - columns (CSV) and keys (JSON, NDJSON) are listed up to names of them,
+ *    and up to names_json bytes of JSON text;
+ *  - every listed name, and every key and string of the preview, is cut to
+ *    cell_bytes (on a UTF-8 character boundary);
+ *  - the preview holds the first INGEST_PARSE_PREVIEW records, up to
+ *    preview_json bytes of JSON text: values past that are left out.
+ * What is cut or left out makes the summary say "truncated": true; its
+ * JSON text stays under names_json + preview_json + INGEST_PARSE_SUMMARY_FIXED
+ * bytes. A member left 0 takes its default. */
+typedef struct {
+    apr_size_t record_bytes;
+    apr_size_t names;
+    apr_size_t names_json;
+    apr_size_t cell_bytes;
+    apr_size_t preview_json;
+} ingest_parse_limits_t;
+
+#define INGEST_PARSE_DEFAULT_RECORD       (1024 * 1024)
+#define INGEST_PARSE_DEFAULT_NAMES        1000
+#define INGEST_PARSE_DEFAULT_NAMES_JSON   (64 * 1024)
+#define INGEST_PARSE_DEFAULT_CELL         256
+#define INGEST_PARSE_DEFAULT_PREVIEW_JSON (64 * 1024)
+/* Records kept for the preview. */
+#define INGEST_PARSE_PREVIEW 3
+/* The summary's members other than the names and the preview (format,
+ * counts, the flag, punctuation) take less than this. */
+#define INGEST_PARSE_SUMMARY_FIXED 256
 
 /* Allocates from p; library state is released when p is (a cleanup is
- * registered), or earlier with ingest_parser_destroy. */
-apr_status_t ingest_parser_create(apr_pool_t *p, ingest_parse_kind_e kind, ingest_parser_t **out);
+ * registered), or earlier with ingest_parser_destroy. limits may be NULL
+ * (every default); it is copied. */
+apr_status_t ingest_parser_create(apr_pool_t *p, ingest_parse_kind_e kind,
+                                  const ingest_parse_limits_t *limits, ingest_parser_t **out);
 void ingest_parser_destroy(ingest_parser_t *ps);
 
 /* APR_SUCCESS, or APR_EINVAL once the input is malformed (every later call
@@ -55,11 +84,15 @@ apr_int64_t ingest_parser_lines(const ingest_parser_t *ps);
 const char *ingest_parser_error(const ingest_parser_t *ps, int *line, int *column);
 
 /* After a successful finish, a new object the caller owns:
- *   CSV:    {"format":"csv","records":N,"lines":L,"columns":[names],"preview":[3 objects header->value]}
- *   JSON:   {"format":"json","records":N,"lines":L,"keys":[union of keys of the first 100
- * records],"preview":[3 records]} NDJSON: {"format":"ndjson", ... as JSON} TEXT:
- * {"format":"text","records":L,"lines":L,"preview":[first 3 lines]} BINARY: {"format":"binary"} Strings in
- * the preview are cut to INGEST_PARSE_PREVIEW_CELL bytes (on a UTF-8 character boundary). */
+ *   CSV:    {"format":"csv","records":N,"lines":L,"columns":[names],"preview":[objects name->value]}
+ *   JSON:   {"format":"json","records":N,"lines":L,"keys":[union of the keys of the first 100
+ *            records],"preview":[records]}
+ *   NDJSON: {"format":"ndjson", ... as JSON}
+ *   TEXT:   {"format":"text","records":L,"lines":L,"preview":[first lines]}
+ *   BINARY: {"format":"binary"}
+ * bounded as the limits say, with "truncated":true when anything was cut
+ * or left out (absent otherwise). Bytes that are not valid UTF-8, and
+ * NUL, become U+FFFD. */
 json_t *ingest_parser_summary(const ingest_parser_t *ps);
 
 #endif

@@ -1,64 +1,68 @@
 #include <string.h>
 
-#include "ingest_parse_internal.h"
+#include <apr_strings.h>
 
-/* libcsv is given at most this much at a time (and never past a newline),
- * so that a field growing without end is caught after each slice. */
-#define CSV_SLICE (64 * 1024)
+#include "ingest_parse_internal.h"
 
 /* libcsv grows its field buffer by this much (its default, 128 bytes,
  * means thousands of reallocs for a long field). */
 #define CSV_BLOCK (64 * 1024)
 
-/* A field is measured exactly when it ends (the field callback); while it
- * is still being read, a buffer past this bound means it is too long
- * already. The buffer only grows when full, so it holds at most the
- * longest field allowed plus a block until a field really is too long. */
-#define CSV_BUFFER_BOUND (2 * INGEST_PARSE_MAX_RECORD)
-
+/* A row is measured in the file's bytes, from its first character that
+ * is not blank to its line end (the CR or LF that libcsv ends it on,
+ * excluded): it ends exactly there, or while it is read once it is past
+ * the limit, which bounds libcsv's field buffer too. */
 static apr_status_t too_long(ingest_parser_t *ps)
 {
     ingest_csv_state_t *cs = &ps->u.csv;
     apr_int64_t line = cs->row_line ? cs->row_line : cs->seg_line;
 
     if (!cs->have_header) {
-        return ingest_parse_fail(ps, line, 0, "a field of the header is longer than 1 MiB");
+        return ingest_parse_too_long(ps, line, 0, "the header");
     }
-    return ingest_parse_fail(ps, line, 0, "a field of row %" APR_INT64_T_FMT " is longer than 1 MiB",
-                             ps->records + 1);
+    return ingest_parse_too_long(ps, line, 0,
+                                 apr_psprintf(ps->pool, "row %" APR_INT64_T_FMT, ps->records + 1));
+}
+
+/* Whether the open row is longer than a record may be, at offset end (the
+ * bytes before it are the row's so far). */
+static int over(const ingest_parser_t *ps, apr_int64_t end)
+{
+    const ingest_csv_state_t *cs = &ps->u.csv;
+    return cs->row_line && end - cs->row_start > (apr_int64_t)ps->lim.record_bytes;
 }
 
 static void on_field(void *field, size_t len, void *data)
 {
     ingest_parser_t *ps = data;
     ingest_csv_state_t *cs = &ps->u.csv;
-    json_t *name;
+    json_t *name, *row;
+    int rc = 1;
 
     /* libcsv cannot be stopped from a callback: after an error, the rest
      * of the slice is ignored */
     if (ps->error) {
         return;
     }
-    if (len > INGEST_PARSE_MAX_RECORD) {
-        too_long(ps);
-        return;
-    }
     if (!cs->have_header) {
         /* names are kept as given, duplicates too */
-        if (json_array_append_new(ps->names, ingest_parse_string(field, len, INGEST_PARSE_UNCUT))) {
-            ingest_parse_fail(ps, 0, 0, "out of memory");
-        }
-    } else if (ps->records < INGEST_PARSE_PREVIEW && cs->nfields < (apr_int64_t)json_array_size(ps->names)) {
+        ingest_parse_add_name(ps, field, len, 0);
+    } else if (ps->records < INGEST_PARSE_PREVIEW) {
         /* a row with too many fields fails at its end: the extra ones are
-         * not previewed */
-        name = json_array_get(ps->names, (size_t)cs->nfields);
-        if (!cs->row) {
-            cs->row = json_object();
+         * not previewed, nor those of columns not listed; with duplicate
+         * names, the last value of the row wins */
+        if (cs->nfields == 0) {
+            row = json_object();
+            rc = ingest_parse_preview_put(ps, ps->preview, NULL, 0, row);
+            cs->row = rc == 1 ? row : NULL;
         }
-        /* with duplicate names, the last value of the row wins */
-        if (!cs->row
-            || json_object_setn_new_nocheck(cs->row, json_string_value(name), json_string_length(name),
-                                            ingest_parse_cell(field, len))) {
+        if (cs->row && cs->nfields < (apr_int64_t)json_array_size(ps->names)) {
+            name = json_array_get(ps->names, (size_t)cs->nfields);
+            rc = ingest_parse_preview_put(ps, cs->row, json_string_value(name), json_string_length(name),
+                                          ingest_parse_cell(ps, field, len));
+            cs->row = rc == 1 ? cs->row : NULL;
+        }
+        if (rc < 0) {
             ingest_parse_fail(ps, 0, 0, "out of memory");
         }
     }
@@ -70,29 +74,30 @@ static void on_row(int c, void *data)
     ingest_parser_t *ps = data;
     ingest_csv_state_t *cs = &ps->u.csv;
     apr_int64_t line = cs->row_line ? cs->row_line : cs->seg_line;
-    apr_int64_t header = (apr_int64_t)json_array_size(ps->names);
 
     (void)c;
     if (ps->error) {
         return;
     }
+    /* it ends on the last byte of the slice (slices end at CR and LF), or
+     * at the end of the input */
+    if (over(ps, ps->at_end ? cs->seg_end : cs->seg_end - 1)) {
+        too_long(ps);
+        return;
+    }
     if (!cs->have_header) {
         cs->have_header = 1;
-    } else if (cs->nfields != header) {
+        cs->header_fields = cs->nfields;
+    } else if (cs->nfields != cs->header_fields) {
         ingest_parse_fail(ps, line, 1,
                           "row %" APR_INT64_T_FMT " has %" APR_INT64_T_FMT
                           " fields, the header has %" APR_INT64_T_FMT,
-                          ps->records + 1, cs->nfields, header);
+                          ps->records + 1, cs->nfields, cs->header_fields);
         return;
     } else {
-        if (cs->row) {
-            if (json_array_append_new(ps->preview, cs->row)) {
-                ingest_parse_fail(ps, 0, 0, "out of memory");
-            }
-            cs->row = NULL;
-        }
         ps->records++;
     }
+    cs->row = NULL;
     cs->nfields = 0;
     cs->row_line = 0;
 }
@@ -120,7 +125,6 @@ void ingest_parse_csv_release(ingest_parser_t *ps)
         csv_free(&cs->p);
         cs->initialised = 0;
     }
-    json_decref(cs->row);
     cs->row = NULL;
 }
 
@@ -130,46 +134,62 @@ static int is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The end of the slice that begins at buf[off]: just after the first CR
+ * or LF, or at len. *cr caches where the next CR is (len: none). */
+static apr_size_t slice_end(const char *buf, apr_size_t off, apr_size_t len, apr_size_t *cr)
+{
+    const char *nl = memchr(buf + off, '\n', len - off), *r;
+    apr_size_t end = nl ? (apr_size_t)(nl - buf) + 1 : len;
+
+    if (*cr < off) {
+        r = memchr(buf + off, '\r', len - off);
+        *cr = r ? (apr_size_t)(r - buf) : len;
+    }
+    return *cr < end ? *cr + 1 : end;
+}
+
 apr_status_t ingest_parse_csv_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
 {
     ingest_csv_state_t *cs = &ps->u.csv;
     apr_int64_t line, col;
-    apr_size_t off = 0, seg, n, i;
-    const char *nl;
+    const char *r = memchr(buf, '\r', len);
+    apr_size_t off = 0, end, n, i, cr = r ? (apr_size_t)(r - buf) : len;
 
     cs->seg_line = ps->nl + 1;
     while (off < len) {
         /* one line at a time, so that the callbacks know which line they
-         * are on: that a row is not over at the end of a line, and where
-         * it began, libcsv does not say */
-        nl = memchr(buf + off, '\n', len - off);
-        seg = nl ? (apr_size_t)(nl - (buf + off)) + 1 : len - off;
-        if (seg > CSV_SLICE) {
-            seg = CSV_SLICE;
-        }
+         * are on and where a row ends: that a row is not over at the end
+         * of a line, and where it began, libcsv does not say */
+        end = slice_end(buf, off, len, &cr);
+        cs->seg_end = ps->offset + (apr_int64_t)end;
         /* a row begins on the first line that is not blank once the row
          * before has ended (a line break inside quotes does not end it) */
-        for (i = 0; !cs->row_line && i < seg; ++i) {
-            if (!is_blank(buf[off + i])) {
+        for (i = off; !cs->row_line && i < end; ++i) {
+            if (!is_blank(buf[i])) {
                 cs->row_line = cs->seg_line;
+                cs->row_start = ps->offset + (apr_int64_t)i;
             }
         }
-        n = csv_parse(&cs->p, buf + off, seg, on_field, on_row, ps);
+        n = csv_parse(&cs->p, buf + off, end - off, on_field, on_row, ps);
         if (ps->error) {
             return APR_EINVAL;
         }
-        if (n < seg) {
+        if (n < end - off) {
+            /* libcsv stops on the offending byte: past the limit, the row
+             * was too long before it was wrong */
+            if (over(ps, ps->offset + (apr_int64_t)(off + n) + 1)) {
+                return too_long(ps);
+            }
             if (csv_error(&cs->p) != CSV_EPARSE) {
                 return ingest_parse_fail(ps, 0, 0, "CSV: %s", csv_strerror(csv_error(&cs->p)));
             }
-            /* libcsv stops on the offending byte */
             ingest_parse_locate(ps, buf, (apr_ssize_t)(off + n), &line, &col);
             return ingest_parse_fail(ps, line, col, "malformed CSV: %s", csv_strerror(CSV_EPARSE));
         }
-        if (csv_get_buffer_size(&cs->p) > CSV_BUFFER_BOUND) {
+        if (over(ps, cs->seg_end)) {
             return too_long(ps);
         }
-        off += seg;
+        off = end;
         if (buf[off - 1] == '\n') {
             cs->seg_line++;
         }
@@ -183,6 +203,7 @@ apr_status_t ingest_parse_csv_finish(ingest_parser_t *ps)
 
     /* the last row, when the file does not end with a line break */
     cs->seg_line = ps->nl + 1;
+    cs->seg_end = ps->offset;
     if (csv_fini(&cs->p, on_field, on_row, ps) != 0) {
         /* where the row began: the quote may be anywhere after it */
         return ingest_parse_fail(ps, cs->row_line, 0,

@@ -10,17 +10,102 @@
 /* yajl's events drive a small state machine: depth 0 is outside the
  * top-level value, 1 inside the top-level array, 2 inside an element.
  * Only the first INGEST_PARSE_PREVIEW elements are built (as jansson
- * values, for the preview) and only the keys of the first
- * INGEST_PARSE_KEYS_RECORDS are looked at; the others are counted, so the
- * memory does not grow with the file. */
+ * values, for the preview, while its budget lasts) and only the keys of
+ * the first INGEST_PARSE_KEYS_RECORDS are looked at; the others are
+ * counted. An element is measured from its '{' as it is read, and yajl
+ * is fed a slice at a time, so that neither an element nor a token of it
+ * (which yajl buffers whole) grows past record_bytes and a slice; a value
+ * at the top that is not an array, or an element that is not an object,
+ * fails as soon as its first byte is seen. */
 
 /* A callback's verdict: it cancels the parse, and the feed that called
- * yajl turns the message into an error with a position. */
-static int cancel(ingest_parser_t *ps, int at_first, const char *msg)
+ * yajl turns the message into an error at line:col, or (0) where yajl
+ * stopped. */
+static int cancel_at(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *msg)
 {
     ps->u.json.cb_error = msg;
-    ps->u.json.cb_at_first = at_first;
+    ps->u.json.cb_line = line;
+    ps->u.json.cb_col = col;
     return 0;
+}
+
+static int cancel(ingest_parser_t *ps, const char *msg)
+{
+    return cancel_at(ps, 0, 0, msg);
+}
+
+static int not_array(ingest_parser_t *ps)
+{
+    return cancel_at(ps, ps->u.json.first_line, ps->u.json.first_col,
+                     "a JSON file must be an array of objects");
+}
+
+static const char *not_object(ingest_parser_t *ps)
+{
+    return apr_psprintf(ps->pool, "element %" APR_INT64_T_FMT " is not an object", ps->records + 1);
+}
+
+/* The open element is too long: said where it begins. */
+static int too_long(ingest_parser_t *ps)
+{
+    ps->u.json.cb_too_long = 1;
+    return cancel_at(ps, ps->u.json.elem_line, ps->u.json.elem_col,
+                     apr_psprintf(ps->pool, "element %" APR_INT64_T_FMT, ps->records + 1));
+}
+
+/* What begins a scalar: a string, a number, true, false, null. */
+static int is_scalar_start(char c)
+{
+    return c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
+}
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Reads the bytes [scan_k, k) of the chunk, after the last value at depth
+ * 1: 1 when an element that is a scalar begins there (its position is
+ * then elem_line:elem_col). Whatever else is there ('{', '[', ']', a stray
+ * byte) yajl reports. */
+static int scalar_begins(ingest_parser_t *ps, const char *buf, apr_size_t k)
+{
+    ingest_json_state_t *js = &ps->u.json;
+    apr_size_t i;
+    char c;
+
+    for (i = js->scan_k; i < k && js->expect != INGEST_JSON_EXPECT_NONE; ++i) {
+        c = buf[i];
+        if (is_ws(c)) {
+            continue;
+        }
+        if (js->expect == INGEST_JSON_EXPECT_COMMA) {
+            js->expect = c == ',' ? INGEST_JSON_EXPECT_ELEMENT : INGEST_JSON_EXPECT_NONE;
+            continue;
+        }
+        js->expect = INGEST_JSON_EXPECT_NONE;
+        if (is_scalar_start(c)) {
+            ingest_parse_cursor_move(&js->cur, buf, i);
+            js->elem_line = js->cur.line;
+            js->elem_col = js->cur.col;
+            return 1;
+        }
+    }
+    js->scan_k = i;
+    return 0;
+}
+
+/* Whether the open element is longer than a record may be at offset end
+ * (the bytes before it are the element's so far). */
+static int over(const ingest_parser_t *ps, apr_int64_t end)
+{
+    return ps->u.json.depth >= 2 && end - ps->u.json.elem_start > (apr_int64_t)ps->lim.record_bytes;
+}
+
+/* Where yajl stands in the chunk. */
+static apr_size_t consumed(const ingest_parser_t *ps)
+{
+    return yajl_get_bytes_consumed(ps->u.json.h);
 }
 
 /* Whether a value may begin here: not at the top (the file must be an
@@ -30,12 +115,25 @@ static int value_allowed(ingest_parser_t *ps)
     ingest_json_state_t *js = &ps->u.json;
 
     if (js->depth == 0) {
-        return cancel(ps, 1, "a JSON file must be an array of objects");
+        return not_array(ps);
     }
     if (js->depth == 1) {
-        return cancel(
-            ps, 0, apr_psprintf(ps->pool, "element %" APR_INT64_T_FMT " is not an object", ps->records + 1));
+        /* a scalar: where it began, found by scanning (a scalar element
+         * is found by the feed before it can end at finish); an array:
+         * here */
+        if (js->chunk && scalar_begins(ps, js->chunk, consumed(ps))) {
+            return cancel_at(ps, js->elem_line, js->elem_col, not_object(ps));
+        }
+        return cancel(ps, not_object(ps));
     }
+    return 1;
+}
+
+/* The preview is full: the element is built no further. */
+static int stop_building(ingest_parser_t *ps)
+{
+    ps->u.json.building = 0;
+    ps->u.json.stack->nelts = 0;
     return 1;
 }
 
@@ -44,24 +142,20 @@ static int attach(ingest_parser_t *ps, json_t *v)
 {
     ingest_json_state_t *js = &ps->u.json;
     json_t *top = APR_ARRAY_IDX(js->stack, js->stack->nelts - 1, json_t *);
-    int rc;
+    /* the key came just before: values follow their keys at once */
+    apr_size_t kept = js->key_len < ps->lim.cell_bytes + 4 ? js->key_len : ps->lim.cell_bytes + 4;
 
-    if (!v) {
-        return cancel(ps, 0, "out of memory");
+    switch (ingest_parse_preview_put(ps, top, js->key, kept, v)) {
+    case 1: return 1;
+    case 0: return stop_building(ps);
+    default: return cancel(ps, "out of memory");
     }
-    if (json_is_array(top)) {
-        rc = json_array_append_new(top, v);
-    } else {
-        /* the key came just before: values follow their keys at once */
-        rc = ingest_parse_set(top, js->key, js->key_len, v);
-    }
-    return rc ? cancel(ps, 0, "out of memory") : 1;
 }
 
 /* A value has ended here (the token after it is looked for later). */
 static void value_ended(ingest_parser_t *ps)
 {
-    ps->u.json.value_end = yajl_get_bytes_consumed(ps->u.json.h);
+    ps->u.json.value_end = consumed(ps);
     ps->u.json.value_end_here = 1;
 }
 
@@ -94,7 +188,7 @@ static int on_boolean(void *ctx, int b)
 /* yajl's own integer callback fails on what does not fit a long long: the
  * raw number is converted here instead, to an integer when it is one that
  * fits, else to a real. */
-static json_t *number(const char *s, size_t len)
+static json_t *number(ingest_parser_t *ps, const char *s, size_t len)
 {
     char small[64], *text = small, *end;
     json_t *v = NULL;
@@ -120,7 +214,7 @@ static json_t *number(const char *s, size_t len)
         /* httpd runs in the C locale: '.' is the decimal point */
         d = strtod(text, &end);
         /* jansson has no infinity: a number beyond a double stays text */
-        v = isfinite(d) ? json_real(d) : ingest_parse_cell(s, len);
+        v = isfinite(d) ? json_real(d) : ingest_parse_cell(ps, s, len);
     }
     if (text != small) {
         free(text);
@@ -131,13 +225,13 @@ static json_t *number(const char *s, size_t len)
 static int on_number(void *ctx, const char *s, size_t len)
 {
     ingest_parser_t *ps = ctx;
-    return scalar(ps, ps->u.json.building ? number(s, len) : NULL);
+    return scalar(ps, ps->u.json.building ? number(ps, s, len) : NULL);
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     ingest_parser_t *ps = ctx;
-    return scalar(ps, ps->u.json.building ? ingest_parse_cell((const char *)s, len) : NULL);
+    return scalar(ps, ps->u.json.building ? ingest_parse_cell(ps, (const char *)s, len) : NULL);
 }
 
 static int open_container(ingest_parser_t *ps, int is_map)
@@ -147,41 +241,52 @@ static int open_container(ingest_parser_t *ps, int is_map)
 
     if (js->depth == 0) {
         if (is_map) {
-            return cancel(ps, 1, "a JSON file must be an array of objects");
+            return not_array(ps);
         }
         js->depth = 1;
+        js->expect = INGEST_JSON_EXPECT_ELEMENT;
+        js->scan_k = consumed(ps);
         return 1;
     }
     if (js->depth == 1) {
         if (!is_map) {
             return value_allowed(ps);
         }
-        /* a new element */
+        /* a new element, from its '{' */
+        js->expect = INGEST_JSON_EXPECT_NONE;
+        js->elem_start = ps->offset + (apr_int64_t)consumed(ps) - 1;
+        ingest_parse_cursor_move(&js->cur, js->chunk, consumed(ps) - 1);
+        js->elem_line = js->cur.line;
+        js->elem_col = js->cur.col;
         js->building = ps->records < INGEST_PARSE_PREVIEW;
         js->collecting = ps->records < INGEST_PARSE_KEYS_RECORDS;
         js->depth = 2;
         if (js->building) {
             c = json_object();
-            if (!c || json_array_append_new(ps->preview, c)) {
-                return cancel(ps, 0, "out of memory");
+            switch (ingest_parse_preview_put(ps, ps->preview, NULL, 0, c)) {
+            case 1: APR_ARRAY_PUSH(js->stack, json_t *) = c; break;
+            case 0: return stop_building(ps);
+            default: return cancel(ps, "out of memory");
             }
-            APR_ARRAY_PUSH(js->stack, json_t *) = c;
         }
         return 1;
     }
     if (js->depth - 1 >= INGEST_PARSE_MAX_DEPTH) {
-        return cancel(ps, 0,
+        return cancel(ps,
                       apr_psprintf(ps->pool, "element %" APR_INT64_T_FMT " is nested deeper than %d levels",
                                    ps->records + 1, INGEST_PARSE_MAX_DEPTH));
     }
     js->depth++;
     if (js->building) {
         c = is_map ? json_object() : json_array();
-        /* attached at once, so that the preview owns it whatever happens */
+        /* attached at once, so that the preview owns it whatever happens;
+         * unless the preview is full, which stops the building */
         if (!attach(ps, c)) {
             return 0;
         }
-        APR_ARRAY_PUSH(js->stack, json_t *) = c;
+        if (js->building) {
+            APR_ARRAY_PUSH(js->stack, json_t *) = c;
+        }
     }
     return 1;
 }
@@ -191,9 +296,13 @@ static int close_container(ingest_parser_t *ps)
     ingest_json_state_t *js = &ps->u.json;
 
     value_ended(ps);
+    if (js->depth == 2 && over(ps, ps->offset + (apr_int64_t)consumed(ps))) {
+        return too_long(ps);
+    }
     js->depth--;
     if (js->depth == 0) {
         /* the top-level array: yajl refuses anything after it */
+        js->expect = INGEST_JSON_EXPECT_NONE;
         return 1;
     }
     if (js->building) {
@@ -202,6 +311,8 @@ static int close_container(ingest_parser_t *ps)
     if (js->depth == 1) {
         ps->records++;
         js->building = js->collecting = 0;
+        js->expect = INGEST_JSON_EXPECT_COMMA;
+        js->scan_k = consumed(ps);
     }
     return 1;
 }
@@ -225,24 +336,15 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     ingest_parser_t *ps = ctx;
     ingest_json_state_t *js = &ps->u.json;
-    char *grown;
 
-    if (js->depth == 2 && js->collecting && ingest_parse_add_key(ps, (const char *)key, len) != APR_SUCCESS) {
-        return cancel(ps, 0, "out of memory");
+    if (js->depth == 2 && js->collecting
+        && ingest_parse_add_name(ps, (const char *)key, len, 1) != APR_SUCCESS) {
+        return cancel(ps, "out of memory");
     }
     if (js->building) {
-        /* never NULL, also for the key "": jansson refuses a NULL key */
-        if (!js->key || len > js->key_cap) {
-            grown = realloc(js->key, len ? len : 1);
-            if (!grown) {
-                return cancel(ps, 0, "out of memory");
-            }
-            js->key = grown;
-            js->key_cap = len ? len : 1;
-        }
-        if (len) {
-            memcpy(js->key, key, len);
-        }
+        /* what a cut to cell_bytes needs of it (a character may begin at
+         * the last byte kept, and a cut is seen as one) */
+        memcpy(js->key, key, len < ps->lim.cell_bytes + 4 ? len : ps->lim.cell_bytes + 4);
         js->key_len = len;
     }
     return 1;
@@ -258,6 +360,7 @@ apr_status_t ingest_parse_json_init(ingest_parser_t *ps)
     ingest_json_state_t *js = &ps->u.json;
 
     js->stack = apr_array_make(ps->pool, 16, sizeof(json_t *));
+    js->key = apr_palloc(ps->pool, ps->lim.cell_bytes + 4);
     js->h = yajl_alloc(&callbacks, NULL, ps);
     if (!js->h) {
         return APR_ENOMEM;
@@ -276,14 +379,6 @@ void ingest_parse_json_release(ingest_parser_t *ps)
         yajl_free(js->h);
         js->h = NULL;
     }
-    free(js->key);
-    js->key = NULL;
-    js->key_cap = js->key_len = 0;
-}
-
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* Looks for the first token after the last value, once yajl is through
@@ -341,37 +436,74 @@ static apr_status_t yajl_failure(ingest_parser_t *ps, const char *buf, apr_size_
     return rv;
 }
 
+/* A callback cancelled the parse, at k in the chunk. */
+static apr_status_t cancelled(ingest_parser_t *ps, const char *buf, apr_size_t k)
+{
+    ingest_json_state_t *js = &ps->u.json;
+    apr_int64_t line = js->cb_line, col = js->cb_col;
+
+    if (!js->cb_too_long && over(ps, ps->offset + (apr_int64_t)k)) {
+        /* past the limit, the element was too long before it was wrong */
+        too_long(ps);
+        line = js->cb_line;
+        col = js->cb_col;
+    }
+    if (!line) {
+        ingest_parse_locate(ps, buf, (apr_ssize_t)k - 1, &line, &col);
+    }
+    if (js->cb_too_long) {
+        return ingest_parse_too_long(ps, line, col, js->cb_error);
+    }
+    return ingest_parse_fail(ps, line, col, "%s", js->cb_error);
+}
+
 apr_status_t ingest_parse_json_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
 {
     ingest_json_state_t *js = &ps->u.json;
     apr_int64_t line, col;
-    apr_size_t i, consumed;
+    apr_size_t i, k;
     yajl_status st;
 
     /* where the top-level value begins, for the error when it is not an
      * array: the callback that finds out may come much later (a number
      * ends only where the next token begins) */
     for (i = 0; !js->first_line && i < len; ++i) {
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') {
+        if (!is_ws(buf[i])) {
             ingest_parse_locate(ps, buf, (apr_ssize_t)i, &js->first_line, &js->first_col);
+            js->first_char = buf[i];
         }
     }
+    js->chunk = buf;
+    js->scan_k = 0;
+    ingest_parse_cursor_start(ps, &js->cur);
     st = yajl_parse(js->h, (const unsigned char *)buf, len);
+    js->chunk = NULL;
+    k = consumed(ps);
+    if (st == yajl_status_client_canceled) {
+        return cancelled(ps, buf, k);
+    }
+    /* a scalar where a value must be an array or an object is wrong from
+     * its first byte: said so there, before yajl has read (and buffered)
+     * it whole, or reported something about it */
+    if (js->depth == 0 && js->first_line && is_scalar_start(js->first_char)) {
+        return ingest_parse_fail(ps, js->first_line, js->first_col,
+                                 "a JSON file must be an array of objects");
+    }
+    if (js->depth == 1 && scalar_begins(ps, buf, st == yajl_status_ok ? len : k)) {
+        return ingest_parse_fail(ps, js->elem_line, js->elem_col, "%s", not_object(ps));
+    }
+    if (over(ps, ps->offset + (apr_int64_t)(st == yajl_status_ok ? len : k))) {
+        too_long(ps);
+        return cancelled(ps, buf, k);
+    }
     if (st == yajl_status_ok) {
         next_token(ps, buf, len);
         return APR_SUCCESS;
     }
-    if (st == yajl_status_client_canceled && js->cb_at_first) {
-        return ingest_parse_fail(ps, js->first_line, js->first_col, "%s", js->cb_error);
-    }
     /* yajl has read up to the end of the offending token; when that is 0,
      * the token ended the chunk before (a number, known to end only when
      * the next byte came) */
-    consumed = yajl_get_bytes_consumed(js->h);
-    ingest_parse_locate(ps, buf, (apr_ssize_t)consumed - 1, &line, &col);
-    if (st == yajl_status_client_canceled) {
-        return ingest_parse_fail(ps, line, col, "%s", js->cb_error);
-    }
+    ingest_parse_locate(ps, buf, (apr_ssize_t)k - 1, &line, &col);
     return yajl_failure(ps, buf, len, line, col);
 }
 
@@ -389,8 +521,8 @@ apr_status_t ingest_parse_json_finish(ingest_parser_t *ps)
     }
     if (st == yajl_status_client_canceled) {
         /* a number that ended with the input: the last byte is its end */
-        return ingest_parse_fail(ps, js->cb_at_first ? js->first_line : ps->last_line,
-                                 js->cb_at_first ? js->first_col : ps->last_col, "%s", js->cb_error);
+        return ingest_parse_fail(ps, js->cb_line ? js->cb_line : ps->last_line,
+                                 js->cb_line ? js->cb_col : ps->last_col, "%s", js->cb_error);
     }
     /* more was expected: the error is where the input stopped */
     return yajl_failure(ps, NULL, 0, ps->nl + 1, ps->col + 1);

@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_strings.h>
+
 #include "ingest_parse_internal.h"
 
 /* JSON's whitespace but the line feed, which ends the line. */
@@ -11,7 +13,7 @@ static int is_space(char c)
 
 static apr_status_t too_long(ingest_parser_t *ps, apr_int64_t lineno)
 {
-    return ingest_parse_fail(ps, lineno, 1, "line %" APR_INT64_T_FMT " is longer than 1 MiB", lineno);
+    return ingest_parse_too_long(ps, lineno, 1, apr_psprintf(ps->pool, "line %" APR_INT64_T_FMT, lineno));
 }
 
 /* One whole line, without its line feed. */
@@ -23,7 +25,7 @@ static apr_status_t one_line(ingest_parser_t *ps, const char *s, apr_size_t len,
     apr_size_t i, key_len;
     apr_status_t rv = APR_SUCCESS;
 
-    if (len > INGEST_PARSE_MAX_RECORD) {
+    if (len > ps->lim.record_bytes) {
         return too_long(ps, lineno);
     }
     for (i = 0; i < len && is_space(s[i]); ++i) {
@@ -45,14 +47,13 @@ static apr_status_t one_line(ingest_parser_t *ps, const char *s, apr_size_t len,
         return ingest_parse_fail(ps, lineno, (apr_int64_t)i + 1,
                                  "line %" APR_INT64_T_FMT " is not a JSON object", lineno);
     }
-    if (ps->records < INGEST_PARSE_PREVIEW
-        && json_array_append_new(ps->preview, ingest_parse_preview_copy(j))) {
+    if (ps->records < INGEST_PARSE_PREVIEW && ingest_parse_preview_copy(ps, ps->preview, NULL, 0, j) < 0) {
         rv = ingest_parse_fail(ps, 0, 0, "out of memory");
     }
     if (rv == APR_SUCCESS && ps->records < INGEST_PARSE_KEYS_RECORDS) {
         json_object_keylen_foreach(j, key, key_len, item)
         {
-            if ((rv = ingest_parse_add_key(ps, key, key_len)) != APR_SUCCESS) {
+            if ((rv = ingest_parse_add_name(ps, key, key_len, 1)) != APR_SUCCESS) {
                 break;
             }
         }
@@ -70,7 +71,7 @@ static apr_status_t keep(ingest_parser_t *ps, const char *s, apr_size_t len, apr
     apr_size_t cap;
     char *grown;
 
-    if (len > INGEST_PARSE_MAX_RECORD - ns->len) {
+    if (len > ps->lim.record_bytes - ns->len) {
         return too_long(ps, lineno);
     }
     if (ns->len + len > ns->cap) {
@@ -78,8 +79,8 @@ static apr_status_t keep(ingest_parser_t *ps, const char *s, apr_size_t len, apr
         while (cap < ns->len + len) {
             cap *= 2;
         }
-        if (cap > INGEST_PARSE_MAX_RECORD) {
-            cap = INGEST_PARSE_MAX_RECORD;
+        if (cap > ps->lim.record_bytes) {
+            cap = ps->lim.record_bytes;
         }
         grown = realloc(ns->buf, cap);
         if (!grown) {

@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "mod_ingest.h"
+#include "ingest_parse.h"
 #include "mod_ingest_config.h"
 
 /* ------------------------------------------------------------ create/merge */
@@ -79,6 +80,7 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->callback_auth = INGEST_UNSET_INT;
     c->batch_size = INGEST_UNSET_INT;
     c->sim_success_rate = INGEST_UNSET_INT;
+    c->max_record = INGEST_UNSET_INT;
     return c;
 }
 
@@ -108,6 +110,7 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(callback_tolerance);
     MERGE_INT(callback_auth);
     MERGE_PTR(storage_dir);
+    MERGE_INT(max_record);
     MERGE_INT(batch_size);
     MERGE_INT(sim_success_rate);
     /* a vhost that names its own secrets replaces the inherited set */
@@ -209,6 +212,7 @@ SRV_GETTER(apr_interval_time_t, callback_tolerance, callback_tolerance, INGEST_D
 SRV_GETTER(int, callback_auth, callback_auth, 1)
 SRV_GETTER(int, batch_size, batch_size, INGEST_DEFAULT_BATCH_SIZE)
 SRV_GETTER(double, sim_success_rate, sim_success_rate, INGEST_DEFAULT_SIM_SUCCESS)
+SRV_GETTER(apr_size_t, max_record, max_record, INGEST_PARSE_DEFAULT_RECORD)
 
 const char *ingest_conf_storage_dir(const ingest_srv_conf *c)
 {
@@ -552,6 +556,23 @@ static const char *set_storage_dir(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_max_record(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_off_t v;
+    const char *err;
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if ((err = parse_size(cmd, arg, 1024, &v))) {
+        return err;
+    }
+    if (v > INGEST_MAX_RECORD_LIMIT) {
+        return apr_psprintf(cmd->pool, "%s: must be at most %" APR_OFF_T_FMT, cmd->cmd->name,
+                            (apr_off_t)INGEST_MAX_RECORD_LIMIT);
+    }
+    srv_of(cmd)->max_record = v;
+    return NULL;
+}
+
 static const char *set_batch_size(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
@@ -703,6 +724,8 @@ const command_rec ingest_cmds[] = {
                   "signature (default) or none (demos only)"),
     AP_INIT_TAKE1("IngestStorageDir", set_storage_dir, NULL, RSRC_CONF,
                   "directory uploaded files are stored in (required for uploads)"),
+    AP_INIT_TAKE1("IngestMaxRecordSize", set_max_record, NULL, RSRC_CONF,
+                  "parse: the largest record (CSV row, JSON element, NDJSON line) in bytes (default 1M)"),
     AP_INIT_TAKE1("IngestBatchSize", set_batch_size, NULL, RSRC_CONF,
                   "mappings processed per step of a mappings job (default 5)"),
     AP_INIT_TAKE1("IngestSimulateSuccessRate", set_sim_success_rate, NULL, RSRC_CONF,

@@ -54,6 +54,9 @@ typedef enum {
 #define INGEST_DEFAULT_CB_TOLERANCE    apr_time_from_sec(300)
 #define INGEST_DEFAULT_BATCH_SIZE      5
 #define INGEST_DEFAULT_SIM_SUCCESS     0.9
+/* IngestMaxRecordSize may be at most this: the parse of one job holds a
+ * small multiple of it. */
+#define INGEST_MAX_RECORD_LIMIT ((apr_off_t)64 * 1024 * 1024)
 
 typedef struct {
     const unsigned char *upload_secret;
@@ -74,6 +77,7 @@ typedef struct {
     apr_interval_time_t callback_tolerance;
     int callback_auth; /* 1: signature (default), 0: none (demos only) */
     const char *storage_dir;
+    apr_off_t max_record;
     int batch_size;
     double sim_success_rate;
 } ingest_srv_conf;
@@ -119,6 +123,7 @@ int ingest_conf_retention_days(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_callback_tolerance(const ingest_srv_conf *c);
 int ingest_conf_callback_auth(const ingest_srv_conf *c);
 const char *ingest_conf_storage_dir(const ingest_srv_conf *c); /* NULL: uploads disabled */
+apr_size_t ingest_conf_max_record(const ingest_srv_conf *c);
 int ingest_conf_batch_size(const ingest_srv_conf *c);
 double ingest_conf_sim_success_rate(const ingest_srv_conf *c);
 

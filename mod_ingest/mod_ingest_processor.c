@@ -91,11 +91,14 @@ static apr_status_t finish(const ingest_step_t *st, json_t *job, int success, js
     return rv;
 }
 
-apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished)
+/* The parse of one job, everything allocated from st->p, the job's own
+ * pool. */
+static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finished)
 {
     const char *root = ingest_conf_storage_dir(st->conf), *rel = str(job, "storage_path");
     apr_off_t size = (apr_off_t)json_integer_value(json_object_get(job, "file_size")), done_bytes = 0;
     apr_time_t t0 = apr_time_now(), last = t0;
+    ingest_parse_limits_t lim = {.record_bytes = ingest_conf_max_record(st->conf)};
     ingest_parser_t *ps;
     apr_file_t *fd;
     apr_status_t rv, prv = APR_SUCCESS;
@@ -109,8 +112,8 @@ apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *f
                != APR_SUCCESS) {
         return finish(st, job, 0, NULL, "the stored file is missing", 0, finished);
     }
-    if ((rv = ingest_parser_create(st->p, ingest_parse_kind(str(job, "file_type")), &ps)) != APR_SUCCESS) {
-        apr_file_close(fd);
+    if ((rv = ingest_parser_create(st->p, ingest_parse_kind(str(job, "file_type")), &lim, &ps))
+        != APR_SUCCESS) {
         return rv;
     }
     buf = apr_palloc(st->p, PARSE_CHUNK);
@@ -122,7 +125,6 @@ apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *f
             break;
         }
         if (rv != APR_SUCCESS) {
-            apr_file_close(fd);
             return finish(st, job, 0, NULL, "the stored file could not be read", ingest_parser_records(ps),
                           finished);
         }
@@ -143,16 +145,14 @@ apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *f
             if (rv != APR_SUCCESS || !held || apr_atomic_read32(st->stopping)) {
                 /* lost the job, or the child is exiting: the next holder
                  * parses the file again from the start */
-                apr_file_close(fd);
                 return rv;
             }
         }
     }
-    apr_file_close(fd);
     if (prv != APR_SUCCESS) {
         int line = 0, column = 0;
         const char *why = ingest_parser_error(ps, &line, &column);
-        /* some messages name their line already ("line 7 is longer ...") */
+        /* some messages name their line already ("line 7 is not ...") */
         const char *err = !why || !strncmp(why, "line ", 5) ? why
                           : column > 0 ? apr_psprintf(st->p, "line %d, column %d: %s", line, column, why)
                           : line > 0   ? apr_psprintf(st->p, "line %d: %s", line, why)
@@ -168,5 +168,24 @@ apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *f
     json_object_set_new(summary, "processing_time_ms", json_integer(apr_time_as_msec(apr_time_now() - t0)));
     rv = finish(st, job, 1, summary, NULL, ingest_parser_records(ps), finished);
     json_decref(summary);
+    return rv;
+}
+
+apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished)
+{
+    ingest_step_t job_st = *st;
+    apr_status_t rv;
+
+    /* the parser (its libraries' state and its JSON values, by its pool
+     * cleanup), the open file, the buffer and the messages live as long
+     * as the job's step, whichever way it ends: not until the end of the
+     * pass */
+    if ((rv = apr_pool_create(&job_st.p, st->p)) != APR_SUCCESS) {
+        *finished = 0;
+        return rv;
+    }
+    apr_pool_tag(job_st.p, "ingest_parse_job");
+    rv = parse_file(&job_st, job, finished);
+    apr_pool_destroy(job_st.p);
     return rv;
 }

@@ -27,7 +27,7 @@ sub configtest {
 my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\nIngestSimulateDuration 500ms\n"
     . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"
     . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
-    . "IngestRetention 30\nIngestTenantEnv none\n");
+    . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\n");
 ok($ok, 'a full, valid configuration passes httpd -t') or diag $out;
 
 my @bad = (
@@ -42,6 +42,11 @@ my @bad = (
     ["IngestMaxBodySize 12Q", qr/IngestMaxBodySize: '12Q' is not a size/],
     ["IngestMaxBodySize 10", qr/IngestMaxBodySize: must be at least 64/],
     ["IngestUploadTTL 0", qr/IngestUploadTTL: '0' must be whole seconds from 1/],
+    ["IngestMaxRecordSize 1000", qr/IngestMaxRecordSize: must be at least 1024/],
+    ["IngestMaxRecordSize 65M", qr/IngestMaxRecordSize: must be at most 67108864/],
+    ["IngestMaxRecordSize lots", qr/IngestMaxRecordSize: 'lots' is not a size/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestMaxRecordSize 2M\n</VirtualHost>",
+        qr/IngestMaxRecordSize cannot occur within <VirtualHost> section/],
     ["IngestJWTSecret short", qr/IngestJWTSecret: the secret must be at least 16 bytes/],
     ["IngestJWTSecret file:/nonexistent/secret", qr/IngestJWTSecret: cannot read '\/nonexistent\/secret'/],
     ["IngestCallbackSecret whsec_!!!notbase64!!!", qr/IngestCallbackSecret: /],

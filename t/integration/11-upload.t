@@ -10,6 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use IngestTest qw(wait_until);
+use IngestMemory qw(children_memory);
 use Digest::SHA qw(sha256_hex hmac_sha256);
 use File::Find qw(find);
 use HTTP::Tiny;
@@ -107,31 +108,7 @@ sub sign_upload {
 
 sub query_of { my ($url) = @_; my ($q) = $url =~ /\?(.*)$/; return $q }
 
-# VmRSS/VmHWM (kB) of every child of httpd's parent process.
-sub children_mem {
-    my ($t) = @_;
-    my $ppid = $t->httpd_pid or return {};
-    my %m;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $s = <$fh>;
-        close $fh;
-        next unless defined $s;
-        my ($pid, $pp) = $s =~ /^(\d+) \(.*\) \S+ (\d+)/s or next;
-        next unless $pp == $ppid;
-        open my $sf, '<', "/proc/$pid/status" or next;
-        my %v = (rss => 0, hwm => 0);
-        while (<$sf>) {
-            $v{rss} = $1 if /^VmRSS:\s+(\d+)/;
-            $v{hwm} = $1 if /^VmHWM:\s+(\d+)/;
-        }
-        close $sf;
-        $m{$pid} = \%v;
-    }
-    return \%m;
-}
-
-# Growth (kB) between two children_mem snapshots: the sum (a child started
+# Growth (kB) between two children_memory snapshots: the sum (a child started
 # in between counts whole), the largest of one child, and of the children
 # present in both the sum of growth and the count.
 sub mem_growth {
@@ -349,7 +326,7 @@ with_server(sub {
 
     # ---- 100 MB streamed, memory of the children before and after
     my $big = 100 * MiB;
-    my $mem0 = children_mem($t);
+    my $mem0 = children_memory($t);
     $init = $t->init_job($tok, filename => 'big.csv', file_type => 'csv', file_size => $big);
     my $gen = csv_stream($big);
     $t0 = time;
@@ -359,9 +336,9 @@ with_server(sub {
     is($gen->{sent}, $big, 'the generator produced exactly 100 MiB');
     is($r->{status}, 200, '100 MiB streamed upload: 200') or diag "$r->{content}\n" . $t->error_log;
     is($r->{json}{content_sha256}, $big_sha, 'content_sha256 equals the digest computed while generating');
-    my $mem1 = children_mem($t);
+    my $mem1 = children_memory($t);
     my @samples = poll_progress($t, $tok, $init->{job_id}, 90);
-    my $mem2 = children_mem($t);
+    my $mem2 = children_memory($t);
     $row = job_row($t, $init->{job_id});
     my $big_file = "$t->{dir}/storage/$row->{path}";
     is(-s $big_file, $big, 'stored size 104857600');
