@@ -14,7 +14,14 @@ jobs=${FUZZ_JOBS:-2}
 build=${FUZZ_BUILDDIR:-$top}
 
 if [ -z "${FUZZ_BUILT:-}" ]; then
-    status=$(make -s -C "$build" fuzz-status 2>&1)
+    # the last line: make may first say that it regenerates the Makefile
+    if ! status=$(make -s -C "$build" fuzz-status 2>&1); then
+        echo "1..1"
+        echo "not ok 1 - make fuzz-status in $build (configured?)"
+        printf '%s\n' "$status" | tail -n 20 | sed 's/^/# /'
+        exit 1
+    fi
+    status=$(printf '%s\n' "$status" | tail -n 1)
     if [ "$status" != yes ]; then
         echo "1..0 # SKIP fuzzing unavailable: $status"
         exit 0

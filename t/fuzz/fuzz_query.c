@@ -8,7 +8,8 @@
  *  - every key parsed is non-empty, and the table, written out again with
  *    every byte %-escaped, parses back to the same pairs in the same order;
  *  - what the listings accept is within their bounds: limit 1..100
- *    (20 when absent), offset 0..2^31-1, status and user as documented. */
+ *    (20 when absent), offset 0..2^31-1, both written in plain digits,
+ *    status and user as documented. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,26 @@ static void round_trip(apr_pool_t *p, apr_table_t *t)
     }
 }
 
+/* The value of a number accepted: plain digits that say n, or absent. */
+static int digits_say(const char *v, apr_int64_t n)
+{
+    apr_int64_t got = 0;
+
+    if (!v) {
+        return 1;
+    }
+    if (!*v || strlen(v) > 18) {
+        return 0;
+    }
+    for (; *v; ++v) {
+        if (*v < '0' || *v > '9') {
+            return 0;
+        }
+        got = got * 10 + (*v - '0');
+    }
+    return got == n;
+}
+
 static void listings(apr_pool_t *p, apr_table_t *t)
 {
     ingest_list_req_t list;
@@ -70,6 +91,8 @@ static void listings(apr_pool_t *p, apr_table_t *t)
     if (ingest_validate_list(p, t, &list, &err) == APR_SUCCESS) {
         FUZZ_CHECK(T, list.limit >= 1 && list.limit <= INGEST_LIST_LIMIT_MAX);
         FUZZ_CHECK(T, apr_table_get(t, "limit") || list.limit == INGEST_LIST_LIMIT_DEFAULT);
+        FUZZ_CHECK(T, digits_say(apr_table_get(t, "limit"), list.limit));
+        FUZZ_CHECK(T, digits_say(apr_table_get(t, "offset"), list.offset));
         FUZZ_CHECK(T, list.offset >= 0 && list.offset <= INGEST_LIST_OFFSET_MAX);
         FUZZ_CHECK(T, list.has_status == (apr_table_get(t, "status") != NULL));
         FUZZ_CHECK(T,
@@ -83,6 +106,8 @@ static void listings(apr_pool_t *p, apr_table_t *t)
     if (ingest_validate_results(p, t, &results, &err) == APR_SUCCESS) {
         FUZZ_CHECK(T, results.limit >= 1 && results.limit <= INGEST_LIST_LIMIT_MAX);
         FUZZ_CHECK(T, results.offset >= 0 && results.offset <= INGEST_LIST_OFFSET_MAX);
+        FUZZ_CHECK(T, digits_say(apr_table_get(t, "limit"), results.limit));
+        FUZZ_CHECK(T, digits_say(apr_table_get(t, "offset"), results.offset));
         FUZZ_CHECK(T, !results.status || !strcmp(results.status, "pending")
                           || !strcmp(results.status, "success") || !strcmp(results.status, "failed"));
     } else {
