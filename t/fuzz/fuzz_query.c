@@ -4,7 +4,9 @@
  * Input: the query string, as r->args holds it (up to a NUL).
  *
  * Promises checked (ingest_query.h, ingest_validate.h):
- *  - a refusal names the offending key;
+ *  - a refusal names the offending key, and the 422 problem document
+ *    (ingest_problem_json) carries that name and the reason, whatever
+ *    bytes the key holds;
  *  - every key parsed is non-empty, and the table, written out again with
  *    every byte %-escaped, parses back to the same pairs in the same order;
  *  - what the listings accept is within their bounds: limit 1..100
@@ -18,10 +20,28 @@
 #include <apr_tables.h>
 
 #include "fuzz.h"
+#include "ingest_problem.h"
 #include "ingest_query.h"
 #include "ingest_validate.h"
 
 #define T "query"
+
+/* The refusal as the handlers send it: a problem that names the field. */
+static void reportable(const char *field, const char *detail)
+{
+    ingest_problem_t pb = {0};
+    json_t *doc;
+
+    pb.status = 422;
+    pb.type = INGEST_PROBLEM_BASE "invalid-field";
+    pb.title = "Invalid request field";
+    pb.field = field;
+    pb.detail = detail;
+    doc = ingest_problem_json(&pb);
+    FUZZ_CHECK(T, json_is_string(json_object_get(doc, "field")));
+    FUZZ_CHECK(T, json_is_string(json_object_get(doc, "detail")));
+    json_decref(doc);
+}
 
 /* Every byte as %XX: nothing is left for the decoder to read as it is. */
 static char *escaped(apr_pool_t *p, const char *s)
@@ -101,6 +121,7 @@ static void listings(apr_pool_t *p, apr_table_t *t)
         FUZZ_CHECK(T, list.mine == (v != NULL) && (!v || !strcmp(v, "me")));
     } else {
         FUZZ_CHECK(T, err.field && err.detail);
+        reportable(err.field, err.detail);
     }
     err.field = err.detail = NULL;
     if (ingest_validate_results(p, t, &results, &err) == APR_SUCCESS) {
@@ -112,6 +133,7 @@ static void listings(apr_pool_t *p, apr_table_t *t)
                           || !strcmp(results.status, "success") || !strcmp(results.status, "failed"));
     } else {
         FUZZ_CHECK(T, err.field && err.detail);
+        reportable(err.field, err.detail);
     }
 }
 
@@ -129,6 +151,7 @@ int fuzz_query(const uint8_t *data, size_t size)
         listings(p, t);
     } else {
         FUZZ_CHECK(T, bad != NULL);
+        reportable(bad, "is not correctly %-encoded");
     }
     fuzz_split_free(&f, 1);
     apr_pool_destroy(p);
