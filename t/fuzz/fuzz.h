@@ -45,6 +45,11 @@ void fuzz_fail(const char *target, const char *fmt, ...) __attribute__((noreturn
         }                                                                                                    \
     } while (0)
 
+/* Checks that a refusal reaches the client: the 422 problem document the
+ * handlers send (ingest_problem_json) carries the field (when there is
+ * one) and the detail, whatever bytes they hold. */
+void fuzz_reportable(const char *target, const char *field, const char *detail);
+
 /* A pool of its own for one input; the caller destroys it. */
 apr_pool_t *fuzz_pool(void);
 

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "fuzz.h"
+#include "ingest_problem.h"
 
 const char *fuzz_current_input;
 
@@ -21,6 +24,25 @@ void fuzz_fail(const char *target, const char *fmt, ...)
     }
     fflush(stderr);
     abort();
+}
+
+void fuzz_reportable(const char *target, const char *field, const char *detail)
+{
+    ingest_problem_t pb = {0};
+    json_t *doc;
+
+    pb.status = 422;
+    pb.type = INGEST_PROBLEM_BASE "invalid-field";
+    pb.title = "Invalid request field";
+    pb.field = field;
+    pb.detail = detail;
+    doc = ingest_problem_json(&pb);
+    if (!doc || (field && !json_is_string(json_object_get(doc, "field")))
+        || !json_is_string(json_object_get(doc, "detail"))) {
+        fuzz_fail(target, "the refusal of field \"%s\" (%s) does not reach the problem document",
+                  field ? field : "(none)", detail ? detail : "no detail");
+    }
+    json_decref(doc);
 }
 
 apr_pool_t *fuzz_pool(void)

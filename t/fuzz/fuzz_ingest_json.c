@@ -8,7 +8,8 @@
  * as the handlers parse them (json_loadb, JSON_REJECT_DUPLICATES).
  *
  * Promises checked (ingest_validate.h, ingest_ingest_json.h):
- *  - a refusal names its reason, and leaves nothing half-filled;
+ *  - a refusal names its reason, which reaches the problem document, and
+ *    leaves nothing half-filled;
  *  - what is accepted is within the documented limits: an init's filename
  *    passes the filename rules, its file_type is known and its file_size
  *    is 0..the maximum; a JSON ingestion has 1..max records, all objects,
@@ -37,7 +38,7 @@ static void init_body(apr_pool_t *p, json_t *body)
     const char *why;
 
     if (ingest_validate_init(p, body, MAX_FILE_SIZE, &req, &err) != APR_SUCCESS) {
-        FUZZ_CHECK(T, err.detail != NULL);
+        fuzz_reportable(T, err.field, err.detail);
         return;
     }
     FUZZ_CHECK(T, req.filename && ingest_validate_filename(req.filename, &why) == APR_SUCCESS);
@@ -103,7 +104,7 @@ static void json_ingest_body(apr_pool_t *p, json_t *body)
     ingest_verr_t err = {NULL, NULL};
 
     if (ingest_validate_json_ingest(p, body, &req, &err) != APR_SUCCESS) {
-        FUZZ_CHECK(T, err.detail != NULL);
+        fuzz_reportable(T, err.field, err.detail);
         FUZZ_CHECK(T, req.kind == 0 && req.count == 0 && !req.records && !req.mappings);
         return;
     }
@@ -127,7 +128,7 @@ static void header(const char *s)
             FUZZ_CHECK(T, *c >= 0x20 && *c <= 0x7E);
         }
     } else {
-        FUZZ_CHECK(T, why != NULL);
+        fuzz_reportable(T, "Idempotency-Key", why);
     }
     why = NULL;
     if (ingest_validate_filename(s, &why) == APR_SUCCESS) {

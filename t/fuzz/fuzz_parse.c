@@ -13,7 +13,7 @@
  *    and column, or succeeds with the same summary; records agree, and
  *    lines too when it succeeded;
  *  - after an error, every later call fails the same way, and there is no
- *    summary;
+ *    summary; the error is UTF-8 (it goes to a text column and to JSON);
  *  - the summary serializes to JSON that jansson reads back equal (strict
  *    UTF-8 without NUL: it is stored as jsonb), its counts are the
  *    parser's, lines are the newlines plus an unterminated last line, and
@@ -27,6 +27,7 @@
 
 #include "fuzz.h"
 #include "ingest_parse.h"
+#include "ingest_validate.h"
 
 #define T "parse"
 
@@ -89,7 +90,7 @@ static void run(ingest_parse_kind_e kind, const uint8_t *file, size_t len, const
     o->lines = ingest_parser_lines(ps);
     o->summary = ingest_parser_summary(ps);
     if (o->failed) {
-        FUZZ_CHECK(T, o->error != NULL);
+        FUZZ_CHECK(T, o->error != NULL && ingest_utf8_valid(o->error, strlen(o->error)));
         FUZZ_CHECK(T, o->line >= 0 && o->col >= 0);
         FUZZ_CHECK(T, o->summary == NULL);
         /* every later call fails the same way */

@@ -20,28 +20,10 @@
 #include <apr_tables.h>
 
 #include "fuzz.h"
-#include "ingest_problem.h"
 #include "ingest_query.h"
 #include "ingest_validate.h"
 
 #define T "query"
-
-/* The refusal as the handlers send it: a problem that names the field. */
-static void reportable(const char *field, const char *detail)
-{
-    ingest_problem_t pb = {0};
-    json_t *doc;
-
-    pb.status = 422;
-    pb.type = INGEST_PROBLEM_BASE "invalid-field";
-    pb.title = "Invalid request field";
-    pb.field = field;
-    pb.detail = detail;
-    doc = ingest_problem_json(&pb);
-    FUZZ_CHECK(T, json_is_string(json_object_get(doc, "field")));
-    FUZZ_CHECK(T, json_is_string(json_object_get(doc, "detail")));
-    json_decref(doc);
-}
 
 /* Every byte as %XX: nothing is left for the decoder to read as it is. */
 static char *escaped(apr_pool_t *p, const char *s)
@@ -121,7 +103,7 @@ static void listings(apr_pool_t *p, apr_table_t *t)
         FUZZ_CHECK(T, list.mine == (v != NULL) && (!v || !strcmp(v, "me")));
     } else {
         FUZZ_CHECK(T, err.field && err.detail);
-        reportable(err.field, err.detail);
+        fuzz_reportable(T, err.field, err.detail);
     }
     err.field = err.detail = NULL;
     if (ingest_validate_results(p, t, &results, &err) == APR_SUCCESS) {
@@ -133,7 +115,7 @@ static void listings(apr_pool_t *p, apr_table_t *t)
                           || !strcmp(results.status, "success") || !strcmp(results.status, "failed"));
     } else {
         FUZZ_CHECK(T, err.field && err.detail);
-        reportable(err.field, err.detail);
+        fuzz_reportable(T, err.field, err.detail);
     }
 }
 
@@ -151,7 +133,7 @@ int fuzz_query(const uint8_t *data, size_t size)
         listings(p, t);
     } else {
         FUZZ_CHECK(T, bad != NULL);
-        reportable(bad, "is not correctly %-encoded");
+        fuzz_reportable(T, bad, "is not correctly %-encoded");
     }
     fuzz_split_free(&f, 1);
     apr_pool_destroy(p);

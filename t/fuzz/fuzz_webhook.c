@@ -17,7 +17,8 @@
  *    characters and webhook-timestamp 1..19 digits within the tolerance;
  *  - a secret parsed is non-empty, at least 16 bytes after "whsec_", and
  *    the text itself otherwise;
- *  - a callback body accepted has a lower-case UUID, a status the pipeline
+ *  - a callback body refused says why in the problem document; one
+ *    accepted has a lower-case UUID, a status the pipeline
  *    may report, counts that agree, and optional members within their
  *    rules (result_data reads back as JSON, error only with failed). */
 
@@ -170,7 +171,7 @@ static void check_body(apr_pool_t *p, const fuzz_field_t *body)
         return;
     }
     if (ingest_callback_parse(p, json, &cb, &err) != APR_SUCCESS) {
-        FUZZ_CHECK(T, err.detail != NULL);
+        fuzz_reportable(T, err.field, err.detail);
         json_decref(json);
         return;
     }
