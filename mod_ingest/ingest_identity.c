@@ -41,12 +41,29 @@ static const char *claim_as_id(apr_pool_t *p, json_t *v)
     return NULL;
 }
 
-apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const char *tenant_claim,
-                                         const char *user_claim, apr_time_t now, ingest_identity_t *out,
-                                         const char **why)
+/* aud is one string or an array of strings (RFC 7519 §4.1.3). */
+static int audience_names(json_t *aud, const char *want)
 {
     json_t *v;
-    apr_int64_t now_s = apr_time_sec(now);
+    size_t i;
+    if (json_is_string(aud)) {
+        return !strcmp(json_string_value(aud), want);
+    }
+    json_array_foreach(aud, i, v)
+    {
+        if (json_is_string(v) && !strcmp(json_string_value(v), want)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const ingest_jwt_params_t *prm,
+                                         ingest_identity_t *out, const char **why)
+{
+    const char *tenant_claim = prm->tenant_claim, *user_claim = prm->user_claim;
+    double now_s = (double)apr_time_sec(prm->now), leeway = (double)apr_time_sec(prm->leeway);
+    json_t *v;
 
     memset(out, 0, sizeof(*out));
     if (!json_is_object(claims)) {
@@ -60,20 +77,34 @@ apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const ch
         }
         /* compared as doubles: casting a huge real to an integer is
          * undefined and would turn "far future" into "long ago" */
-        if (json_number_value(v) <= (double)now_s) {
+        if (json_number_value(v) + leeway <= now_s) {
             *why = "the token has expired";
             return APR_EINVAL;
         }
+    } else if (prm->require_exp) {
+        *why = "the token has no exp claim";
+        return APR_EINVAL;
     }
     if ((v = json_object_get(claims, "nbf")) != NULL) {
         if (!json_is_number(v)) {
             *why = "the nbf claim is not a number";
             return APR_EINVAL;
         }
-        if (json_number_value(v) > (double)now_s) {
+        if (json_number_value(v) - leeway > now_s) {
             *why = "the token is not valid yet (nbf)";
             return APR_EINVAL;
         }
+    }
+    if (prm->issuer) {
+        v = json_object_get(claims, "iss");
+        if (!json_is_string(v) || strcmp(json_string_value(v), prm->issuer)) {
+            *why = "the token's iss claim is not the expected issuer";
+            return APR_EINVAL;
+        }
+    }
+    if (prm->audience && !audience_names(json_object_get(claims, "aud"), prm->audience)) {
+        *why = "the token's aud claim does not name this service";
+        return APR_EINVAL;
     }
     out->tenant = claim_as_id(p, json_object_get(claims, tenant_claim));
     if (!out->tenant) {
@@ -172,7 +203,7 @@ apr_status_t ingest_identity_from_jwt(apr_pool_t *p, const char *token, const in
         *why = "the token's claims are not a JSON object";
         return APR_EINVAL;
     }
-    rv = ingest_identity_from_claims(p, claims, prm->tenant_claim, prm->user_claim, prm->now, out, why);
+    rv = ingest_identity_from_claims(p, claims, prm, out, why);
     json_decref(claims);
     return rv;
 }

@@ -24,6 +24,11 @@ typedef struct {
     const char *tenant_claim;
     const char *user_claim;
     apr_time_t now;
+    int require_exp;            /* a token without exp is refused */
+    apr_interval_time_t leeway; /* clock skew allowed on exp and nbf */
+    const char *issuer;         /* when set, iss must equal it */
+    const char *audience;       /* when set, aud (a string, or an array of
+                                 * strings) must name it */
 } ingest_jwt_params_t;
 
 /* Verifies signature and algorithm (HS256 and nothing else), then maps the
@@ -32,11 +37,12 @@ typedef struct {
 apr_status_t ingest_identity_from_jwt(apr_pool_t *p, const char *token, const ingest_jwt_params_t *prm,
                                       ingest_identity_t *out, const char **why);
 
-/* Claims to identity: exp and nbf against now (seconds), the tenant claim
- * and the user claim as non-empty strings or integers. */
-apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const char *tenant_claim,
-                                         const char *user_claim, apr_time_t now, ingest_identity_t *out,
-                                         const char **why);
+/* Claims to identity under prm's policy (its secret is not used): exp
+ * (required when prm->require_exp) and nbf against now, within the
+ * leeway; iss and aud when prm names them; the tenant claim and the user
+ * claim as non-empty strings or integers. */
+apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const ingest_jwt_params_t *prm,
+                                         ingest_identity_t *out, const char **why);
 
 /* A tenant id: 1..128 printable ASCII characters. */
 apr_status_t ingest_identity_check_tenant(const char *tenant, const char **why);

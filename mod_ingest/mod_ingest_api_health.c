@@ -12,7 +12,8 @@
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
 
-/* A worker silent for longer than this is reported stale. The singleton
+/* A worker silent for longer than this is reported stale; one that ticks
+ * but got nothing done for as long while work has been due as long, stuck. The singleton
  * can take ~10 s to move to another child when its child exits (that is
  * mod_watchdog's own back-off), so this leaves room for that, and for a
  * long IngestWorkerInterval. */
@@ -35,7 +36,7 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
     (void)param;
     rv = ingest_db_acquire(r, &dbd);
     if (rv == APR_SUCCESS) {
-        rv = ingest_store_ping(r->pool, r->server, dbd, ingest_worker_name(r->pool), &ping);
+        rv = ingest_store_ping(r->pool, r->server, dbd, ingest_worker_name(r->pool), stale, &ping);
     }
     if (rv == APR_SUCCESS) {
         version = (int)json_integer_value(json_object_get(ping, "schema_version"));
@@ -59,8 +60,15 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
         worker = json_object();
         json_object_set_new(worker, "processor", json_string(ingest_conf_processor_name(sc)));
         if (json_is_integer(age)) {
-            worker_state = apr_time_from_msec(json_integer_value(age)) <= stale ? "ok" : "stale";
+            json_t *progress = json_object_get(ping, "worker_progress_age_ms");
+            worker_state = apr_time_from_msec(json_integer_value(age)) > stale ? "stale"
+                           /* ticking, but nothing done while work waits */
+                           : json_is_true(json_object_get(ping, "due_waiting"))
+                                   && apr_time_from_msec(json_integer_value(progress)) > stale
+                               ? "stuck"
+                               : "ok";
             json_object_set(worker, "last_tick_age_ms", age);
+            json_object_set(worker, "last_progress_age_ms", progress);
         } else if (rv == APR_SUCCESS) {
             worker_state = apr_time_now() - ingest_worker_started() <= stale ? "starting" : "missing";
             json_object_set_new(worker, "last_tick_age_ms", json_null());
@@ -70,7 +78,9 @@ int ingest_api_health(request_rec *r, const ingest_identity_t *id, const char *p
         json_object_set_new(worker, "state", json_string(worker_state));
         if (rv == APR_SUCCESS && strcmp(worker_state, "ok") && strcmp(worker_state, "starting")) {
             rv = APR_EGENERAL;
-            detail = "the background worker has not run lately";
+            detail = !strcmp(worker_state, "stuck")
+                         ? "the background worker runs, but has got nothing done lately while work is due"
+                         : "the background worker has not run lately";
         }
     }
 

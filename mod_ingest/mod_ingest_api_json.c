@@ -66,8 +66,18 @@ int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *par
         records_sha = sha;
         rv = ingest_store_json_records(r->pool, r->server, dbd, id, job_id, (apr_off_t)len, sha, rel,
                                        req.count, req.priority, key, &job, &created);
-        if (rv != APR_SUCCESS || !created) {
-            ingest_storage_remove(r->pool, root, rel); /* the replayed job has its own file */
+        if ((rv == APR_SUCCESS && !created) || rv == INGEST_EDB_QUERY || rv == INGEST_EDB_CONFLICT) {
+            /* a replay (its job has its own file), or an INSERT that was
+             * refused: no job names this file */
+            ingest_storage_remove(r->pool, root, rel);
+        } else if (rv != APR_SUCCESS) {
+            /* The connection failed: the INSERT may have committed, and
+             * then its job names this file. A file no job names is
+             * garbage; a job whose file was removed is lost work. */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                          IGLOGNO(00609) "records of job %s stored as %s, but the job may not have been "
+                                         "created",
+                          job_id, rel);
         }
     } else {
         char *mappings = json_dumps(json_object_get(body, "mappings"), JSON_COMPACT);

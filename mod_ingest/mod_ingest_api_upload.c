@@ -81,10 +81,12 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
         return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage not configured",
                                  "this server has no IngestStorageDir");
     }
-    if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
-        return ingest_send_db_error(r, rv);
+    /* Look the job up, give the connection back while the body streams
+     * (a client may take hours), take one again to commit. */
+    if ((rv = ingest_db_take(r, &dbd)) == APR_SUCCESS) {
+        rv = ingest_store_upload_job(r->pool, r->server, dbd, job_id, &job);
     }
-    rv = ingest_store_upload_job(r->pool, r->server, dbd, job_id, &job);
+    ingest_db_release(r);
     if (rv == APR_NOTFOUND) {
         return ingest_send_not_found(r);
     }
@@ -151,7 +153,12 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
         return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error", "Cannot store the file",
                                  "the server could not make the file durable");
     }
+    if ((rv = ingest_db_take(r, &dbd)) != APR_SUCCESS) {
+        ingest_storage_remove(r->pool, root, rel); /* nothing was sent: the job still waits */
+        return ingest_send_db_error(r, rv);
+    }
     rv = ingest_store_upload_done(r->pool, r->server, dbd, job_id, sha, rel, &job);
+    ingest_db_release(r);
     if (rv == APR_NOTFOUND) {
         ingest_storage_remove(r->pool, root, rel); /* the job did not take it */
         return ingest_send_error(r, HTTP_CONFLICT, "already-uploaded", "Upload not expected",

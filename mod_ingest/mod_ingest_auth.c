@@ -69,6 +69,10 @@ apr_status_t ingest_auth_identify(request_rec *r, ingest_identity_t *id, ingest_
         prm.tenant_claim = ingest_conf_tenant_claim(dc);
         prm.user_claim = ingest_conf_user_claim(dc);
         prm.now = apr_time_now();
+        prm.require_exp = ingest_conf_jwt_require_exp(dc);
+        prm.leeway = ingest_conf_jwt_leeway(dc);
+        prm.issuer = ingest_conf_jwt_issuer(dc);
+        prm.audience = ingest_conf_jwt_audience(dc);
         if (ingest_identity_from_jwt(r->pool, token, &prm, id, &why) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, IGLOGNO(00302) "bearer token refused: %s", why);
             return unauthorized(r, pb, why, 1);

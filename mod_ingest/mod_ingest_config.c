@@ -16,6 +16,8 @@ void *ingest_create_dir_conf(apr_pool_t *p, char *dir)
 {
     ingest_dir_conf *c = apr_pcalloc(p, sizeof(*c));
     (void)dir;
+    c->jwt_require_exp = INGEST_UNSET_INT;
+    c->jwt_leeway = INGEST_UNSET_INT;
     c->max_body = INGEST_UNSET_INT;
     c->max_upload = INGEST_UNSET_INT;
     c->upload_ttl = INGEST_UNSET_INT;
@@ -40,6 +42,10 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     }
     MERGE_PTR(jwt_tenant_claim);
     MERGE_PTR(jwt_user_claim);
+    MERGE_INT(jwt_require_exp);
+    MERGE_INT(jwt_leeway);
+    MERGE_PTR(jwt_issuer);
+    MERGE_PTR(jwt_audience);
     if (add->tenant_env_set) {
         c->tenant_env = add->tenant_env;
         c->tenant_env_set = 1;
@@ -135,6 +141,26 @@ const char *ingest_conf_tenant_claim(const ingest_dir_conf *c)
 const char *ingest_conf_user_claim(const ingest_dir_conf *c)
 {
     return c->jwt_user_claim ? c->jwt_user_claim : INGEST_DEFAULT_USER_CLAIM;
+}
+
+int ingest_conf_jwt_require_exp(const ingest_dir_conf *c)
+{
+    return c->jwt_require_exp != INGEST_UNSET_INT ? c->jwt_require_exp : 1;
+}
+
+apr_interval_time_t ingest_conf_jwt_leeway(const ingest_dir_conf *c)
+{
+    return c->jwt_leeway != INGEST_UNSET_INT ? c->jwt_leeway : 0;
+}
+
+const char *ingest_conf_jwt_issuer(const ingest_dir_conf *c)
+{
+    return c->jwt_issuer;
+}
+
+const char *ingest_conf_jwt_audience(const ingest_dir_conf *c)
+{
+    return c->jwt_audience;
 }
 
 const char *ingest_conf_tenant_env(const ingest_dir_conf *c)
@@ -406,6 +432,11 @@ static const char *parse_count(cmd_parms *cmd, const char *arg, int min, int max
     return NULL;
 }
 
+static const char *set_jwt_leeway(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return parse_duration(cmd, arg, "s", 0, apr_time_from_sec(3600), &((ingest_dir_conf *)dc)->jwt_leeway);
+}
+
 static const char *set_processor(cmd_parms *cmd, void *dc, const char *arg)
 {
     WORKER_DIRECTIVE(cmd);
@@ -622,6 +653,16 @@ const command_rec ingest_cmds[] = {
                   "JWT claim that names the tenant (default org_id)"),
     AP_INIT_TAKE1("IngestJWTUserClaim", set_claim, (void *)1, DIR_CTX,
                   "JWT claim that names the user (default sub)"),
+    AP_INIT_FLAG("IngestJWTRequireExp", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(ingest_dir_conf, jwt_require_exp), DIR_CTX,
+                 "refuse bearer tokens without an exp claim (default On)"),
+    AP_INIT_TAKE1("IngestJWTLeeway", set_jwt_leeway, NULL, DIR_CTX,
+                  "clock skew allowed on exp and nbf (default 0)"),
+    AP_INIT_TAKE1("IngestJWTIssuer", ap_set_string_slot, (void *)APR_OFFSETOF(ingest_dir_conf, jwt_issuer),
+                  DIR_CTX, "the iss claim a bearer token must carry (default: not checked)"),
+    AP_INIT_TAKE1("IngestJWTAudience", ap_set_string_slot,
+                  (void *)APR_OFFSETOF(ingest_dir_conf, jwt_audience), DIR_CTX,
+                  "a value the aud claim of a bearer token must hold (default: not checked)"),
     AP_INIT_TAKE1("IngestTenantEnv", set_tenant_env, NULL, DIR_CTX,
                   "request environment variable that names the tenant, or none"),
     AP_INIT_TAKE1("IngestMaxBodySize", set_max_body, NULL, DIR_CTX,

@@ -23,6 +23,10 @@ typedef struct {
     apr_size_t jwt_secret_len;
     const char *jwt_tenant_claim;
     const char *jwt_user_claim;
+    int jwt_require_exp;
+    apr_interval_time_t jwt_leeway;
+    const char *jwt_issuer;   /* NULL: iss is not checked */
+    const char *jwt_audience; /* NULL: aud is not checked */
     const char *tenant_env;
     int tenant_env_set; /* "IngestTenantEnv none" turns an inherited one off */
     apr_off_t max_body;
@@ -90,6 +94,10 @@ const ingest_srv_conf *ingest_sconf(server_rec *s);
 
 const char *ingest_conf_tenant_claim(const ingest_dir_conf *c);
 const char *ingest_conf_user_claim(const ingest_dir_conf *c);
+int ingest_conf_jwt_require_exp(const ingest_dir_conf *c);
+apr_interval_time_t ingest_conf_jwt_leeway(const ingest_dir_conf *c);
+const char *ingest_conf_jwt_issuer(const ingest_dir_conf *c);   /* NULL: not checked */
+const char *ingest_conf_jwt_audience(const ingest_dir_conf *c); /* NULL: not checked */
 const char *ingest_conf_tenant_env(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_body(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_upload(const ingest_dir_conf *c);

@@ -18,6 +18,19 @@ static const ingest_stmt_t *stmt_lists[MAX_STMT_LISTS];
 static int stmt_list_count;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close_fn;
+
+/* The gate in front of ap_dbd_open(): the number of connections this
+ * process's threads hold outside requests, and a bit that says the child's
+ * exit has begun. mod_dbd's resource list asserts (and aborts the child)
+ * when it is destroyed with a connection out, and it is destroyed with the
+ * child pool; threads that mod_watchdog runs live on past that (they are
+ * joined only when the process pool goes). So once the bit is set nobody
+ * opens a connection again, and the exit waits for the holders. Static
+ * storage: it outlives every pool, and each child has its own copy. */
+#define GATE_CLOSED 0x80000000u
+static volatile apr_uint32_t gate;
 
 static volatile apr_uint32_t schema_seen;      /* last version read, any thread */
 static volatile apr_uint32_t schema_complaint; /* logged the "too old" error */
@@ -48,12 +61,79 @@ void ingest_db_register(const ingest_stmt_t *stmts)
 apr_status_t ingest_db_init(server_rec *s)
 {
     dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!dbd_acquire_fn) {
+    dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_acquire_fn || !dbd_open_fn || !dbd_close_fn) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      IGLOGNO(00201) "mod_dbd is not loaded: add LoadModule dbd_module and DBDriver pgsql");
         return APR_ENOTIMPL;
     }
     return APR_SUCCESS;
+}
+
+ap_dbd_t *ingest_db_open(apr_pool_t *p, server_rec *s)
+{
+    ap_dbd_t *dbd;
+    apr_uint32_t v;
+    do {
+        v = apr_atomic_read32(&gate);
+        if ((v & GATE_CLOSED) || !dbd_open_fn) {
+            return NULL;
+        }
+    } while (apr_atomic_cas32(&gate, v + 1, v) != v);
+    dbd = dbd_open_fn(p, s);
+    if (!dbd) {
+        apr_atomic_dec32(&gate);
+    }
+    return dbd;
+}
+
+void ingest_db_close(server_rec *s, ap_dbd_t *dbd)
+{
+    if (dbd) {
+        dbd_close_fn(s, dbd);
+        apr_atomic_dec32(&gate);
+    }
+}
+
+int ingest_db_closing(void)
+{
+    return (apr_atomic_read32(&gate) & GATE_CLOSED) != 0;
+}
+
+void ingest_db_drain(server_rec *s, void (*last)(ap_dbd_t *dbd, apr_pool_t *p, void *data), void *data)
+{
+    apr_uint32_t v;
+    apr_pool_t *p;
+    int waited;
+
+    do {
+        v = apr_atomic_read32(&gate);
+        if (v & GATE_CLOSED) {
+            return; /* drained already */
+        }
+    } while (apr_atomic_cas32(&gate, v | GATE_CLOSED, v) != v);
+    /* A holder gives its connection back within a statement or two (the
+     * worker checks its stopping flag between statements). There is no
+     * safe way on: the child pool must not go while one is out. */
+    for (waited = 1; apr_atomic_read32(&gate) & ~GATE_CLOSED; ++waited) {
+        apr_sleep(apr_time_from_msec(10));
+        if (waited % 1000 == 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         IGLOGNO(00212) "child exit: still waiting for %u database connection(s) "
+                                        "held by background threads (%d s)",
+                         apr_atomic_read32(&gate) & ~GATE_CLOSED, waited / 100);
+        }
+    }
+    /* the last user: nobody else can open one now, and the pool is whole */
+    if (last && dbd_open_fn && apr_pool_create(&p, NULL) == APR_SUCCESS) {
+        ap_dbd_t *dbd = dbd_open_fn(p, s);
+        if (dbd) {
+            last(dbd, p, data);
+            dbd_close_fn(s, dbd);
+        }
+        apr_pool_destroy(p);
+    }
 }
 
 int ingest_db_schema_version(void)
@@ -253,6 +333,48 @@ apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out)
     return ingest_db_ready(r->pool, r->server, dbd);
 }
 
+/* A connection a request takes for a while and gives back, rather than the
+ * one ap_dbd_acquire() ties to the request until it ends. */
+#define HELD_KEY "mod_ingest:held"
+typedef struct {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} held_t;
+
+static apr_status_t held_close(void *data)
+{
+    held_t *h = data;
+    ingest_db_close(h->s, h->dbd);
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_db_take(request_rec *r, ap_dbd_t **out)
+{
+    held_t *h;
+    *out = NULL;
+    ingest_db_release(r); /* one at a time */
+    h = apr_palloc(r->pool, sizeof(*h));
+    h->s = r->server;
+    if (!(h->dbd = ingest_db_open(r->pool, r->server))) {
+        return INGEST_EDB_DOWN;
+    }
+    /* given back when the request ends, if not before */
+    apr_pool_cleanup_register(r->pool, h, held_close, apr_pool_cleanup_null);
+    apr_pool_userdata_setn(h, HELD_KEY, NULL, r->pool);
+    *out = h->dbd;
+    return ingest_db_ready(r->pool, r->server, h->dbd);
+}
+
+void ingest_db_release(request_rec *r)
+{
+    void *h = NULL;
+    apr_pool_userdata_get(&h, HELD_KEY, r->pool);
+    if (h) {
+        apr_pool_userdata_setn(NULL, HELD_KEY, NULL, r->pool);
+        apr_pool_cleanup_run(r->pool, h, held_close);
+    }
+}
+
 static const ingest_stmt_t *find_stmt(const char *label)
 {
     int i, j;
@@ -274,6 +396,26 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
     *again = 0;
     if (conn_ok(dbd)) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, 0);
+        /* 26000: our statements are gone from a session we had prepared
+         * (DEALLOCATE ALL, DISCARD ALL, or a server restart that handed
+         * the new session the old backend pid). The statement did not
+         * run: prepare everything again and run it once more. */
+        if (msg && strstr(msg, " 26000:")) {
+            conn_mark_t *mark = apr_hash_get(dbd->prepared, CONN_MARK_KEY, APR_HASH_KEY_STRING);
+            int n;
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         IGLOGNO(00213) "statement %s is no longer prepared in its session; preparing again",
+                         label);
+            if (mark) {
+                mark->ready = 0;
+                mark->list = mark->idx = 0;
+            }
+            if (apr_dbd_query(dbd->driver, dbd->handle, &n, "DEALLOCATE ALL") == 0
+                && ingest_db_ready(p, s, dbd) == APR_SUCCESS) {
+                *again = 1;
+                return INGEST_EDB_QUERY;
+            }
+        }
         /* sessions report SQLSTATEs (verbose errors): a unique violation
          * is a conflict the caller resolves, not a server error */
         if (msg && strstr(msg, " 23505:")) {
@@ -291,6 +433,21 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
         *again = 1;
     }
     return INGEST_EDB_DOWN;
+}
+
+const char *ingest_db_error(apr_pool_t *p, ap_dbd_t *dbd)
+{
+    const char *msg = dbd ? apr_dbd_error(dbd->driver, dbd->handle, 0) : NULL;
+    const char *text;
+    apr_size_t len;
+    if (!msg || !*msg) {
+        return "no message from the database";
+    }
+    /* verbose errors: "ERROR:  54000: text\nLOCATION: ..."; keep the text */
+    text = strstr(msg, ":  ");
+    text = text ? text + 3 : msg;
+    len = strcspn(text, "\n");
+    return apr_pstrndup(p, text, len > 400 ? 400 : len);
 }
 
 static apr_dbd_prepared_t *stmt_of(server_rec *s, ap_dbd_t *dbd, const char *label)

@@ -41,6 +41,28 @@ apr_status_t ingest_db_init(server_rec *s);
  * prepared). INGEST_EDB_DOWN or INGEST_EDB_SCHEMA otherwise. */
 apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out);
 
+/* Connections outside requests (background threads): ap_dbd_open() and
+ * ap_dbd_close() behind a gate. NULL when the database is unreachable or
+ * the child's exit has begun (ingest_db_closing() tells which). */
+ap_dbd_t *ingest_db_open(apr_pool_t *p, server_rec *s);
+void ingest_db_close(server_rec *s, ap_dbd_t *dbd);
+int ingest_db_closing(void);
+
+/* For the child's exit, before the child pool (and mod_dbd's resource list
+ * with it) is destroyed: closes the gate, waits until every connection
+ * opened through it is closed, then runs last() with a connection of its
+ * own, as the only user left. Only the first call does anything. */
+void ingest_db_drain(server_rec *s, void (*last)(ap_dbd_t *dbd, apr_pool_t *p, void *data), void *data);
+
+/* For a request that must not hold a connection while it waits on its
+ * client (an upload streams its body): a pooled connection, ready, that
+ * ingest_db_release() gives back at once (the request's end does
+ * otherwise). One at a time per request. mod_dbd has no acquire timeout:
+ * a connection held through a slow body would stall every request of the
+ * child once DBDMax are out. */
+apr_status_t ingest_db_take(request_rec *r, ap_dbd_t **out);
+void ingest_db_release(request_rec *r);
+
 /* Makes any connection ready; for the worker's ap_dbd_open() ones too. */
 apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd);
 
@@ -56,6 +78,10 @@ apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const c
  * row. The JSON is released with p. */
 apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                                    const char **args, json_t **out);
+
+/* The last error on dbd's session, one line ("54000: total size of ..."),
+ * at most 400 characters, for a job's error or a log line. */
+const char *ingest_db_error(apr_pool_t *p, ap_dbd_t *dbd);
 
 /* Releases a jansson value when p is cleared. */
 json_t *ingest_json_pool_own(apr_pool_t *p, json_t *j);

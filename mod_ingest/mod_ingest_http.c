@@ -145,6 +145,7 @@ typedef struct {
     apr_pool_t *p;
     char *buf;
     apr_size_t len, cap;
+    apr_size_t expect; /* Content-Length + 1, or 0 */
     apr_off_t limit;
 } accumulator_t;
 
@@ -158,6 +159,10 @@ static int accumulate(void *ctx, const char *data, apr_size_t n)
         char *grown;
         while (a->len + n + 1 > a->cap)
             a->cap *= 2;
+        /* the announced size is the last growth, never the first */
+        if (a->expect >= a->len + n + 1 && a->cap > a->expect) {
+            a->cap = a->expect;
+        }
         grown = apr_palloc(a->p, a->cap);
         memcpy(grown, a->buf, a->len);
         a->buf = grown;
@@ -182,7 +187,7 @@ apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body
                               ingest_problem_t *pb)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    accumulator_t acc;
+    accumulator_t acc = {0};
     char *buf;
     apr_size_t len = 0, cap = 8192;
     int rc;
@@ -206,12 +211,13 @@ apr_status_t ingest_read_body(request_rec *r, apr_off_t limit, const char **body
             if (n > limit) {
                 return too_large(r, pb, limit);
             }
-            cap = (apr_size_t)n + 1;
+            acc.expect = (apr_size_t)n + 1;
         }
     }
 
-    /* sized by Content-Length when there is one; a chunked body grows the
-     * buffer by doubling, so it never holds more than twice the body */
+    /* The buffer grows as data arrives (by doubling, so it never holds
+     * more than twice the body), whatever Content-Length announced: a
+     * client that announces the limit and sends nothing costs 8 KiB. */
     acc.buf = apr_palloc(r->pool, cap);
     acc.cap = cap;
     acc.len = 0;

@@ -8,6 +8,9 @@
 
 #include "mod_ingest_storage.h"
 
+#define DIR_PERMS                                                                                            \
+    (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE | APR_FPROT_GREAD | APR_FPROT_GEXECUTE)
+
 struct ingest_storage_file {
     apr_pool_t *p;
     const char *root, *dir, *tmp, *final_rel;
@@ -77,11 +80,18 @@ apr_status_t ingest_storage_begin(apr_pool_t *p, const char *root, const char *t
     f->p = p;
     f->root = root;
     f->dir = apr_pstrcat(p, root, "/", ingest_storage_tenant_dir(p, tenant), NULL);
-    if ((rv = apr_dir_make_recursive(f->dir,
-                                     APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
-                                         | APR_FPROT_GEXECUTE,
-                                     p))
-        != APR_SUCCESS) {
+    /* A tenant's first file creates its directory: the new entry in the
+     * root must be durable before any job says its file is there. */
+    rv = apr_dir_make(f->dir, DIR_PERMS, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = apr_dir_make_recursive(f->dir, DIR_PERMS, p); /* the root itself is missing */
+    }
+    if (rv == APR_SUCCESS) {
+        rv = sync_dir(root);
+    } else if (APR_STATUS_IS_EEXIST(rv)) {
+        rv = APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     apr_generate_random_bytes(nonce, sizeof(nonce));

@@ -38,15 +38,22 @@ apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
                                      const char *job_id, const char **storage_path);
 
 /* A round trip that proves the database answers: {schema_version, queued,
- * running, worker_age_ms (null without a heartbeat from worker)}. */
+ * running, worker_age_ms and worker_progress_age_ms (null without a
+ * heartbeat from worker), due_waiting (work has been due for longer than
+ * window: queued, or running under this worker's lease)}. */
 apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
-                               json_t **health);
+                               apr_interval_time_t window, json_t **health);
 
 /* ---- the worker (mod_ingest_store_worker.c) */
 extern const ingest_stmt_t ingest_worker_statements[];
 
 apr_status_t ingest_store_worker_heartbeat(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
-                                           const char *owner, const char *processor);
+                                           const char *owner, const char *processor,
+                                           apr_interval_time_t progress_age);
+/* A step that failed on the job's data: requeued with backoff and an
+ * attempt counted, or failed after max_attempts; error says why. */
+apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                       const char *owner, int max_attempts, const char *error, int *done);
 apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
                                         int max_attempts, int *rescued);
 apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,

@@ -53,11 +53,17 @@ const ingest_stmt_t ingest_job_statements[] = {
      " FROM ingest_jobs WHERE tenant_id = %s",
      1},
     {"ingest_health_ping",
-     "SELECT json_build_object('schema_version', (SELECT max(version) FROM schema_migrations),"
+     "WITH w AS (SELECT * FROM ingest_workers WHERE worker = %s)"
+     " SELECT json_build_object('schema_version', (SELECT max(version) FROM schema_migrations),"
      " 'queued', (SELECT count(*) FROM ingest_jobs WHERE status = 'queued'),"
      " 'running', (SELECT count(*) FROM ingest_jobs WHERE status = 'running'),"
-     " 'worker_age_ms', (SELECT (extract(epoch FROM now() - last_tick) * 1000)::bigint"
-     "                  FROM ingest_workers WHERE worker = %s))",
+     " 'worker_age_ms', (SELECT (extract(epoch FROM now() - last_tick) * 1000)::bigint FROM w),"
+     " 'worker_progress_age_ms', (SELECT (extract(epoch FROM now() - last_progress) * 1000)::bigint FROM w),"
+     " 'due_waiting', EXISTS (SELECT 1 FROM ingest_jobs WHERE status = 'queued'"
+     "                        AND due_at < now() - make_interval(secs => %s::float8))"
+     "             OR EXISTS (SELECT 1 FROM ingest_jobs WHERE status = 'running'"
+     "                        AND lease_owner = (SELECT lease_owner FROM w)"
+     "                        AND due_at < now() - make_interval(secs => %s::float8)))",
      1},
     {"ingest_job_delete",
      "WITH d AS (DELETE FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s RETURNING storage_path)"
@@ -144,8 +150,9 @@ apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
 }
 
 apr_status_t ingest_store_ping(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
-                               json_t **health)
+                               apr_interval_time_t window, json_t **health)
 {
-    const char *args[1] = {worker ? worker : ""};
-    return ingest_db_select_json(p, s, dbd, "ingest_health_ping", 1, args, health);
+    const char *w = apr_psprintf(p, "%.3f", (double)window / APR_USEC_PER_SEC);
+    const char *args[3] = {worker ? worker : "", w, w};
+    return ingest_db_select_json(p, s, dbd, "ingest_health_ping", 3, args, health);
 }

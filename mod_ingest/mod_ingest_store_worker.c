@@ -10,9 +10,11 @@
  * take disjoint sets instead of queueing behind each other's locks. */
 const ingest_stmt_t ingest_worker_statements[] = {
     {"ingest_w_heartbeat",
-     "INSERT INTO ingest_workers (worker, lease_owner, processor) VALUES (%s, %s, %s)"
+     "INSERT INTO ingest_workers (worker, lease_owner, processor, last_progress)"
+     " VALUES (%s, %s, %s, now() - make_interval(secs => %s::float8))"
      " ON CONFLICT (worker) DO UPDATE SET lease_owner = EXCLUDED.lease_owner,"
-     "  processor = EXCLUDED.processor, last_tick = now()",
+     "  processor = EXCLUDED.processor, last_tick = now(),"
+     "  last_progress = greatest(ingest_workers.last_progress, EXCLUDED.last_progress)",
      1},
     /* A running job whose lease ran out lost its worker (child killed,
      * host gone): back to queued with backoff, or failed after
@@ -62,13 +64,36 @@ const ingest_stmt_t ingest_worker_statements[] = {
      "  'source_type', source_type, 'file_type', file_type, 'file_size', file_size,"
      "  'content_sha256', content_sha256, 'storage_path', storage_path)), '[]'))"
      " FROM (SELECT * FROM ingest_jobs WHERE status = 'running' AND lease_owner = %s"
-     "       AND due_at <= now() ORDER BY due_at LIMIT %s::int) d",
+     "       AND due_at <= now() ORDER BY due_at, priority, created_at LIMIT %s::int) d",
      1},
-    /* Progress of a long step, which also keeps the lease fresh; 0 rows
-     * means the lease was lost and the step must stop. */
+    /* Progress of a long step. It also keeps fresh the leases of every
+     * job the holder has claimed (those waiting behind this step too: a
+     * rescue on another host must not take them), and the worker's own
+     * tick; 0 rows means the lease was lost and the step must stop. */
     {"ingest_w_progress",
-     "UPDATE ingest_jobs SET processed_items = %s::bigint, total_items = %s::bigint,"
+     "WITH renewed AS ("
+     "  UPDATE ingest_jobs SET lease_expires_at = now() + make_interval(secs => %s::float8)"
+     "  WHERE status = 'running' AND lease_owner = %s AND job_id <> %s::uuid),"
+     " ticked AS ("
+     "  UPDATE ingest_workers SET last_tick = now(), last_progress = now() WHERE lease_owner = %s)"
+     " UPDATE ingest_jobs SET processed_items = %s::bigint, total_items = %s::bigint,"
      "  lease_expires_at = now() + make_interval(secs => %s::float8)"
+     " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
+     0},
+    /* A step that failed on the job's own data (a statement the database
+     * refused, a file that cannot be opened for parsing): running -> queued
+     * with backoff, one attempt counted, or failed once IngestMaxAttempts
+     * is reached. The rest of the batch goes on. */
+    {"ingest_w_retry",
+     "UPDATE ingest_jobs SET"
+     "  status = CASE WHEN attempts + 1 >= %s::int THEN 'failed'::ingest_job_status"
+     "                ELSE 'queued'::ingest_job_status END,"
+     "  error = %s || CASE WHEN attempts + 1 >= %s::int"
+     "                     THEN ' (attempt ' || (attempts + 1) || '; giving up after IngestMaxAttempts)'"
+     "                     ELSE ' (attempt ' || (attempts + 1) || '; will retry)' END,"
+     "  completed_at = CASE WHEN attempts + 1 >= %s::int THEN now() END,"
+     "  due_at = now() + make_interval(secs => least(power(2, attempts), 300)),"
+     "  attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL"
      " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
      0},
     /* pending -> failed when the upload window closed without a file */
@@ -117,11 +142,20 @@ static const char *secs(apr_pool_t *p, apr_interval_time_t t)
 }
 
 apr_status_t ingest_store_worker_heartbeat(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
-                                           const char *owner, const char *processor)
+                                           const char *owner, const char *processor,
+                                           apr_interval_time_t progress_age)
 {
-    const char *args[3] = {worker, owner, processor};
+    const char *args[4] = {worker, owner, processor, secs(p, progress_age)};
     int n;
-    return ingest_db_exec(p, s, dbd, "ingest_w_heartbeat", 3, args, &n);
+    return ingest_db_exec(p, s, dbd, "ingest_w_heartbeat", 4, args, &n);
+}
+
+apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                       const char *owner, int max_attempts, const char *error, int *done)
+{
+    const char *m = apr_itoa(p, max_attempts);
+    const char *args[6] = {m, error, m, m, job_id, owner};
+    return ingest_db_exec(p, s, dbd, "ingest_w_retry", 6, args, done);
 }
 
 apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
@@ -201,9 +235,17 @@ apr_status_t ingest_store_worker_progress(apr_pool_t *p, server_rec *s, ap_dbd_t
                                           const char *owner, apr_int64_t processed, apr_int64_t total,
                                           apr_interval_time_t lease, int *held)
 {
-    const char *args[5] = {apr_psprintf(p, "%" APR_INT64_T_FMT, processed),
-                           apr_psprintf(p, "%" APR_INT64_T_FMT, total), secs(p, lease), job_id, owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_progress", 5, args, held);
+    const char *l = secs(p, lease);
+    const char *args[9] = {l,
+                           owner,
+                           job_id,
+                           owner,
+                           apr_psprintf(p, "%" APR_INT64_T_FMT, processed),
+                           apr_psprintf(p, "%" APR_INT64_T_FMT, total),
+                           l,
+                           job_id,
+                           owner};
+    return ingest_db_exec(p, s, dbd, "ingest_w_progress", 9, args, held);
 }
 
 apr_status_t ingest_store_worker_expire_uploads(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *expired)

@@ -28,18 +28,25 @@
 typedef struct {
     server_rec *s;
     const ingest_srv_conf *conf;
-    const char *owner; /* the lease owner: worker name, child pid, thread */
+    /* the lease owner (worker name, child pid, thread): written by the
+     * watchdog thread at STARTING, in place, so a hand-over allocates
+     * nothing from a pool the thread does not own */
+    char owner[256];
     ingest_rng_t rng;
     apr_time_t last_prune;
+    apr_time_t last_work; /* last pass that claimed or advanced a job */
+    /* delivery records older than this can go: twice the largest
+     * IngestCallbackTolerance of any virtual host (the margin is for
+     * clocks that disagree) */
+    apr_interval_time_t deliveries_kept;
     int db_complaint;
-    /* Child exit. mod_watchdog only notices it between passes, and its
-     * STOPPING call may never come: the child destroys its pool (and with
-     * it mod_dbd's connection pool) first, which aborts the process if a
-     * pass still holds a connection. So a pre-cleanup on the child pool
-     * stops new passes, waits for the current one, and gives the running
-     * jobs back itself; whichever of it and STOPPING comes first does it. */
+    /* Child exit. The child pool (and mod_dbd's resource list with it) is
+     * destroyed while mod_watchdog's thread may still be in a pass, or in
+     * its STOPPING call. A pre-cleanup on the child pool sets stopping (a
+     * pass ends at its next statement), then drains the database gate
+     * (ingest_db_drain): no connection can be opened after that, and it
+     * waits for the ones out before it gives the running jobs back. */
     volatile apr_uint32_t stopping; /* no new pass may start */
-    volatile apr_uint32_t in_pass;  /* a pass holds a connection */
     volatile apr_uint32_t released; /* leases given back (once) */
 } worker_t;
 
@@ -47,8 +54,6 @@ static worker_t *the_worker; /* per generation, set in post_config */
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
 static apr_time_t server_started;
 
@@ -68,6 +73,31 @@ const char *ingest_worker_name(apr_pool_t *p)
     /* the parent's pid: stable across graceful restarts, distinct for two
      * httpd instances on one host */
     return apr_psprintf(p, "%s:%ld", host, (long)getppid());
+}
+
+/* A step failed on this job's own account (a result the database refused,
+ * a statement error): the job gets an attempt counted and goes back to the
+ * queue with backoff, or fails after IngestMaxAttempts, with a readable
+ * error; the rest of the batch goes on. Only a lost connection ends the
+ * pass. */
+static apr_status_t step_failed(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, json_t *job, apr_status_t why)
+{
+    const char *job_id = json_string_value(json_object_get(job, "job_id"));
+    const char *error = why == INGEST_EDB_QUERY || why == INGEST_EDB_CONFLICT
+                            ? apr_pstrcat(p, "the database refused the step: ", ingest_db_error(p, dbd), NULL)
+                            : apr_psprintf(p, "the step failed: %pm", &why);
+    apr_status_t rv;
+    int done = 0;
+
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, IGLOGNO(00413) "worker: job %s: %s", job_id, error);
+    rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf), error,
+                                   &done);
+    if (rv == INGEST_EDB_QUERY) {
+        /* the error text itself is not the problem: try without it */
+        rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf),
+                                       "the step failed", &done);
+    }
+    return rv == INGEST_EDB_DOWN ? rv : APR_SUCCESS;
 }
 
 /* Runs the due step of every running job this worker holds. */
@@ -104,7 +134,10 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
         } else {
             rv = ingest_processor_simulate(&st, job, &ended);
         }
-        if (rv != APR_SUCCESS) {
+        if (rv == INGEST_EDB_DOWN) {
+            return rv; /* the connection is gone: nothing more this pass */
+        }
+        if (rv != APR_SUCCESS && (rv = step_failed(w, p, dbd, job, rv)) != APR_SUCCESS) {
             return rv;
         }
         /* a step that advanced without ending still counts as work done */
@@ -122,8 +155,11 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     apr_status_t rv;
     int n = 0, claimed = 0, finished = 0;
 
-    dbd = dbd_open(p, w->s);
+    dbd = ingest_db_open(p, w->s);
     if (!dbd) {
+        if (ingest_db_closing()) {
+            return APR_SUCCESS; /* the child is exiting */
+        }
         if (!w->db_complaint++) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
                          IGLOGNO(00401) "worker: database unavailable; retrying every pass");
@@ -131,7 +167,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         return INGEST_EDB_DOWN;
     }
     if ((rv = ingest_db_ready(p, w->s, dbd)) != APR_SUCCESS) {
-        dbd_close(w->s, dbd);
+        ingest_db_close(w->s, dbd);
         return rv;
     }
     if (w->db_complaint) {
@@ -140,7 +176,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     }
 
     rv = ingest_store_worker_heartbeat(p, w->s, dbd, ingest_worker_name(p), w->owner,
-                                       ingest_conf_processor_name(c));
+                                       ingest_conf_processor_name(c), apr_time_now() - w->last_work);
     if (rv == APR_SUCCESS) {
         rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
     }
@@ -175,14 +211,16 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
                 rv = finish_due(w, p, dbd, &finished);
             }
         }
+        if (claimed + finished > 0) {
+            w->last_work = apr_time_now();
+        }
         if (claimed + finished == 0 || apr_time_now() >= until || apr_atomic_read32(&w->stopping)) {
             break;
         }
     }
     if (rv == APR_SUCCESS && apr_time_now() - w->last_prune >= PRUNE_EVERY) {
         w->last_prune = apr_time_now();
-        /* twice the tolerance: a margin for clocks that disagree */
-        rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, 2 * ingest_conf_callback_tolerance(c), &n);
+        rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, w->deliveries_kept, &n);
         while (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0) {
             json_t *files = NULL, *f;
             size_t k;
@@ -207,45 +245,31 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
             }
         }
     }
-    dbd_close(w->s, dbd);
+    ingest_db_close(w->s, dbd);
     return rv;
 }
 
-static void release_leases(worker_t *w, apr_pool_t *p)
+/* Gives the running jobs back to the queue, once, whoever comes first:
+ * the STOPPING call or the child-exit cleanup. */
+static void release_leases(ap_dbd_t *dbd, apr_pool_t *p, void *data)
 {
-    ap_dbd_t *dbd;
+    worker_t *w = data;
     int n = 0;
-    if (!w->owner || apr_atomic_cas32(&w->released, 1, 0) != 0 || !(dbd = dbd_open(p, w->s))) {
-        return; /* never held the singleton, already done, or no database */
+    if (!w->owner[0] || apr_atomic_cas32(&w->released, 1, 0) != 0) {
+        return; /* never held the singleton, or already done */
     }
     if (ingest_db_ready(p, w->s, dbd) == APR_SUCCESS
         && ingest_store_worker_release(p, w->s, dbd, w->owner, &n) == APR_SUCCESS && n) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
                      IGLOGNO(00405) "worker: stopping; gave %d running job(s) back to the queue", n);
     }
-    dbd_close(w->s, dbd);
 }
 
 static apr_status_t worker_child_exit(void *data)
 {
     worker_t *w = data;
-    apr_pool_t *p;
-    int waited;
-
     apr_atomic_set32(&w->stopping, 1);
-    /* a pass gives up within its budget plus one statement */
-    for (waited = 0; apr_atomic_read32(&w->in_pass) && waited < 1000; ++waited) {
-        apr_sleep(apr_time_from_msec(10));
-    }
-    if (apr_atomic_read32(&w->in_pass)) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
-                     IGLOGNO(00410) "worker: a pass is still running at child exit");
-    }
-    /* the child pool is being destroyed: work in a pool of our own */
-    if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
-        release_leases(w, p);
-        apr_pool_destroy(p);
-    }
+    ingest_db_drain(w->s, release_leases, w);
     return APR_SUCCESS;
 }
 
@@ -267,26 +291,32 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
     case AP_WATCHDOG_STATE_STARTING:
         /* a fresh owner per child and thread: a lease held by a dead child
          * is never mistaken for ours */
-        w->owner = apr_psprintf(w->s->process->pool, "%s:%ld:%lu", ingest_worker_name(pool), (long)getpid(),
-                                (unsigned long)tid);
+        apr_snprintf(w->owner, sizeof(w->owner), "%s:%ld:%lu", ingest_worker_name(pool), (long)getpid(),
+                     (unsigned long)tid);
+        w->last_work = apr_time_now();
         apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
         ingest_rng_seed(&w->rng, seed ^ (apr_uint64_t)apr_time_now());
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
                      w->owner, ingest_conf_processor_name(w->conf));
         break;
     case AP_WATCHDOG_STATE_RUNNING:
-        /* set in_pass, then look at stopping: the child-exit cleanup does
-         * the reverse, so one of the two always sees the other */
-        apr_atomic_set32(&w->in_pass, 1);
         if (!apr_atomic_read32(&w->stopping)) {
             worker_pass(w, pool);
         }
-        apr_atomic_set32(&w->in_pass, 0);
         break;
-    case AP_WATCHDOG_STATE_STOPPING:
+    case AP_WATCHDOG_STATE_STOPPING: {
+        /* Depending on httpd's version this comes from the watchdog thread
+         * or from the thread destroying the process pool, before or after
+         * the child-exit cleanup: through the gate, which is closed once
+         * that cleanup has begun. */
+        ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
-        release_leases(w, pool);
+        if ((dbd = ingest_db_open(pool, w->s))) {
+            release_leases(dbd, pool, w);
+            ingest_db_close(w->s, dbd);
+        }
         break;
+    }
     default: break;
     }
     /* anything but success and mod_watchdog never calls us again: a
@@ -298,6 +328,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
 {
     const ingest_srv_conf *c = ingest_sconf(s);
     ap_watchdog_t *wd;
+    server_rec *vs;
     worker_t *w;
     apr_status_t rv;
 
@@ -308,16 +339,11 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     }
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     if (!wd_get_instance || !wd_register_callback) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      IGLOGNO(00407) "IngestProcessor %s needs mod_watchdog, which is not loaded",
                      ingest_conf_processor_name(c));
         return APR_ENOTIMPL;
-    }
-    if (!dbd_open || !dbd_close) {
-        return APR_ENOTIMPL; /* ingest_db_init said why */
     }
     /* singleton: one worker per httpd server, whichever child holds it */
     if ((rv = wd_get_instance(&wd, "mod_ingest", 0, 1, pconf)) != APR_SUCCESS) {
@@ -329,6 +355,12 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     w->s = s;
     w->conf = c;
     w->last_prune = 0;
+    for (vs = s; vs; vs = vs->next) {
+        apr_interval_time_t tol = ingest_conf_callback_tolerance(ingest_sconf(vs));
+        if (2 * tol > w->deliveries_kept) {
+            w->deliveries_kept = 2 * tol;
+        }
+    }
     if ((rv = wd_register_callback(wd, ingest_conf_worker_interval(c), w, worker_callback)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, IGLOGNO(00409) "cannot register the worker");
         return rv;

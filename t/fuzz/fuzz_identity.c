@@ -1,17 +1,25 @@
 /* fuzz_identity: bearer tokens and their claims (ingest_identity.c).
  *
- * Input: byte 0 picks what the rest is ((byte - 't') modulo 3):
+ * Input: byte 0, less 't', picks what the rest is (modulo 3) and the
+ * token policy (divided by 3, modulo 4):
  *   't' a bearer token, verified with a fixed secret;
  *   'u' a claims object (JSON), mapped as a verified token's would be;
  *   'v' the same claims, made into a token the server signed (HS256), or
  *       signed with HS384, or left unsigned ("none"), as byte 1 says
  *       ((byte - '0') modulo 3: '0' HS256, '1' HS384, '2' none; the
- *       claims follow it).
- * The clock is FUZZ_NOW; the tenant claim is org_id, the user claim sub.
+ *       claims follow it);
+ * with the policy of IngestJWTRequireExp On and nothing else; 'w' 'x' 'y'
+ * the same without exp required; 'z' '{' '|' with exp required, a leeway
+ * of 60 s, an issuer and an audience; '}' '~' DEL with those but exp not
+ * required. The clock is FUZZ_NOW; the tenant claim is org_id, the user
+ * claim sub.
  *
  * Promises checked (ingest_identity.h):
  *  - a refusal says why; an identity has a tenant that passes the tenant
  *    rules and a user of at most 255 bytes of UTF-8;
+ *  - claims are accepted only within the policy: exp present when
+ *    required, exp and nbf around the clock within the leeway, iss the
+ *    issuer and aud naming the audience when they are configured;
  *  - a token is accepted only when signed with the secret and HS256, and
  *    then exactly when its claims map to an identity, the same one. */
 
@@ -33,6 +41,50 @@
 static const unsigned char SECRET[] = "fuzz-jwt-secret-of-thirty-two-by";
 #define SECRET_LEN (sizeof(SECRET) - 1)
 
+#define ISSUER   "https://idp.example"
+#define AUDIENCE "mod-ingest"
+
+static void policy(int n, ingest_jwt_params_t *prm)
+{
+    memset(prm, 0, sizeof(*prm));
+    prm->secret = SECRET;
+    prm->secret_len = SECRET_LEN;
+    prm->tenant_claim = "org_id";
+    prm->user_claim = "sub";
+    prm->now = FUZZ_NOW;
+    prm->require_exp = n == 0 || n == 2;
+    if (n >= 2) {
+        prm->leeway = apr_time_from_sec(60);
+        prm->issuer = ISSUER;
+        prm->audience = AUDIENCE;
+    }
+}
+
+/* The policy said again independently, for claims that were accepted. */
+static void within_policy(const ingest_jwt_params_t *prm, json_t *claims)
+{
+    double now = FUZZ_NOW_SEC, leeway = (double)apr_time_sec(prm->leeway);
+    json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
+    json_t *iss = json_object_get(claims, "iss"), *aud = json_object_get(claims, "aud"), *v;
+    int named = 0;
+    size_t i;
+
+    FUZZ_CHECK(T, exp || !prm->require_exp);
+    FUZZ_CHECK(T, !exp || (json_is_number(exp) && json_number_value(exp) + leeway > now));
+    FUZZ_CHECK(T, !nbf || (json_is_number(nbf) && json_number_value(nbf) - leeway <= now));
+    FUZZ_CHECK(T, !prm->issuer || (json_is_string(iss) && !strcmp(json_string_value(iss), prm->issuer)));
+    if (prm->audience) {
+        if (json_is_string(aud)) {
+            named = !strcmp(json_string_value(aud), prm->audience);
+        }
+        json_array_foreach(aud, i, v)
+        {
+            named |= json_is_string(v) && !strcmp(json_string_value(v), prm->audience);
+        }
+        FUZZ_CHECK(T, named);
+    }
+}
+
 static void check_identity(apr_status_t rv, const ingest_identity_t *id, const char *why)
 {
     const char *twhy;
@@ -46,29 +98,28 @@ static void check_identity(apr_status_t rv, const ingest_identity_t *id, const c
     FUZZ_CHECK(T, ingest_utf8_valid(id->user, strlen(id->user)));
 }
 
-static apr_status_t from_jwt(apr_pool_t *p, const char *token, ingest_identity_t *id, const char **why)
+static apr_status_t from_jwt(apr_pool_t *p, const ingest_jwt_params_t *prm, const char *token,
+                             ingest_identity_t *id, const char **why)
 {
-    ingest_jwt_params_t prm;
     apr_status_t rv;
 
-    prm.secret = SECRET;
-    prm.secret_len = SECRET_LEN;
-    prm.tenant_claim = "org_id";
-    prm.user_claim = "sub";
-    prm.now = FUZZ_NOW;
     *why = NULL;
-    rv = ingest_identity_from_jwt(p, token, &prm, id, why);
+    rv = ingest_identity_from_jwt(p, token, prm, id, why);
     check_identity(rv, id, *why);
     return rv;
 }
 
-static apr_status_t from_claims(apr_pool_t *p, json_t *claims, ingest_identity_t *id, const char **why)
+static apr_status_t from_claims(apr_pool_t *p, const ingest_jwt_params_t *prm, json_t *claims,
+                                ingest_identity_t *id, const char **why)
 {
     apr_status_t rv;
 
     *why = NULL;
-    rv = ingest_identity_from_claims(p, claims, "org_id", "sub", FUZZ_NOW, id, why);
+    rv = ingest_identity_from_claims(p, claims, prm, id, why);
     check_identity(rv, id, *why);
+    if (rv == APR_SUCCESS) {
+        within_policy(prm, claims);
+    }
     return rv;
 }
 
@@ -96,7 +147,7 @@ static const char *make_token(apr_pool_t *p, int alg, const fuzz_field_t *claims
     return apr_pstrcat(p, signing, ".", ingest_b64url(p, mac, mlen), NULL);
 }
 
-static void signed_claims(apr_pool_t *p, int alg, const fuzz_field_t *f)
+static void signed_claims(apr_pool_t *p, const ingest_jwt_params_t *prm, int alg, const fuzz_field_t *f)
 {
     ingest_identity_t by_token, by_claims;
     const char *why;
@@ -104,7 +155,7 @@ static void signed_claims(apr_pool_t *p, int alg, const fuzz_field_t *f)
     json_t *claims;
     apr_status_t rv;
 
-    rv = from_jwt(p, make_token(p, alg, f), &by_token, &why);
+    rv = from_jwt(p, prm, make_token(p, alg, f), &by_token, &why);
     if (alg != 0) {
         FUZZ_CHECK(T, rv != APR_SUCCESS);
         return;
@@ -121,7 +172,7 @@ static void signed_claims(apr_pool_t *p, int alg, const fuzz_field_t *f)
         json_decref(claims);
         return;
     }
-    if (from_claims(p, claims, &by_claims, &why) == APR_SUCCESS) {
+    if (from_claims(p, prm, claims, &by_claims, &why) == APR_SUCCESS) {
         if (rv != APR_SUCCESS) {
             fuzz_fail(T, "signed claims that map to %s/%s were refused as a token", by_claims.tenant,
                       by_claims.user);
@@ -135,6 +186,7 @@ static void signed_claims(apr_pool_t *p, int alg, const fuzz_field_t *f)
 
 int fuzz_identity(const uint8_t *data, size_t size)
 {
+    ingest_jwt_params_t prm;
     apr_pool_t *p;
     ingest_identity_t id;
     fuzz_field_t f;
@@ -150,20 +202,21 @@ int fuzz_identity(const uint8_t *data, size_t size)
     if (mode == 2 && size < 2) {
         return 0;
     }
+    policy((uint8_t)(data[0] - 't') / 3 % 4, &prm);
     p = fuzz_pool();
     if (mode == 0) {
         fuzz_split(data + 1, size - 1, &f, 1);
-        from_jwt(p, f.s, &id, &why);
+        from_jwt(p, &prm, f.s, &id, &why);
     } else if (mode == 1) {
         fuzz_split(data + 1, size - 1, &f, 1);
         claims = json_loadb(f.s, f.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (claims) {
-            from_claims(p, claims, &id, &why);
+            from_claims(p, &prm, claims, &id, &why);
             json_decref(claims);
         }
     } else {
         fuzz_split(data + 2, size - 2, &f, 1);
-        signed_claims(p, (uint8_t)(data[1] - '0') % 3, &f);
+        signed_claims(p, &prm, (uint8_t)(data[1] - '0') % 3, &f);
     }
     fuzz_split_free(&f, 1);
     apr_pool_destroy(p);

@@ -117,7 +117,8 @@ is($r->{status}, 200, 'the scheme name is case-insensitive');
 $r = $t->request('GET', '/api/ingest/stats', token => $t->jwt({ %good, org_id => 'o' x 128 }));
 is($r->{status}, 200, 'org_id of 128 characters is accepted');
 $r = $t->request('GET', '/api/ingest/stats', token => $t->jwt({ org_id => 'org-a', sub => 'alice' }));
-is($r->{status}, 200, 'a token without exp is accepted');
+is($r->{status}, 401, 'a token without exp is refused (IngestJWTRequireExp On by default)');
+like($r->{json}{detail} // '', qr/^the token has no exp claim$/, 'and told why');
 $r = $t->request('GET', '/api/ingest/stats', token => $t->jwt({ %good, nbf => $now - 60 }));
 is($r->{status}, 200, 'a past nbf is accepted');
 
@@ -187,5 +188,31 @@ is($r->{status}, 200, 'env mode: envorg\'s job survived');
 
 $r = $e->request('GET', '/api/ingest/health');
 is($r->{status}, 200, 'env mode: health needs nothing');
+
+# ---- IngestJWTRequireExp Off, IngestJWTLeeway, IngestJWTIssuer, IngestJWTAudience
+{
+    my $p = IngestTest->new(extra => "IngestJWTLeeway 60\nIngestJWTIssuer https://idp.test/\nIngestJWTAudience ingest\n"
+        . "<Location /api/ingest/stats>\nIngestJWTRequireExp Off\n</Location>\n");
+    my %ok = (org_id => 'org-p', sub => 'pat', iss => 'https://idp.test/', aud => 'ingest', exp => time + 600);
+    my $get = sub { $p->request('GET', '/api/ingest/jobs', token => $p->jwt({ %ok, @_ })) };
+    is($get->()->{status}, 200, 'issuer and audience as configured: accepted');
+    is($get->(aud => ['other', 'ingest'])->{status}, 200, 'aud as an array naming this service: accepted');
+    is($get->(exp => time - 30)->{status}, 200, 'expired 30 s ago, within a 60 s leeway: accepted');
+    my $r = $get->(exp => time - 90);
+    is($r->{status}, 401, 'expired 90 s ago: refused');
+    like($r->{json}{detail} // '', qr/expired/, 'as expired');
+    $r = $get->(iss => 'https://evil.test/');
+    is($r->{status}, 401, 'another issuer: refused');
+    like($r->{json}{detail} // '', qr/^the token's iss claim is not the expected issuer$/, 'said so');
+    $r = $get->(aud => 'other');
+    is($r->{status}, 401, 'another audience: refused');
+    like($r->{json}{detail} // '', qr/^the token's aud claim does not name this service$/, 'said so');
+    my %noexp = %ok;
+    delete $noexp{exp};
+    is($p->request('GET', '/api/ingest/jobs', token => $p->jwt({%noexp}))->{status}, 401,
+        'no exp: refused where IngestJWTRequireExp is inherited');
+    is($p->request('GET', '/api/ingest/stats', token => $p->jwt({%noexp}))->{status}, 200,
+        'no exp: accepted in a <Location> with IngestJWTRequireExp Off');
+}
 
 done_testing;

@@ -11,6 +11,10 @@ use POSIX qw(_exit);
 
 my $t = IngestTest->new;
 my $tok = $t->token('acme', 'alice');
+# while PostgreSQL is stopped, mod_dbd says so each time it cannot connect
+$t->expect_log(
+    qr/\[dbd:error\] .*(?:AH00629: Can't connect to pgsql|AH00639: DBD \[pgsql\] Error): connection to server at "127\.0\.0\.1", port $t->{pgport} failed: Connection refused/,
+    qr/\[dbd:error\] .*AH02655: Failed to acquire DBD connection from pool!$/);
 
 sub unavailable_ok {
     my ($r, $type, $name) = @_;
@@ -89,6 +93,7 @@ like($t->error_log, qr/IG00210/, 'the module logged the reconnect');
 
 # ---- a database whose schema is older than the module needs
 my $old = IngestTest->new(no_migrate => 1);
+$old->expect_log(qr/\[ingest:error\] .*IG00203: database schema is version 0, this mod_ingest needs \d+: run sql\/migrate\.sh; answering 503 until then$/);
 my $otok = $old->token('acme', 'alice');
 $h = $old->request('GET', '/api/ingest/health');
 is($h->{status}, 503, 'health 503 on an unmigrated database');
@@ -108,5 +113,33 @@ is($old->request('POST', '/api/ingest/init', token => $otok,
 my $again = IngestTest::run_or_die("$IngestTest::TOP/sql/migrate.sh", '-h', '127.0.0.1', '-p', $old->{pgport}, '-U', 'ingest', '-d', 'ingest');
 my $latest = IngestTest::latest_schema();
 like($again, qr/0 applied, schema version $latest/, 'migrate.sh a second time is a no-op');
+
+# ---- 26000: the session lost our prepared statements but kept its pid
+# (DEALLOCATE ALL, DISCARD ALL, a restarted server handing out the same
+# pid): the statement is prepared again and runs once more. One child with
+# a one-connection pool, so the next request uses that session.
+{
+    my $d = IngestTest->new(extra => "StartServers 1\nServerLimit 1\nMaxRequestWorkers 25\nMinSpareThreads 1\n"
+        . "MaxSpareThreads 25\nDBDMin 1\nDBDMax 1\nDBDKeep 1\n");
+    my $dtok = $d->token('dealloc', 'u1');
+    $d->psql(<<'SQL');
+CREATE FUNCTION forget_statements() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.filename = 'forget.csv' THEN EXECUTE 'DEALLOCATE ALL'; END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER forget_statements AFTER INSERT ON ingest_jobs FOR EACH ROW EXECUTE FUNCTION forget_statements();
+SQL
+    my $before = $d->psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'ingest' AND pid <> pg_backend_pid()");
+    my $id = $d->init_job($dtok, filename => 'forget.csv')->{job_id};
+    my $r = $d->request('GET', "/api/ingest/status/$id", token => $dtok);
+    is($r->{status}, 200, 'a session whose statements were deallocated answers the next request (26000 handled)');
+    is($r->{json}{job_id}, $id, 'with the right job');
+    is($d->request('GET', '/api/ingest/stats', token => $dtok)->{status}, 200, 'and every request after it');
+    like($d->error_log, qr/IG00213: statement ingest_\w+ is no longer prepared in its session; preparing again/,
+        'IG00213 says so');
+    is($d->psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'ingest' AND pid <> pg_backend_pid()"), $before,
+        'on the same session (no reconnect)');
+}
 
 done_testing;

@@ -48,6 +48,10 @@ my @bad = (
     ["IngestCallbackSecret a-first-secret-0123456789\nIngestCallbackSecret a-second-secret-0123456789\n"
         . "IngestCallbackSecret a-third-secret-01234567890", qr/IngestCallbackSecret: at most 2 secrets/],
     ["IngestCallbackAuth maybe", qr/IngestCallbackAuth: 'maybe' is not signature or none/],
+    ["IngestJWTLeeway 2h", qr/IngestJWTLeeway: '2h' must be a duration from 0ms to 3600s/],
+    ["IngestJWTRequireExp maybe", qr/IngestJWTRequireExp must be On or Off/],
+    ["IngestJWTIssuer \"\"", qr/IngestJWTIssuer takes one argument/],
+    ["IngestJWTAudience \"\"", qr/IngestJWTAudience takes one argument/],
     ["<VirtualHost 127.0.0.1:1>\nIngestProcessor simulate\n</VirtualHost>", qr/IngestProcessor cannot occur within <VirtualHost> section/],
     ["<Location /x>\nIngestUploadSecret some-upload-secret-0123\n</Location>", qr/IngestUploadSecret not allowed in <Location> context/],
 );

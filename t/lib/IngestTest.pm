@@ -3,6 +3,14 @@ package IngestTest;
 # directory, on a free loopback port, removed at the end), the migrations,
 # and a real httpd loading the freshly built mod_ingest on another free
 # port. Nothing here touches the system's PostgreSQL or Apache.
+#
+# At teardown (the server going out of scope, done_testing, or the end of
+# the script) every httpd the object started is stopped and its error_log
+# checked: a child that died on a signal, a failed assertion, memory
+# corruption, a sanitizer report, stderr output, or any line at level
+# error or worse fails the test file, unless the test declared it with
+# expect_log. With INGEST_SANITIZE=1 httpd loads the ASan+UBSan build of
+# the module (build-san/, `make san-module`) with the runtime preloaded.
 use strict;
 use warnings;
 use Cwd qw(abs_path);
@@ -14,7 +22,9 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
+use Scalar::Util qw(refaddr weaken);
 use Test::More ();
+use Test2::API qw(context test2_add_callback_post_load test2_is_testing_done test2_stack);
 use Time::HiRes qw(sleep time);
 use Exporter qw(import);
 
@@ -51,13 +61,44 @@ sub run_or_die {
     return $out;
 }
 
-# new(extra => "httpd config", no_migrate => 1, log_level => "...")
+# The ASan+UBSan build of the module, used when INGEST_SANITIZE is set.
+our $SANITIZE = $ENV{INGEST_SANITIZE} ? 1 : 0;
+our $SAN_MODULE = "$TOP/build-san/.libs/mod_ingest.so";
+
+sub module_path { $SANITIZE ? $SAN_MODULE : "$TOP/mod_ingest/.libs/mod_ingest.so" }
+
+# Servers not torn down yet, by address (weak references), and the order
+# they were created in. A check that cannot be a test (no test run yet, as
+# in a benchmark, or done_testing already seen) fails the exit status.
+my %LIVE;
+my $SERIAL = 0;
+our $LATE_FAILURE = 0;
+
+# A test's directory and its subdirectories, with san/ for the sanitizer
+# reports that the root parent and the www-data children both write.
+sub make_dirs {
+    my ($dir, @sub) = @_;
+    chmod 0755, $dir;
+    mkdir "$dir/$_" for @sub;
+    # sanitizer reports: written by the root parent and www-data children
+    mkdir "$dir/san";
+    chmod 01777, "$dir/san";
+}
+
+# new(extra => "httpd config", no_migrate => 1, log_level => "...",
+#     expect_log => [qr/.../, ...])
 sub new {
     my ($class, %o) = @_;
     my $self = bless {%o}, $class;
+    $self->{expect_log} = [ @{ $o{expect_log} // [] } ];
+    $self->{owner_pid} = $$;
+    $self->{serial} = ++$SERIAL;
+    # where the test made it, to name the server in the teardown check
+    my ($file, $line) = (caller)[1, 2];
+    $self->{made_at} = "$file line $line";
+    weaken($LIVE{ refaddr $self } = $self);
     $self->{dir} = tempdir('ingest-t-XXXXXX', TMPDIR => 1, CLEANUP => 0);
-    chmod 0755, $self->{dir};
-    mkdir "$self->{dir}/$_" for qw(run logs htdocs storage);
+    make_dirs($self->{dir}, qw(run logs htdocs storage));
     # httpd's children write uploads as www-data when the tests run as root
     if ($> == 0) {
         my (undef, undef, $uid, $gid) = getpwnam('www-data');
@@ -92,15 +133,55 @@ sub write_conf {
     run_or_die('perl', "$TOP/scripts/render-conf.pl", "$TOP/conf/httpd.conf.in", $self->conf_file,
         "STATE=$self->{dir}", "PORT=$self->{port}", "ERROR_LOG=$self->{dir}/logs/error.log",
         'LOG_LEVEL=' . ($self->{log_level} // 'info'), "USER_GROUP=$ug", "MODULES=$modules",
-        "MODULE=$TOP/mod_ingest/.libs/mod_ingest.so", 'PGHOST=127.0.0.1', "PGPORT=$self->{pgport}",
+        'MODULE=' . module_path(), 'PGHOST=127.0.0.1', "PGPORT=$self->{pgport}",
         "STORAGE=$self->{dir}/storage",
         'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs",
-        'EXTRA=' . ($self->{extra} // ''));
+        'EXTRA=' . sanitizer_conf($self->{dir}) . ($self->{extra} // ''));
+}
+
+# The sanitizer runtime the module was linked with, as ldd resolves it.
+my $ASAN_LIB;
+sub asan_lib {
+    return $ASAN_LIB if $ASAN_LIB;
+    die "INGEST_SANITIZE is set but $SAN_MODULE is missing: run `make san-module` (scripts/build.sh --sanitize)\n"
+        unless -f $SAN_MODULE;
+    ($ASAN_LIB) = run_or_die('ldd', $SAN_MODULE) =~ m{^\s*libasan\.so\S*\s+=>\s+(\S+)}m
+        or die "$SAN_MODULE is not linked with libasan\n";
+    return $ASAN_LIB;
+}
+
+# The environment an httpd command runs with under INGEST_SANITIZE: httpd
+# itself is not instrumented, so the runtime is preloaded; reports go to
+# files under <dir>/san that the teardown check reads. Leak detection is
+# off: httpd leaves its pools to the exit.
+sub sanitizer_env {
+    my ($dir) = @_;
+    return () unless $SANITIZE;
+    my $common = "abort_on_error=1:halt_on_error=1:disable_coredump=1";
+    return ("LD_PRELOAD=" . asan_lib(),
+        "ASAN_OPTIONS=detect_leaks=0:$common:log_path=$dir/san/asan" . ($ENV{ASAN_OPTIONS} ? ":$ENV{ASAN_OPTIONS}" : ''),
+        "UBSAN_OPTIONS=print_stacktrace=1:$common:log_path=$dir/san/ubsan" . ($ENV{UBSAN_OPTIONS} ? ":$ENV{UBSAN_OPTIONS}" : ''));
+}
+
+# Children that dropped root are not dumpable: their /proc/self/environ is
+# closed to them, and UBSan, which reads its options from there in the
+# child, would neither print stacks nor abort. CoreDumpDirectory makes
+# httpd mark them dumpable again.
+sub sanitizer_conf {
+    my ($dir) = @_;
+    return $SANITIZE ? qq(CoreDumpDirectory "$dir/san"\n) : '';
+}
+
+# Any httpd invocation: also -t and -k graceful, which load the module too.
+sub apache2_cmd {
+    my ($dir, $conf, @args) = @_;
+    my @env = sanitizer_env($dir);
+    return ((@env ? ('/usr/bin/env', @env) : ()), '/usr/sbin/apache2', '-f', $conf, '-d', $dir, @args);
 }
 
 sub httpd_cmd {
     my ($self, @args) = @_;
-    return ('/usr/sbin/apache2', '-f', $self->conf_file, '-d', $self->{dir}, @args);
+    return apache2_cmd($self->{dir}, $self->conf_file, @args);
 }
 
 sub httpd_pid {
@@ -111,27 +192,74 @@ sub httpd_pid {
     return $pid;
 }
 
+# Starts an httpd and waits until it accepts connections and has written
+# its pid file.
+sub launch_httpd {
+    my ($h, @cmd) = @_;
+    $h->{started} = 1;
+    run_or_die(@cmd);
+    my $deadline = time + 20;
+    while (time < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->{port}, Proto => 'tcp');
+        if ($s && httpd_pid($h)) { close $s; return 1; }
+        sleep 0.1;
+    }
+    die "httpd did not start:\n" . error_log($h);
+}
+
 sub start_httpd {
     my ($self) = @_;
     $self->write_conf;
-    run_or_die($self->httpd_cmd('-k', 'start'));
-    my $deadline = time + 20;
-    while (time < $deadline) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port}, Proto => 'tcp');
-        if ($s) { close $s; return 1; }
-        sleep 0.1;
-    }
-    die "httpd did not start:\n" . $self->error_log;
+    return launch_httpd($self, $self->httpd_cmd('-k', 'start'));
 }
 
+# SIGTERM to httpd's parent; true once it exited. One that ignores it for
+# 20 s is killed, and the teardown check reports it.
 sub stop_httpd {
     my ($self) = @_;
-    my $pid = $self->httpd_pid or return;
+    my $pid = httpd_pid($self) or return;
     kill 'TERM', $pid;
     my $deadline = time + 20;
     while (time < $deadline && kill(0, $pid)) { sleep 0.1 }
-    kill 'KILL', $pid if kill(0, $pid);
+    my $exited = !kill(0, $pid);
+    if (!$exited) {
+        push @{ $self->{stop_problems} }, "httpd $pid ignored SIGTERM for 20 s and was killed";
+        kill 'KILL', $pid;
+    }
     unlink "$self->{dir}/run/httpd.pid";
+    return $exited;
+}
+
+# A second httpd against this one's PostgreSQL: this instance's config
+# with Listen, ServerRoot, PidFile, DefaultRuntimeDir, ErrorLog and
+# CustomLog moved to a directory of its own. Returns a handle with {dir}
+# and {port} that httpd_pid, error_log and stop_httpd accept; its
+# error_log is checked at this object's teardown.
+sub start_second_httpd {
+    my ($self) = @_;
+    my $dir = tempdir('ingest-t2-XXXXXX', TMPDIR => 1, CLEANUP => 0);
+    make_dirs($dir, qw(run logs));
+    my $port = free_port();
+    open my $in, '<', $self->conf_file or die $!;
+    my $conf = do { local $/; <$in> };
+    close $in;
+    my %seen;
+    $seen{Listen} = $conf =~ s/^Listen\s+\S+$/Listen 127.0.0.1:$port/m;
+    $seen{ServerRoot} = $conf =~ s/^ServerRoot\s+.*$/ServerRoot "$dir"/m;
+    $seen{PidFile} = $conf =~ s/^PidFile\s+.*$/PidFile "$dir\/run\/httpd.pid"/m;
+    $seen{DefaultRuntimeDir} = $conf =~ s/^DefaultRuntimeDir\s+.*$/DefaultRuntimeDir "$dir\/run"/m;
+    $seen{ErrorLog} = $conf =~ s/^ErrorLog\s+.*$/ErrorLog "$dir\/logs\/error.log"/m;
+    $seen{CustomLog} = $conf =~ s/^CustomLog\s+\S+/CustomLog "$dir\/logs\/access.log"/m;
+    $conf =~ s/^CoreDumpDirectory\s+.*$/CoreDumpDirectory "$dir\/san"/m;
+    my @missing = grep { !$seen{$_} } sort keys %seen;
+    die "second httpd: no @missing line in " . $self->conf_file . "\n" if @missing;
+    my $h = { dir => $dir, port => $port, conf => "$dir/httpd.conf" };
+    open my $out, '>', $h->{conf} or die $!;
+    print $out $conf;
+    close $out;
+    push @{ $self->{seconds} }, $h;
+    launch_httpd($h, apache2_cmd($dir, $h->{conf}, '-k', 'start'));
+    return $h;
 }
 
 sub start_pg { my ($s) = @_; run_or_die("$TOP/scripts/pg.sh", 'start', $s->{pgdata}, $s->{pgport}) }
@@ -257,17 +385,108 @@ sub problem_ok {
     Test::More::is($r->{json}{type}, "urn:mod-ingest:problem:$type", "$name: type $type") if $type;
 }
 
-sub DESTROY {
+# ---------------------------------------------------------------- teardown
+
+# What the teardown check refuses in an error_log unless the test expects
+# it: a child that died on a signal (httpd logs that at notice), a failed
+# assertion, glibc's and the sanitizers' reports, any line at level error
+# or worse, and anything written to stderr (lines not in httpd's format).
+our $CRASH_RE = join '|', 'exit signal', 'AH0005[12]:', 'Assertion .* failed', 'Segmentation fault', 'Sanitizer',
+    'runtime error:', '==\d+==ERROR', 'double free', 'free\(\): invalid', 'malloc\(\):', 'corrupted (?:size|double-linked)',
+    '\*\*\*.*\*\*\*: terminated';
+$CRASH_RE = qr/$CRASH_RE/;
+our $ERROR_RE = qr/^\[[^\]]*\] \[[^\]\s]*:(?:error|crit|alert|emerg)\]/;
+
+# Declares error_log lines this server (and its second httpds) may write:
+# patterns, each matched against one line. Returns the object.
+sub expect_log {
+    my ($self, @re) = @_;
+    push @{ $self->{expect_log} }, @re;
+    return $self;
+}
+
+# Every line the teardown check refuses, with where it was found.
+sub log_problems {
     my ($self) = @_;
-    return if $self->{destroyed}++;
+    my @expect = @{ $self->{expect_log} };
+    my @p;
+    for my $h ($self, @{ $self->{seconds} // [] }) {
+        next unless $h->{started};
+        my $where = $h == $self ? 'error_log' : "second httpd (port $h->{port}) error_log";
+        if (open my $fh, '<', "$h->{dir}/logs/error.log") {
+            while (my $l = <$fh>) {
+                chomp $l;
+                next unless length $l && ($l =~ $CRASH_RE || $l =~ $ERROR_RE || $l !~ /^\[/);
+                push @p, "$where line $.: $l" unless grep { $l =~ $_ } @expect;
+            }
+        }
+        # never expected: a report is a bug in the module or a test to fix
+        for my $f (sort glob "$h->{dir}/san/*") {
+            open my $fh, '<', $f or next;
+            my @r = <$fh>;
+            chomp @r;
+            # up to its SUMMARY line: the shadow bytes after it say little
+            my ($end) = grep { $r[$_] =~ /^SUMMARY:/ } 0 .. $#r;
+            $end = $#r if !defined $end || $end > 59;
+            push @p, "sanitizer report $f (" . scalar(@r) . ' lines):', map { "  $_" } grep { length } @r[0 .. $end];
+        }
+        push @p, @{ $h->{stop_problems} // [] };
+    }
+    return @p;
+}
+
+# Stops every httpd this object started and checks their logs, once. In a
+# test script the check is a test of its own while the plan is open (no
+# plan yet, or done_testing); under a fixed plan only a failure is
+# reported. Elsewhere (a benchmark) only a failure is, on stderr.
+sub teardown {
+    my ($self) = @_;
+    return if $self->{checked}++ || $self->{owner_pid} != $$;
+    delete $LIVE{ refaddr $self };
     local ($?, $@);
     eval { $self->stop_httpd };
-    eval { run_or_die("$TOP/scripts/pg.sh", 'destroy', $self->{pgdata}) };
-    if ($ENV{INGEST_KEEP}) {
-        print STDERR "# kept $self->{dir}\n";
+    eval { stop_httpd($_) } for @{ $self->{seconds} // [] };
+    return unless grep { $_->{started} } $self, @{ $self->{seconds} // [] };
+    my @p = $self->log_problems;
+    my $n = @{ $self->{seconds} // [] };
+    my $name = "teardown: the error_log of the httpd made at $self->{made_at}" . ($n ? " and of its $n second httpd(s)" : '')
+        . ' shows no crash, assertion, sanitizer report or unexpected error';
+    my @shown = @p > 80 ? (@p[0 .. 79], '... ' . (@p - 80) . ' more') : @p;
+    $self->{log_failed} = @p ? 1 : 0;
+    if (test2_is_testing_done() || !(test2_stack()->top->count || defined test2_stack()->top->plan)) {
+        return unless @p;
+        print STDERR map { "# $_\n" } "not ok - $name", @shown;
+        $LATE_FAILURE = 1;
+        return;
     }
-    else {
-        remove_tree($self->{dir});
+    my $ctx = context();
+    my $plan = $ctx->hub->plan;
+    $ctx->ok(!@p, $name, ['the error_log holds lines no expect_log() allows:', @shown])
+        if @p || !defined $plan || $plan eq 'NO PLAN';
+    $ctx->release;
+}
+
+# Every server still up, in the order they were created.
+sub teardown_all {
+    $_->teardown for sort { $a->{serial} <=> $b->{serial} } grep { defined } values %LIVE;
+}
+
+# At done_testing, or at the end of a script that ran tests without it,
+# before the plan is printed. (Not test2_add_callback_testing_done: it
+# marks the hub active, and a script that runs no test, a benchmark, would
+# then exit 255.)
+test2_add_callback_post_load(sub { test2_stack()->top->follow_up(\&teardown_all) });
+END { teardown_all(); $? ||= 1 if $LATE_FAILURE }
+
+sub DESTROY {
+    my ($self) = @_;
+    return if $self->{destroyed}++ || ($self->{owner_pid} // 0) != $$;
+    local ($?, $@);
+    $self->teardown;
+    eval { run_or_die("$TOP/scripts/pg.sh", 'destroy', $self->{pgdata}) };
+    for my $d ($self->{dir}, map { $_->{dir} } @{ $self->{seconds} // [] }) {
+        if ($ENV{INGEST_KEEP}) { print STDERR "# kept $d\n" }
+        else { remove_tree($d) }
     }
 }
 

@@ -20,6 +20,11 @@ static ingest_jwt_params_t params(void)
     prm.tenant_claim = "tenant";
     prm.user_claim = "sub";
     prm.now = apr_time_from_sec(NOW_S);
+    /* the policy's own tests below turn these on */
+    prm.require_exp = 0;
+    prm.leeway = 0;
+    prm.issuer = NULL;
+    prm.audience = NULL;
     return prm;
 }
 
@@ -310,32 +315,88 @@ END_TEST
 
 /* ---------------------------------------------------------------- from_claims */
 
-static void claims_ok(const char *json, const char *tenant, const char *user)
+static void claims_ok_p(const ingest_jwt_params_t *prm, const char *json, const char *tenant,
+                        const char *user)
 {
     ingest_identity_t id;
     const char *why = NULL;
-    apr_status_t rv = ingest_identity_from_claims(unit_pool, unit_json(json), "tenant", "sub",
-                                                  apr_time_from_sec(NOW_S), &id, &why);
+    apr_status_t rv = ingest_identity_from_claims(unit_pool, unit_json(json), prm, &id, &why);
     ck_assert_msg(rv == APR_SUCCESS, "%s refused: %s", json, why ? why : "(no reason)");
     ck_assert_str_eq(id.tenant, tenant);
     ck_assert_str_eq(id.user, user);
 }
 
-static void claims_bad_j(json_t *claims, const char *want_why)
+static void claims_ok(const char *json, const char *tenant, const char *user)
+{
+    ingest_jwt_params_t prm = params();
+    claims_ok_p(&prm, json, tenant, user);
+}
+
+static void claims_bad_p(const ingest_jwt_params_t *prm, json_t *claims, const char *want_why)
 {
     ingest_identity_t id;
     const char *why = NULL;
-    apr_status_t rv =
-        ingest_identity_from_claims(unit_pool, claims, "tenant", "sub", apr_time_from_sec(NOW_S), &id, &why);
+    apr_status_t rv = ingest_identity_from_claims(unit_pool, claims, prm, &id, &why);
     ck_assert_msg(rv == APR_EINVAL, "claims accepted (tenant %s)", rv == APR_SUCCESS ? id.tenant : "-");
     ck_assert_ptr_nonnull(why);
     ck_assert_str_eq(why, want_why);
+}
+
+static void claims_bad_j(json_t *claims, const char *want_why)
+{
+    ingest_jwt_params_t prm = params();
+    claims_bad_p(&prm, claims, want_why);
 }
 
 static void claims_bad(const char *json, const char *want_why)
 {
     claims_bad_j(unit_json(json), want_why);
 }
+
+/* IngestJWTRequireExp, IngestJWTLeeway, IngestJWTIssuer, IngestJWTAudience */
+START_TEST(claims_policy)
+{
+    ingest_jwt_params_t prm = params();
+    prm.require_exp = 1;
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\"}"), "the token has no exp claim");
+    claims_ok_p(&prm, "{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001}", "a", "b");
+
+    /* leeway: expired 30 s ago, or valid only in 30 s, passes with 60 s */
+    prm.leeway = apr_time_from_sec(60);
+    claims_ok_p(&prm, "{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1699999970}", "a", "b");
+    claims_ok_p(&prm, "{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000100,\"nbf\":1700000030}", "a", "b");
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1699999940}"),
+                 "the token has expired");
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000900,\"nbf\":1700000061}"),
+                 "the token is not valid yet (nbf)");
+    prm.leeway = 0;
+
+    prm.issuer = "https://idp.example";
+    claims_ok_p(&prm, "{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"iss\":\"https://idp.example\"}",
+                "a", "b");
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001}"),
+                 "the token's iss claim is not the expected issuer");
+    claims_bad_p(&prm,
+                 unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"iss\":\"https://evil\"}"),
+                 "the token's iss claim is not the expected issuer");
+    claims_bad_p(
+        &prm,
+        unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"iss\":[\"https://idp.example\"]}"),
+        "the token's iss claim is not the expected issuer");
+    prm.issuer = NULL;
+
+    prm.audience = "ingest";
+    claims_ok_p(&prm, "{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"aud\":\"ingest\"}", "a", "b");
+    claims_ok_p(&prm, "{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"aud\":[\"other\",\"ingest\"]}",
+                "a", "b");
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001}"),
+                 "the token's aud claim does not name this service");
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"aud\":[\"other\",1]}"),
+                 "the token's aud claim does not name this service");
+    claims_bad_p(&prm, unit_json("{\"tenant\":\"a\",\"sub\":\"b\",\"exp\":1700000001,\"aud\":\"ingestx\"}"),
+                 "the token's aud claim does not name this service");
+}
+END_TEST
 
 START_TEST(claims_direct)
 {
@@ -372,9 +433,10 @@ START_TEST(claims_user_limits)
     memset(u, 'u', 256);
     u[255] = '\0';
     claims = unit_json_own(json_pack("{s:s, s:s}", "tenant", "acme", "sub", u));
-    ck_assert_int_eq(
-        ingest_identity_from_claims(unit_pool, claims, "tenant", "sub", apr_time_from_sec(NOW_S), &id, &why),
-        APR_SUCCESS);
+    {
+        ingest_jwt_params_t prm = params();
+        ck_assert_int_eq(ingest_identity_from_claims(unit_pool, claims, &prm, &id, &why), APR_SUCCESS);
+    }
     ck_assert_uint_eq(strlen(id.user), 255);
 
     u[255] = 'u';
@@ -467,6 +529,7 @@ Suite *suite_identity(void)
 
     tc = unit_tcase("claims");
     tcase_add_test(tc, claims_direct);
+    tcase_add_test(tc, claims_policy);
     tcase_add_test(tc, claims_user_limits);
     tcase_add_test(tc, claims_huge_real_times);
     tcase_add_test(tc, check_tenant);
