@@ -5,12 +5,15 @@
 # past crashes (t/fuzz/regressions/<target>/): one TAP assertion per
 # target, which fails if the target crashed, leaked, hung or broke one of
 # its promises. A failing input is kept in t/fuzz/artifacts/<target>/.
+# The fuzzers run at nice FUZZ_NICE (19): they take the CPU that the tests
+# running next to this one leave.
 # Skips when configure found no clang that links libFuzzer. Run by prove
 # (scripts/test.sh) and by `make fuzz` (FUZZ_SECONDS=60 there).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${FUZZ_SECONDS:-30}
 jobs=${FUZZ_JOBS:-2}
+nice=${FUZZ_NICE:-19}
 build=${FUZZ_BUILDDIR:-$top}
 
 if [ -z "${FUZZ_BUILT:-}" ]; then
@@ -50,8 +53,11 @@ run() {
     if [ -f "$top/t/fuzz/dict/$t.dict" ]; then
         dict=("-dict=$top/t/fuzz/dict/$t.dict")
     fi
-    # new inputs go to the first directory only: the scratch corpus
-    "$build/t/fuzz/build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    # new inputs go to the first directory only: the scratch corpus. Niced:
+    # prove runs integration tests next to this one, and some of them time
+    # what they watch; the fuzzers take what CPU is left (the time is
+    # fixed, the number of inputs run is what varies).
+    nice -n "$nice" "$build/t/fuzz/build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$art" "${dict[@]}" "$w/corpus" "$w/regressions" \
         >"$w/log" 2>&1
     echo $? >"$w/rc"
