@@ -16,7 +16,15 @@ typedef struct {
 
 #define INGEST_PROBLEM_BASE "urn:mod-ingest:problem:"
 
-/* A new reference the caller owns (json_decref). */
+/* A new reference the caller owns (json_decref). detail and field go
+ * through ingest_problem_string. */
 json_t *ingest_problem_json(const ingest_problem_t *pb);
+
+/* s as a JSON string, bytes that are not part of valid UTF-8 written as
+ * %XX (as a URL carries them): a name the client sent, such as a query
+ * parameter "%FF", stays readable in the answer, where jansson would
+ * refuse the string and the member would silently be missing. NULL only
+ * when s is NULL or memory runs out. */
+json_t *ingest_problem_string(const char *s);
 
 #endif

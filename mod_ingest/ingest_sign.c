@@ -6,7 +6,9 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "ingest_query.h"
 #include "ingest_sign.h"
+#include "ingest_validate.h"
 
 apr_status_t ingest_hmac_sha256(const void *key, apr_size_t klen, const void *msg, apr_size_t mlen,
                                 unsigned char out[INGEST_SHA256_LEN])
@@ -61,6 +63,35 @@ char *ingest_upload_url(apr_pool_t *p, const unsigned char *key, apr_size_t klen
         return NULL;
     }
     return apr_psprintf(p, "/api/ingest/upload/%s?expires=%" APR_INT64_T_FMT "&sig=%s", job_id, expires, sig);
+}
+
+/* The latest expiry a URL may carry: ten digits, as the URLs are made. */
+#define UPLOAD_EXPIRES_MAX APR_INT64_C(9999999999)
+
+apr_status_t ingest_upload_verify(apr_pool_t *p, const unsigned char *key, apr_size_t klen,
+                                  const char *method, const char *job_id, const char *query, apr_time_t now,
+                                  const char **why)
+{
+    const char *bad, *exp_s, *sig;
+    apr_table_t *args;
+    apr_int64_t expires;
+
+    if (ingest_query_parse(p, query, &args, &bad) != APR_SUCCESS || !(exp_s = apr_table_get(args, "expires"))
+        || !(sig = apr_table_get(args, "sig"))
+        || ingest_parse_int(exp_s, 0, UPLOAD_EXPIRES_MAX, &expires) != APR_SUCCESS) {
+        *why = "the upload URL lacks a valid expires and sig";
+        return APR_EACCES;
+    }
+    if (!ingest_const_equal(sig, ingest_upload_sig(p, key, klen, method, job_id, expires))) {
+        *why = "the upload URL's signature does not match";
+        return APR_EACCES;
+    }
+    /* expires is expires_at rounded down: the URL dies no later than it */
+    if (apr_time_sec(now) >= expires) {
+        *why = "the upload URL has expired";
+        return APR_EACCES;
+    }
+    return APR_SUCCESS;
 }
 
 int ingest_const_equal(const char *a, const char *b)

@@ -5,6 +5,7 @@
  * comparison. Pure. */
 
 #include <apr_pools.h>
+#include <apr_time.h>
 
 #define INGEST_SHA256_LEN 32
 
@@ -24,6 +25,22 @@ char *ingest_upload_sig(apr_pool_t *p, const unsigned char *key, apr_size_t klen
 /* The presigned URL path, /api/ingest/upload/{job}?expires=E&sig=S. */
 char *ingest_upload_url(apr_pool_t *p, const unsigned char *key, apr_size_t klen, const char *job_id,
                         apr_int64_t expires);
+
+/* Checks a presigned URL's query string (expires=E&sig=S, as
+ * ingest_upload_url writes it, in any order, other parameters ignored) for
+ * method and job_id at now. APR_SUCCESS, or APR_EACCES with *why (a short
+ * sentence for a 403 detail):
+ *   "the upload URL lacks a valid expires and sig"  a bad %-escape, no
+ *                                                   expires or sig, or an
+ *                                                   expires that is not
+ *                                                   0..9999999999
+ *   "the upload URL's signature does not match"
+ *   "the upload URL has expired"                    now >= expires (seconds)
+ * The signature is checked before the expiry, so an expired URL is only
+ * called expired when it is genuine. */
+apr_status_t ingest_upload_verify(apr_pool_t *p, const unsigned char *key, apr_size_t klen,
+                                  const char *method, const char *job_id, const char *query, apr_time_t now,
+                                  const char **why);
 
 /* 1 when equal; the time taken depends only on the lengths. */
 int ingest_const_equal(const char *a, const char *b);

@@ -8,9 +8,7 @@
 #include <apr_strings.h>
 #include <http_protocol.h>
 
-#include "ingest_query.h"
 #include "ingest_sign.h"
-#include "ingest_validate.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
@@ -63,9 +61,7 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
     const ingest_dir_conf *dc = ingest_dconf(r);
     const ingest_srv_conf *sc = ingest_sconf(r->server);
     const char *root = ingest_conf_storage_dir(sc);
-    const char *bad, *exp_s, *sig, *cl, *rel, *sha;
-    apr_table_t *args;
-    apr_int64_t expires;
+    const char *why, *cl, *rel, *sha;
     apr_off_t declared, max = ingest_conf_max_upload(dc);
     ingest_storage_file_t *f;
     json_t *job = NULL;
@@ -74,18 +70,10 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
     int rc;
 
     (void)id;
-    if (ingest_query_parse(r->pool, r->args, &args, &bad) != APR_SUCCESS
-        || !(exp_s = apr_table_get(args, "expires")) || !(sig = apr_table_get(args, "sig"))
-        || ingest_parse_int(exp_s, 0, APR_INT64_C(9999999999), &expires) != APR_SUCCESS) {
-        return forbidden(r, "the upload URL lacks a valid expires and sig");
-    }
-    if (!ingest_const_equal(sig, ingest_upload_sig(r->pool, sc->upload_secret, sc->upload_secret_len, "PUT",
-                                                   job_id, expires))) {
-        return forbidden(r, "the upload URL's signature does not match");
-    }
-    /* expires is expires_at rounded down: the URL dies no later than it */
-    if (apr_time_sec(apr_time_now()) >= expires) {
-        return forbidden(r, "the upload URL has expired");
+    if (ingest_upload_verify(r->pool, sc->upload_secret, sc->upload_secret_len, "PUT", job_id, r->args,
+                             apr_time_now(), &why)
+        != APR_SUCCESS) {
+        return forbidden(r, why);
     }
     if (!root) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,

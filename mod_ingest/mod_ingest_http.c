@@ -37,7 +37,7 @@ int ingest_send_problem(request_rec *r, const ingest_problem_t *pb)
 {
     json_t *doc = ingest_problem_json(pb);
     int rc;
-    json_object_set_new(doc, "instance", json_string(r->uri));
+    json_object_set_new(doc, "instance", ingest_problem_string(r->uri));
     rc = ingest_send_document(r, pb->status, "application/problem+json", doc);
     json_decref(doc);
     return rc;

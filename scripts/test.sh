@@ -4,8 +4,9 @@
 # ASan+UBSan), checks that every directive is documented, then runs
 # everything through prove: the C unit tests, the integration tests against
 # a real httpd and private PostgreSQL clusters, and the integration tests
-# linked under t/sanitize/ once more against the sanitized module. The last
-# lines are prove's summary.
+# linked under t/sanitize/ once more against the sanitized module, and the
+# fuzz targets for FUZZ_SECONDS (30) each (t/fuzz/fuzz.t, skipped without
+# clang and libFuzzer). The last lines are prove's summary.
 #
 # scripts/test.sh --sanitize [TEST.t ...] runs only integration tests (all
 # of them unless some are named) against the sanitized module.
@@ -42,4 +43,4 @@ make -s t/unit/unit_core t/unit/unit_core_san
 if [ -x "$top/scripts/check-directives.sh" ]; then
     "$top/scripts/check-directives.sh"
 fi
-exec prove -j2 "$@" t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t
+exec prove -j2 "$@" t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t t/fuzz/fuzz.t

@@ -93,11 +93,16 @@ is($r->{json}{total}, 0, 'filters combine');
 for my $case (['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=abc', 'limit'], ['limit=-1', 'limit'],
     ['limit=', 'limit'], ['limit', 'limit'], ['limit=+5', 'limit'], ['offset=-1', 'offset'], ['offset=1.5', 'offset'],
     ['offset=99999999999', 'offset'], ['status=processing', 'status'], ['status=', 'status'], ['user=you', 'user'],
-    ['page=2', 'page'], ['limit=5&limit=6', 'limit'], ['status=%zz', 'status']) {
+    ['page=2', 'page'], ['limit=5&limit=6', 'limit'], ['status=%zz', 'status'], ['%FF=1', '%FF']) {
     $r = $t->request('GET', "/api/ingest/jobs?$case->[0]", token => $alice);
     problem_ok($r, 422, 'invalid-field', "?$case->[0]");
     is($r->{json}{field}, $case->[1], "?$case->[0] names $case->[1]");
 }
+# a name that is not UTF-8 is named with its bytes %-escaped, in the detail too
+like($r->{json}{detail} // '', qr/^%FF unknown query parameter/, '?%FF=1: the detail names %FF');
+$r = $t->request('GET', '/api/ingest/status/%FF', token => $alice);
+problem_ok($r, 404, 'no-route', 'a job path whose id is not UTF-8 (nor a UUID)');
+is($r->{json}{instance}, '/api/ingest/status/%FF', '... its instance is the path, %-escaped');
 
 # ---- stats
 $r = $t->request('GET', '/api/ingest/stats', token => $alice);

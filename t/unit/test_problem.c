@@ -109,11 +109,40 @@ START_TEST(problem_field_without_detail)
 }
 END_TEST
 
+/* Names the client sent that are not UTF-8 (a query key "%FF") stay in
+ * the answer, their bad bytes as %XX; found by fuzz_query
+ * (t/fuzz/regressions/query/key-not-utf8): the member was missing. */
+START_TEST(problem_not_utf8)
+{
+    ingest_problem_t pb;
+    json_t *o;
+    memset(&pb, 0, sizeof(pb));
+    pb.status = 422;
+    pb.field = "\xff";
+    pb.detail = "\xff unknown query parameter";
+    o = unit_json_own(ingest_problem_json(&pb));
+    ck_assert_str_eq(str_member(o, "field"), "%FF");
+    ck_assert_str_eq(str_member(o, "detail"), "%FF unknown query parameter");
+
+    /* valid characters are kept, only the bytes outside one are escaped:
+     * a lone continuation byte, an overlong '/', a surrogate, a sequence
+     * cut short at the end */
+    o = unit_json_own(ingest_problem_string("caf\xc3\xa9 \x80 \xc0\xaf \xed\xa0\x80 \xe2\x82"));
+    ck_assert_str_eq(json_string_value(o), "caf\xc3\xa9 %80 %C0%AF %ED%A0%80 %E2%82");
+    o = unit_json_own(ingest_problem_string("plain \xf0\x9f\x98\x80"));
+    ck_assert_str_eq(json_string_value(o), "plain \xf0\x9f\x98\x80");
+    o = unit_json_own(ingest_problem_string(""));
+    ck_assert_str_eq(json_string_value(o), "");
+    ck_assert_ptr_null(ingest_problem_string(NULL));
+}
+END_TEST
+
 Suite *suite_problem(void)
 {
     Suite *s = suite_create("ingest_problem");
     TCase *tc = unit_tcase("problem_json");
     tcase_add_test(tc, problem_minimal);
+    tcase_add_test(tc, problem_not_utf8);
     tcase_add_test(tc, problem_full);
     tcase_add_test(tc, problem_line_only_when_positive);
     tcase_add_test(tc, problem_field_without_detail);

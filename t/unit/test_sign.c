@@ -136,6 +136,84 @@ START_TEST(upload_url_format)
 }
 END_TEST
 
+/* The query string of the URL ingest_upload_url makes. */
+static const char *url_query(const unsigned char *key, apr_size_t klen, const char *job, apr_int64_t expires)
+{
+    const char *url = ingest_upload_url(unit_pool, key, klen, job, expires);
+    ck_assert_ptr_nonnull(url);
+    ck_assert_ptr_nonnull(strchr(url, '?'));
+    return strchr(url, '?') + 1;
+}
+
+static void verify_refused(const char *job, const char *query, apr_time_t now, const char *want)
+{
+    const char *why = NULL;
+    ck_assert_int_eq(ingest_upload_verify(unit_pool, KEY, KLEN, "PUT", job, query, now, &why), APR_EACCES);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_str_eq(why, want);
+}
+
+#define LACKS    "the upload URL lacks a valid expires and sig"
+#define MISMATCH "the upload URL's signature does not match"
+#define EXPIRED  "the upload URL has expired"
+
+START_TEST(upload_verify)
+{
+    const apr_time_t now = apr_time_from_sec(1700000000);
+    const char *q = url_query(KEY, KLEN, JOB, 1700000100), *why = "untouched";
+    const char *sig = strstr(q, "sig=") + 4;
+
+    ck_assert_int_eq(ingest_upload_verify(unit_pool, KEY, KLEN, "PUT", JOB, q, now, &why), APR_SUCCESS);
+    ck_assert_str_eq(why, "untouched");
+    /* in any order, with other parameters, and %-escaped */
+    ck_assert_int_eq(ingest_upload_verify(
+                         unit_pool, KEY, KLEN, "PUT", JOB,
+                         apr_pstrcat(unit_pool, "x=1&sig=", sig, "&expires=%31700000100", NULL), now, &why),
+                     APR_SUCCESS);
+    /* the first of a repeated parameter counts, as for every query */
+    ck_assert_int_eq(ingest_upload_verify(unit_pool, KEY, KLEN, "PUT", JOB,
+                                          apr_pstrcat(unit_pool, q, "&expires=1&sig=x", NULL), now, &why),
+                     APR_SUCCESS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=1&sig=x&", q, NULL), now, MISMATCH);
+
+    /* another method, job, key or expiry */
+    ck_assert_int_eq(ingest_upload_verify(unit_pool, KEY, KLEN, "GET", JOB, q, now, &why), APR_EACCES);
+    ck_assert_str_eq(why, MISMATCH);
+    verify_refused("123e4567-e89b-12d3-a456-426614174001", q, now, MISMATCH);
+    ck_assert_int_eq(ingest_upload_verify(unit_pool, KEY, KLEN - 1, "PUT", JOB, q, now, &why), APR_EACCES);
+    ck_assert_str_eq(why, MISMATCH);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=1700000101&sig=", sig, NULL), now, MISMATCH);
+    /* the number is signed, not its spelling */
+    ck_assert_int_eq(ingest_upload_verify(unit_pool, KEY, KLEN, "PUT", JOB,
+                                          apr_pstrcat(unit_pool, "expires=01700000100&sig=", sig, NULL), now,
+                                          &why),
+                     APR_SUCCESS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=1700000100&sig=", sig, "A", NULL), now, MISMATCH);
+    verify_refused(JOB,
+                   apr_pstrcat(unit_pool, "expires=1700000100&sig=", apr_pstrndup(unit_pool, sig, 42), NULL),
+                   now, MISMATCH);
+    verify_refused(JOB, "expires=1700000100&sig=", now, MISMATCH);
+
+    /* malformed */
+    verify_refused(JOB, NULL, now, LACKS);
+    verify_refused(JOB, "", now, LACKS);
+    verify_refused(JOB, "expires=1700000100", now, LACKS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "sig=", sig, NULL), now, LACKS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=abc&sig=", sig, NULL), now, LACKS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=-1&sig=", sig, NULL), now, LACKS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=10000000000&sig=", sig, NULL), now, LACKS);
+    verify_refused(JOB, apr_pstrcat(unit_pool, q, "&x=%zz", NULL), now, LACKS);
+
+    /* genuine but expired: at expires exactly, and after */
+    verify_refused(JOB, q, apr_time_from_sec(1700000100), EXPIRED);
+    ck_assert_int_eq(
+        ingest_upload_verify(unit_pool, KEY, KLEN, "PUT", JOB, q, apr_time_from_sec(1700000100) - 1, &why),
+        APR_SUCCESS);
+    /* an expired URL that is not genuine is called so */
+    verify_refused(JOB, apr_pstrcat(unit_pool, "expires=1600000000&sig=", sig, NULL), now, MISMATCH);
+}
+END_TEST
+
 START_TEST(const_equal)
 {
     char a[] = "signature", b[] = "signature";
@@ -179,6 +257,7 @@ Suite *suite_sign(void)
     tcase_add_test(tc, upload_sig_deterministic);
     tcase_add_test(tc, upload_sig_changes);
     tcase_add_test(tc, upload_url_format);
+    tcase_add_test(tc, upload_verify);
     tcase_add_test(tc, const_equal);
     tcase_add_test(tc, sha256_hex_vectors);
     suite_add_tcase(s, tc);

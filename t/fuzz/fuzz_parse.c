@@ -1,0 +1,220 @@
+/* fuzz_parse: the streaming file parsers (ingest_parse*.c) as the worker
+ * drives them, fed in chunks whose ends the input chooses.
+ *
+ * Input: byte 0 picks the parser ((byte - '0') modulo 5: '0' csv, '1'
+ * json, '2' ndjson, '3' text, '4' binary); byte 1 is the size of the
+ * chunks after the first ones (0: the rest in one); byte 2 says how many
+ * first chunks there are (modulo 8) and the bytes after it give their
+ * sizes (0..255, 0 being an empty feed). The rest is the file.
+ *
+ * Promises checked (ingest_parse.h):
+ *  - the result never depends on where the chunks end: fed whole, the file
+ *    fails at the same stage (a feed or finish) with the same error, line
+ *    and column, or succeeds with the same summary; records agree, and
+ *    lines too when it succeeded;
+ *  - after an error, every later call fails the same way, and there is no
+ *    summary; the error is UTF-8 (it goes to a text column and to JSON);
+ *  - the summary serializes to JSON that jansson reads back equal (strict
+ *    UTF-8 without NUL: it is stored as jsonb), its counts are the
+ *    parser's, lines are the newlines plus an unterminated last line, and
+ *    the preview has at most INGEST_PARSE_PREVIEW records whose strings
+ *    are at most INGEST_PARSE_PREVIEW_CELL bytes. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fuzz.h"
+#include "ingest_parse.h"
+#include "ingest_validate.h"
+
+#define T "parse"
+
+typedef struct {
+    int failed; /* 0; 1: a feed failed; 2: finish did */
+    char *error;
+    int line, col;
+    apr_int64_t records, lines;
+    json_t *summary;
+} outcome_t;
+
+/* Each chunk from an allocation of exactly its size, so that ASan sees a
+ * parser reading past the chunk it was given. */
+static apr_status_t feed_copy(ingest_parser_t *ps, const uint8_t *s, size_t n)
+{
+    char *copy = malloc(n ? n : 1);
+    apr_status_t rv;
+
+    if (!copy) {
+        fuzz_fail(T, "out of memory");
+    }
+    if (n) {
+        memcpy(copy, s, n);
+    }
+    rv = ingest_parser_feed(ps, copy, n);
+    free(copy);
+    return rv;
+}
+
+/* Feeds nsizes chunks of the given sizes, then the rest in chunks of step
+ * bytes (0: at once), and finishes. */
+static void run(ingest_parse_kind_e kind, const uint8_t *file, size_t len, const uint8_t *sizes,
+                size_t nsizes, size_t step, outcome_t *o)
+{
+    apr_pool_t *p = fuzz_pool();
+    ingest_parser_t *ps = NULL;
+    size_t off = 0, n, i = 0;
+    const char *e;
+
+    memset(o, 0, sizeof(*o));
+    if (ingest_parser_create(p, kind, &ps) != APR_SUCCESS || !ps) {
+        fuzz_fail(T, "ingest_parser_create failed");
+    }
+    while (!o->failed && (i < nsizes || off < len)) {
+        n = i < nsizes ? sizes[i++] : step ? step : len - off;
+        if (n > len - off) {
+            n = len - off;
+        }
+        if (feed_copy(ps, file + off, n) != APR_SUCCESS) {
+            o->failed = 1;
+        }
+        off += n;
+    }
+    if (!o->failed && ingest_parser_finish(ps) != APR_SUCCESS) {
+        o->failed = 2;
+    }
+    e = ingest_parser_error(ps, &o->line, &o->col);
+    o->error = e ? strdup(e) : NULL;
+    o->records = ingest_parser_records(ps);
+    o->lines = ingest_parser_lines(ps);
+    o->summary = ingest_parser_summary(ps);
+    if (o->failed) {
+        FUZZ_CHECK(T, o->error != NULL && ingest_utf8_valid(o->error, strlen(o->error)));
+        FUZZ_CHECK(T, o->line >= 0 && o->col >= 0);
+        FUZZ_CHECK(T, o->summary == NULL);
+        /* every later call fails the same way */
+        FUZZ_CHECK(T, ingest_parser_feed(ps, "x", 1) == APR_EINVAL);
+        FUZZ_CHECK(T, ingest_parser_finish(ps) == APR_EINVAL);
+        FUZZ_CHECK(T, !strcmp(ingest_parser_error(ps, NULL, NULL), o->error));
+        FUZZ_CHECK(T, ingest_parser_summary(ps) == NULL);
+    } else {
+        FUZZ_CHECK(T, e == NULL && o->line == 0 && o->col == 0);
+        FUZZ_CHECK(T, o->summary != NULL);
+        /* finishing twice is harmless */
+        FUZZ_CHECK(T, ingest_parser_finish(ps) == APR_SUCCESS);
+    }
+    /* destroyed early, then again by its pool */
+    ingest_parser_destroy(ps);
+    apr_pool_destroy(p);
+}
+
+static void release(outcome_t *o)
+{
+    free(o->error);
+    json_decref(o->summary);
+}
+
+static void same(const outcome_t *got, const outcome_t *want)
+{
+    if (got->failed != want->failed || (!got->error != !want->error)
+        || (got->error && strcmp(got->error, want->error)) || got->line != want->line || got->col != want->col
+        || got->records != want->records || (!got->failed && got->lines != want->lines)
+        || (!got->summary != !want->summary) || (got->summary && !json_equal(got->summary, want->summary))) {
+        char *gs = got->summary ? json_dumps(got->summary, JSON_COMPACT) : NULL;
+        char *ws = want->summary ? json_dumps(want->summary, JSON_COMPACT) : NULL;
+        fuzz_fail(T,
+                  "the chunks changed the result: failed %d \"%s\" at %d:%d, %" APR_INT64_T_FMT
+                  " records, %" APR_INT64_T_FMT " lines, summary %s; whole: failed %d \"%s\" at %d:%d, "
+                  "%" APR_INT64_T_FMT " records, %" APR_INT64_T_FMT " lines, summary %s",
+                  got->failed, got->error ? got->error : "", got->line, got->col, got->records, got->lines,
+                  gs ? gs : "-", want->failed, want->error ? want->error : "", want->line, want->col,
+                  want->records, want->lines, ws ? ws : "-");
+    }
+}
+
+/* Preview strings are cut to a cell; keys are kept whole. */
+static void check_cells(json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING: FUZZ_CHECK(T, json_string_length(v) <= INGEST_PARSE_PREVIEW_CELL); break;
+    case JSON_OBJECT:
+        json_object_foreach(v, key, item)
+        {
+            check_cells(item);
+        }
+        break;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, item)
+        {
+            check_cells(item);
+        }
+        break;
+    default: break;
+    }
+}
+
+static void check_summary(ingest_parse_kind_e kind, const uint8_t *file, size_t len, const outcome_t *o)
+{
+    apr_int64_t newlines = 0;
+    json_error_t jerr;
+    json_t *back, *preview;
+    char *text;
+    size_t i;
+
+    text = json_dumps(o->summary, JSON_COMPACT);
+    FUZZ_CHECK(T, text != NULL);
+    back = json_loads(text, 0, &jerr);
+    if (!back || !json_equal(back, o->summary)) {
+        fuzz_fail(T, "the summary does not read back (%s): %s", back ? "not equal" : jerr.text, text);
+    }
+    json_decref(back);
+    free(text);
+
+    if (kind == INGEST_PARSE_BINARY) {
+        FUZZ_CHECK(T, json_object_size(o->summary) == 1 && o->records == 0);
+        return;
+    }
+    for (i = 0; i < len; ++i) {
+        newlines += file[i] == '\n';
+    }
+    FUZZ_CHECK(T, o->lines == newlines + (len && file[len - 1] != '\n'));
+    FUZZ_CHECK(T, json_integer_value(json_object_get(o->summary, "records")) == o->records);
+    FUZZ_CHECK(T, json_integer_value(json_object_get(o->summary, "lines")) == o->lines);
+    FUZZ_CHECK(T, kind != INGEST_PARSE_TEXT || o->records == o->lines);
+    preview = json_object_get(o->summary, "preview");
+    FUZZ_CHECK(T, json_is_array(preview) && json_array_size(preview) <= INGEST_PARSE_PREVIEW);
+    FUZZ_CHECK(T, (apr_int64_t)json_array_size(preview) <= o->records);
+    check_cells(preview);
+}
+
+int fuzz_parse(const uint8_t *data, size_t size)
+{
+    ingest_parse_kind_e kind;
+    size_t step, nsizes, hdr;
+    outcome_t whole, chunked;
+
+    if (size < 3) {
+        return 0;
+    }
+    kind = (ingest_parse_kind_e)((uint8_t)(data[0] - '0') % 5);
+    step = data[1];
+    nsizes = data[2] % 8;
+    hdr = 3 + nsizes;
+    if (size < hdr) {
+        return 0;
+    }
+    run(kind, data + hdr, size - hdr, NULL, 0, 0, &whole);
+    if (!whole.failed) {
+        check_summary(kind, data + hdr, size - hdr, &whole);
+    }
+    run(kind, data + hdr, size - hdr, data + 3, nsizes, step, &chunked);
+    same(&chunked, &whole);
+    release(&whole);
+    release(&chunked);
+    return 0;
+}
