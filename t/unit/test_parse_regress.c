@@ -26,7 +26,7 @@ static void parse_in(ingest_parse_kind_e kind, const char *s, apr_size_t len, ap
     char *copy;
 
     memset(o, 0, sizeof(*o));
-    ck_assert_int_eq(ingest_parser_create(unit_pool, kind, &ps), APR_SUCCESS);
+    ck_assert_int_eq(ingest_parser_create(unit_pool, kind, NULL, &ps), APR_SUCCESS);
     for (off = 0; !o->failed && off < len; off += n) {
         n = step && step < len - off ? step : len - off;
         copy = malloc(n);
