@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "ingest_parse.h"
+#include "ingest_validate.h"
 #include "unit.h"
 
 typedef struct {
@@ -72,12 +73,34 @@ START_TEST(csv_row_after_bare_cr)
 }
 END_TEST
 
+/* An NDJSON line that jansson refuses with its own words and the bytes
+ * near the fault: "invalid escape near '\"\\<D3>'" holds the first byte of
+ * a two-byte character and not the second. The error goes to the job's
+ * error column, which PostgreSQL refuses when it is not UTF-8: the job
+ * failed with "the database refused the step: 22021: invalid byte
+ * sequence" after IngestMaxAttempts parses instead of the line and column.
+ * t/fuzz/regressions/parse/ndjson-error-not-utf8 */
+START_TEST(ndjson_error_is_utf8)
+{
+    static const char line[] = "\"\\\xd3\x87\"\n";
+    outcome_t o;
+
+    parse_in(INGEST_PARSE_NDJSON, line, strlen(line), 0, &o);
+    ck_assert_int_eq(o.failed, 1);
+    ck_assert_ptr_nonnull(o.error);
+    ck_assert_int_eq(o.line, 1);
+    ck_assert_msg(ingest_utf8_valid(o.error, strlen(o.error)), "the error is not UTF-8: %s", o.error);
+    ck_assert_msg(!strncmp(o.error, "malformed JSON: ", 16), "error \"%s\"", o.error);
+}
+END_TEST
+
 Suite *suite_parse_regress(void)
 {
     Suite *s = suite_create("ingest_parse_regressions");
     TCase *tc = unit_tcase("fuzz_parse");
 
     tcase_add_test(tc, csv_row_after_bare_cr);
+    tcase_add_test(tc, ndjson_error_is_utf8);
     suite_add_tcase(s, tc);
     return s;
 }
