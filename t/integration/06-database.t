@@ -119,8 +119,7 @@ like($again, qr/0 applied, schema version $latest/, 'migrate.sh a second time is
 # pid): the statement is prepared again and runs once more. One child with
 # a one-connection pool, so the next request uses that session.
 {
-    my $d = IngestTest->new(extra => "StartServers 1\nServerLimit 1\nMaxRequestWorkers 25\nMinSpareThreads 1\n"
-        . "MaxSpareThreads 25\nDBDMin 1\nDBDMax 1\nDBDKeep 1\n");
+    my $d = IngestTest->new(extra => $IngestTest::ONE_CHILD . "DBDMin 1\nDBDMax 1\nDBDKeep 1\n");
     my $dtok = $d->token('dealloc', 'u1');
     $d->psql(<<'SQL');
 CREATE FUNCTION forget_statements() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -16,12 +16,7 @@ use Time::HiRes qw(sleep time);
 
 # one child with a two-connection pool: two slow uploads take it all if
 # they hold their connections
-my $one_child = <<'CONF';
-StartServers 1
-ServerLimit 1
-MaxRequestWorkers 25
-MinSpareThreads 1
-MaxSpareThreads 25
+my $one_child = $IngestTest::ONE_CHILD . <<'CONF';
 DBDMax 2
 DBDKeep 2
 IngestMaxBodySize 512M

@@ -15,7 +15,7 @@ use Time::HiRes qw(sleep);
 
 plan skip_all => 'strace is not installed' unless -x '/usr/bin/strace';
 
-my $t = IngestTest->new(extra => "StartServers 1\nServerLimit 1\nMaxRequestWorkers 25\nMinSpareThreads 1\nMaxSpareThreads 25\n");
+my $t = IngestTest->new(extra => $IngestTest::ONE_CHILD);
 my $ppid = $t->httpd_pid;
 sub parent_of {
     my ($pid) = @_;

@@ -33,6 +33,10 @@ our @EXPORT_OK = qw(wait_until problem_ok);
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
+# Config for one child process that serves every request, for tests that
+# need one connection pool or one process to watch.
+our $ONE_CHILD = "StartServers 1\nServerLimit 1\nMaxRequestWorkers 25\nMinSpareThreads 1\nMaxSpareThreads 25\n";
+
 # The schema version the tree's migrations produce: the highest NNN_ file.
 sub latest_schema {
     my ($v) = sort { $b <=> $a } map { m{/0*(\d+)_[^/]*\.sql$} ? $1 : () } glob("$TOP/sql/*.sql");
