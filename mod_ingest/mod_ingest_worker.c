@@ -93,7 +93,7 @@ static apr_status_t step_failed(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, json_
     rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf), error,
                                    &done);
     if (rv == INGEST_EDB_QUERY) {
-        /* the error text itself is not the problem: try without it */
+        /* in case the error text is what the database refuses: once more without it */
         rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf),
                                        "the step failed", &done);
     }
