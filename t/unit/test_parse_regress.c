@@ -17,8 +17,9 @@ typedef struct {
 } outcome_t;
 
 /* Feeds s in chunks of step bytes (0: whole), each from an allocation of
- * its own, and finishes. */
-static void parse_in(ingest_parse_kind_e kind, const char *s, apr_size_t len, apr_size_t step, outcome_t *o)
+ * its own, and finishes, under lim (NULL: the defaults). */
+static void parse_in(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, const char *s,
+                     apr_size_t len, apr_size_t step, outcome_t *o)
 {
     ingest_parser_t *ps = NULL;
     apr_size_t off, n;
@@ -26,7 +27,7 @@ static void parse_in(ingest_parse_kind_e kind, const char *s, apr_size_t len, ap
     char *copy;
 
     memset(o, 0, sizeof(*o));
-    ck_assert_int_eq(ingest_parser_create(unit_pool, kind, &ps), APR_SUCCESS);
+    ck_assert_int_eq(ingest_parser_create(unit_pool, kind, lim, &ps), APR_SUCCESS);
     for (off = 0; !o->failed && off < len; off += n) {
         n = step && step < len - off ? step : len - off;
         copy = malloc(n);
@@ -51,7 +52,7 @@ static void expect_error(const char *s, int failed, const char *error, int line,
     size_t i;
 
     for (i = 0; i < sizeof(steps) / sizeof(steps[0]); ++i) {
-        parse_in(INGEST_PARSE_CSV, s, strlen(s), steps[i], &o);
+        parse_in(INGEST_PARSE_CSV, NULL, s, strlen(s), steps[i], &o);
         ck_assert_msg(
             o.failed == failed && o.error && !strcmp(o.error, error) && o.line == line && o.col == col,
             "chunks of %zu: failed %d \"%s\" at %d:%d; want failed %d \"%s\" at %d:%d", (size_t)steps[i],
