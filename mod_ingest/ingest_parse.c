@@ -118,6 +118,22 @@ void ingest_parser_destroy(ingest_parser_t *ps)
 
 /* ------------------------------------------------------------- errors */
 
+/* Messages quote the file (jansson's "near '...'" holds the bytes at the
+ * fault, which may be part of a character): the job's error is text the
+ * database and the API must take, so a byte that does not begin a valid
+ * UTF-8 character becomes '?'. */
+static void scrub_utf8(char *e)
+{
+    apr_size_t i = 0, n = strlen(e), k;
+    while (i < n) {
+        if ((k = ingest_utf8_char(e, i, n)) == 0) {
+            e[i] = '?';
+            k = 1;
+        }
+        i += k;
+    }
+}
+
 apr_status_t ingest_parse_fail(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *fmt, ...)
 {
     va_list ap;
@@ -128,6 +144,7 @@ apr_status_t ingest_parse_fail(ingest_parser_t *ps, apr_int64_t line, apr_int64_
     va_start(ap, fmt);
     ps->error = apr_pvsprintf(ps->pool, fmt, ap);
     va_end(ap);
+    scrub_utf8((char *)ps->error);
     ps->err_line = line > 0 ? line : 0;
     ps->err_col = col > 0 ? col : 0;
     return APR_EINVAL;
