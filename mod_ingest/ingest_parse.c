@@ -458,6 +458,9 @@ apr_status_t ingest_parser_feed(ingest_parser_t *ps, const char *buf, apr_size_t
     }
     while (len) {
         apr_size_t n = len < INGEST_PARSE_SLICE ? len : INGEST_PARSE_SLICE;
+        if (ps->kind == INGEST_PARSE_JSON && n > ingest_parse_json_room(ps)) {
+            n = ingest_parse_json_room(ps);
+        }
         switch (ps->kind) {
         case INGEST_PARSE_CSV: rv = ingest_parse_csv_feed(ps, buf, n); break;
         case INGEST_PARSE_JSON: rv = ingest_parse_json_feed(ps, buf, n); break;

@@ -194,6 +194,10 @@ void ingest_parse_csv_release(ingest_parser_t *ps);
 apr_status_t ingest_parse_json_init(ingest_parser_t *ps);
 apr_status_t ingest_parse_json_feed(ingest_parser_t *ps, const char *buf, apr_size_t len);
 apr_status_t ingest_parse_json_finish(ingest_parser_t *ps);
+/* How many bytes yajl may be given next: never past the byte that makes
+ * the open element too long, so that whether an element is too long or
+ * wrong does not depend on how the input is cut. */
+apr_size_t ingest_parse_json_room(const ingest_parser_t *ps);
 void ingest_parse_json_release(ingest_parser_t *ps);
 
 apr_status_t ingest_parse_ndjson_feed(ingest_parser_t *ps, const char *buf, apr_size_t len);

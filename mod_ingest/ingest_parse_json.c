@@ -102,6 +102,24 @@ static int over(const ingest_parser_t *ps, apr_int64_t end)
     return ps->u.json.depth >= 2 && end - ps->u.json.elem_start > (apr_int64_t)ps->lim.record_bytes;
 }
 
+apr_size_t ingest_parse_json_room(const ingest_parser_t *ps)
+{
+    const ingest_json_state_t *js = &ps->u.json;
+    apr_int64_t left;
+
+    /* an element that opens in the slice gets at most the byte past its
+     * limit in it; one that is open gets up to that byte. yajl reads a
+     * token whole before it says what is wrong with it (a number ends
+     * only at the byte after it): fed past that byte, it would report a
+     * fault that, fed byte by byte, comes after the element was found too
+     * long. */
+    if (js->depth < 2) {
+        return ps->lim.record_bytes + 1;
+    }
+    left = js->elem_start + (apr_int64_t)ps->lim.record_bytes + 1 - ps->offset;
+    return left > 0 ? (apr_size_t)left : 1;
+}
+
 /* Where yajl stands in the chunk. */
 static apr_size_t consumed(const ingest_parser_t *ps)
 {

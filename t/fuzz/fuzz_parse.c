@@ -1,11 +1,15 @@
 /* fuzz_parse: the streaming file parsers (ingest_parse*.c) as the worker
- * drives them, fed in chunks whose ends the input chooses.
+ * drives them, fed in chunks whose ends the input chooses, under limits it
+ * chooses.
  *
  * Input: byte 0 picks the parser ((byte - '0') modulo 5: '0' csv, '1'
  * json, '2' ndjson, '3' text, '4' binary); byte 1 is the size of the
  * chunks after the first ones (0: the rest in one); byte 2 says how many
- * first chunks there are (modulo 8) and the bytes after it give their
- * sizes (0..255, 0 being an empty feed). The rest is the file.
+ * first chunks there are (its low 3 bits) and which limits are small (its
+ * high 5 bits, one a limit: a 64-byte record, 3 names, 40 bytes of names,
+ * 5-byte cells, 60 bytes of preview; none: the defaults); the bytes after
+ * it give the first chunks' sizes (0..255, 0 being an empty feed). The
+ * rest is the file.
  *
  * Promises checked (ingest_parse.h):
  *  - the result never depends on where the chunks end: fed whole, the file
@@ -16,9 +20,11 @@
  *    summary; the error is UTF-8 (it goes to a text column and to JSON);
  *  - the summary serializes to JSON that jansson reads back equal (strict
  *    UTF-8 without NUL: it is stored as jsonb), its counts are the
- *    parser's, lines are the newlines plus an unterminated last line, and
- *    the preview has at most INGEST_PARSE_PREVIEW records whose strings
- *    are at most INGEST_PARSE_PREVIEW_CELL bytes. */
+ *    parser's, and lines are the newlines plus an unterminated last line;
+ *  - the summary keeps within the limits: at most the names allowed, each
+ *    name, key and string at most a cell, at most INGEST_PARSE_PREVIEW
+ *    records, its JSON text under names_json + preview_json +
+ *    INGEST_PARSE_SUMMARY_FIXED bytes, and "truncated" true or absent. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +63,10 @@ static apr_status_t feed_copy(ingest_parser_t *ps, const uint8_t *s, size_t n)
     return rv;
 }
 
-/* small limits, so inputs of fuzzing size reach every cut and the
- * record-size error, which must not depend on the chunking either */
-static const ingest_parse_limits_t lim = {512, 8, 256, 16, 256};
-
 /* Feeds nsizes chunks of the given sizes, then the rest in chunks of step
- * bytes (0: at once), and finishes. */
-static void run(ingest_parse_kind_e kind, const uint8_t *file, size_t len, const uint8_t *sizes,
-                size_t nsizes, size_t step, outcome_t *o)
+ * bytes (0: at once), and finishes, under lim (NULL: the defaults). */
+static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, const uint8_t *file, size_t len,
+                const uint8_t *sizes, size_t nsizes, size_t step, outcome_t *o)
 {
     apr_pool_t *p = fuzz_pool();
     ingest_parser_t *ps = NULL;
@@ -72,7 +74,7 @@ static void run(ingest_parse_kind_e kind, const uint8_t *file, size_t len, const
     const char *e;
 
     memset(o, 0, sizeof(*o));
-    if (ingest_parser_create(p, kind, &lim, &ps) != APR_SUCCESS || !ps) {
+    if (ingest_parser_create(p, kind, lim, &ps) != APR_SUCCESS || !ps) {
         fuzz_fail(T, "ingest_parser_create failed");
     }
     while (!o->failed && (i < nsizes || off < len)) {
@@ -137,37 +139,38 @@ static void same(const outcome_t *got, const outcome_t *want)
     }
 }
 
-/* Preview strings and keys are cut to a cell. */
-static void check_cells(json_t *v)
+/* Every string and key of the preview is cut to a cell. */
+static void check_cells(json_t *v, apr_size_t cell)
 {
     const char *key;
     json_t *item;
     size_t i;
 
     switch (json_typeof(v)) {
-    case JSON_STRING: FUZZ_CHECK(T, json_string_length(v) <= lim.cell_bytes); break;
+    case JSON_STRING: FUZZ_CHECK(T, json_string_length(v) <= cell); break;
     case JSON_OBJECT:
         json_object_foreach(v, key, item)
         {
-            FUZZ_CHECK(T, strlen(key) <= lim.cell_bytes);
-            check_cells(item);
+            FUZZ_CHECK(T, strlen(key) <= cell);
+            check_cells(item, cell);
         }
         break;
     case JSON_ARRAY:
         json_array_foreach(v, i, item)
         {
-            check_cells(item);
+            check_cells(item, cell);
         }
         break;
     default: break;
     }
 }
 
-static void check_summary(ingest_parse_kind_e kind, const uint8_t *file, size_t len, const outcome_t *o)
+static void check_summary(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, const uint8_t *file,
+                          size_t len, const outcome_t *o)
 {
     apr_int64_t newlines = 0;
     json_error_t jerr;
-    json_t *back, *preview;
+    json_t *back, *preview, *names, *truncated;
     char *text;
     size_t i;
 
@@ -178,7 +181,12 @@ static void check_summary(ingest_parse_kind_e kind, const uint8_t *file, size_t 
         fuzz_fail(T, "the summary does not read back (%s): %s", back ? "not equal" : jerr.text, text);
     }
     json_decref(back);
+    if (strlen(text) >= lim->names_json + lim->preview_json + INGEST_PARSE_SUMMARY_FIXED) {
+        fuzz_fail(T, "a summary of %zu bytes: %s", strlen(text), text);
+    }
     free(text);
+    truncated = json_object_get(o->summary, "truncated");
+    FUZZ_CHECK(T, !truncated || json_is_true(truncated));
 
     if (kind == INGEST_PARSE_BINARY) {
         FUZZ_CHECK(T, json_object_size(o->summary) == 1 && o->records == 0);
@@ -191,14 +199,32 @@ static void check_summary(ingest_parse_kind_e kind, const uint8_t *file, size_t 
     FUZZ_CHECK(T, json_integer_value(json_object_get(o->summary, "records")) == o->records);
     FUZZ_CHECK(T, json_integer_value(json_object_get(o->summary, "lines")) == o->lines);
     FUZZ_CHECK(T, kind != INGEST_PARSE_TEXT || o->records == o->lines);
+    names = json_object_get(o->summary, kind == INGEST_PARSE_CSV ? "columns" : "keys");
+    if (kind == INGEST_PARSE_CSV || kind == INGEST_PARSE_JSON || kind == INGEST_PARSE_NDJSON) {
+        FUZZ_CHECK(T, json_is_array(names) && json_array_size(names) <= lim->names);
+        check_cells(names, lim->cell_bytes);
+    }
     preview = json_object_get(o->summary, "preview");
     FUZZ_CHECK(T, json_is_array(preview) && json_array_size(preview) <= INGEST_PARSE_PREVIEW);
     FUZZ_CHECK(T, (apr_int64_t)json_array_size(preview) <= o->records);
-    check_cells(preview);
+    check_cells(preview, lim->cell_bytes);
+}
+
+/* The limits the high bits of b choose, each bit one small limit; every
+ * limit is spelled out (the parser's defaults for the others), so that the
+ * checks know them. */
+static void choose_limits(uint8_t b, ingest_parse_limits_t *lim)
+{
+    lim->record_bytes = b & 1 ? 64 : INGEST_PARSE_DEFAULT_RECORD;
+    lim->names = b & 2 ? 3 : INGEST_PARSE_DEFAULT_NAMES;
+    lim->names_json = b & 4 ? 40 : INGEST_PARSE_DEFAULT_NAMES_JSON;
+    lim->cell_bytes = b & 8 ? 5 : INGEST_PARSE_DEFAULT_CELL;
+    lim->preview_json = b & 16 ? 60 : INGEST_PARSE_DEFAULT_PREVIEW_JSON;
 }
 
 int fuzz_parse(const uint8_t *data, size_t size)
 {
+    ingest_parse_limits_t lim;
     ingest_parse_kind_e kind;
     size_t step, nsizes, hdr;
     outcome_t whole, chunked;
@@ -208,16 +234,18 @@ int fuzz_parse(const uint8_t *data, size_t size)
     }
     kind = (ingest_parse_kind_e)((uint8_t)(data[0] - '0') % 5);
     step = data[1];
-    nsizes = data[2] % 8;
+    nsizes = data[2] & 7;
+    choose_limits(data[2] >> 3, &lim);
     hdr = 3 + nsizes;
     if (size < hdr) {
         return 0;
     }
-    run(kind, data + hdr, size - hdr, NULL, 0, 0, &whole);
+    /* the defaults as NULL, the way the worker asks for them */
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, NULL, 0, 0, &whole);
     if (!whole.failed) {
-        check_summary(kind, data + hdr, size - hdr, &whole);
+        check_summary(kind, &lim, data + hdr, size - hdr, &whole);
     }
-    run(kind, data + hdr, size - hdr, data + 3, nsizes, step, &chunked);
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, data + 3, nsizes, step, &chunked);
     same(&chunked, &whole);
     release(&whole);
     release(&chunked);
