@@ -22,6 +22,7 @@ Suite *suite_parse(void);
 Suite *suite_ingest_json(void);
 Suite *suite_parse_regress(void);
 Suite *suite_fuzz_replay(void);
+Suite *suite_records(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

@@ -89,6 +89,7 @@ int main(void)
     srunner_add_suite(sr, suite_ingest_json());
     srunner_add_suite(sr, suite_parse_regress());
     srunner_add_suite(sr, suite_fuzz_replay());
+    srunner_add_suite(sr, suite_records());
     srunner_set_tap(sr, "-");
     srunner_run_all(sr, CK_SILENT);
     failed = srunner_ntests_failed(sr);
