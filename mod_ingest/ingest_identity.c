@@ -42,6 +42,7 @@ static const char *claim_as_id(apr_pool_t *p, json_t *v)
 }
 
 /* aud is one string or an array of strings (RFC 7519 §4.1.3). */
+/* A string claim that is want, or an array that holds it. */
 static int audience_names(json_t *aud, const char *want)
 {
     json_t *v;
@@ -123,6 +124,8 @@ apr_status_t ingest_identity_from_claims(apr_pool_t *p, json_t *claims, const in
         *why = apr_psprintf(p, "the %s claim is longer than 255 bytes or not UTF-8", user_claim);
         return APR_EINVAL;
     }
+    out->admin = prm->admin_claim && prm->admin_value
+                 && audience_names(json_object_get(claims, prm->admin_claim), prm->admin_value);
     return APR_SUCCESS;
 }
 

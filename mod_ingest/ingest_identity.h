@@ -16,6 +16,7 @@
 typedef struct {
     const char *tenant;
     const char *user; /* may be NULL when the auth source names no user */
+    int admin;        /* may use the admin endpoints (of its own tenant) */
 } ingest_identity_t;
 
 typedef struct {
@@ -29,6 +30,9 @@ typedef struct {
     const char *issuer;         /* when set, iss must equal it */
     const char *audience;       /* when set, aud (a string, or an array of
                                  * strings) must name it */
+    const char *admin_claim;    /* when set, the token is an admin's if this
+                                 * claim is admin_value, or an array holding it */
+    const char *admin_value;
 } ingest_jwt_params_t;
 
 /* Verifies signature and algorithm (HS256 and nothing else), then maps the

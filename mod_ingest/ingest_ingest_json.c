@@ -126,6 +126,28 @@ static apr_status_t validate_records(apr_pool_t *p, json_t *records, ingest_json
     return APR_SUCCESS;
 }
 
+/* The array only: each record is the worker's to check, and one that is
+ * wrong fails alone, named in the job's results. */
+static apr_status_t validate_jobs(apr_pool_t *p, json_t *jobs, ingest_json_req_t *out, ingest_verr_t *err)
+{
+    apr_size_t n;
+
+    if (!json_is_array(jobs)) {
+        return ingest_verr(err, "jobs", "must be an array");
+    }
+    n = json_array_size(jobs);
+    if (n == 0) {
+        return ingest_verr(err, "jobs", "must not be empty");
+    }
+    if (n > INGEST_JOBS_MAX) {
+        return ingest_verr(err, "jobs", apr_psprintf(p, "must have at most %d records", INGEST_JOBS_MAX));
+    }
+    out->kind = INGEST_JSON_JOBS;
+    out->records = jobs;
+    out->count = n;
+    return APR_SUCCESS;
+}
+
 static apr_status_t validate_mappings(apr_pool_t *p, json_t *mappings, ingest_json_req_t *out,
                                       ingest_verr_t *err)
 {
@@ -161,7 +183,7 @@ static apr_status_t validate_mappings(apr_pool_t *p, json_t *mappings, ingest_js
 apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_json_req_t *out,
                                          ingest_verr_t *err)
 {
-    json_t *records, *mappings, *v;
+    json_t *records, *mappings, *jobs, *v;
     const char *key;
     apr_status_t rv;
 
@@ -172,14 +194,17 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
     }
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "records") && strcmp(key, "mappings") && strcmp(key, "priority")) {
+        if (strcmp(key, "records") && strcmp(key, "mappings") && strcmp(key, "jobs")
+            && strcmp(key, "priority")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
     records = json_object_get(body, "records");
     mappings = json_object_get(body, "mappings");
-    if (!records == !mappings) {
-        return ingest_verr(err, NULL, "the body must have either \"records\" or \"mappings\"");
+    jobs = json_object_get(body, "jobs");
+    if (!records + !mappings + !jobs != 2) {
+        return ingest_verr(err, NULL,
+                           "the body must have exactly one of \"records\", \"mappings\" or \"jobs\"");
     }
     if ((v = json_object_get(body, "priority")) != NULL) {
         if (!json_is_string(v)
@@ -187,7 +212,9 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
             return ingest_verr(err, "priority", "must be one of HIGH, MEDIUM, LOW");
         }
     }
-    rv = records ? validate_records(p, records, out, err) : validate_mappings(p, mappings, out, err);
+    rv = records ? validate_records(p, records, out, err)
+         : jobs  ? validate_jobs(p, jobs, out, err)
+                 : validate_mappings(p, mappings, out, err);
     if (rv != APR_SUCCESS) {
         /* nothing half-filled for a caller that looks anyway */
         ingest_priority_e prio = out->priority;

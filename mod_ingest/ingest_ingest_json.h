@@ -2,7 +2,9 @@
 #define INGEST_INGEST_JSON_H
 
 /* POST /api/ingest/json bodies: {"records": [...]} (seed 001's JSON
- * ingest) or {"mappings": [...], "priority": ...} (seed 002). Pure. */
+ * ingest), {"mappings": [...], "priority": ...} (seed 002) or
+ * {"jobs": [...]} (seed 003's ML job metadata, each record checked by the
+ * worker, so that a bad one fails alone). Pure. */
 
 #include <apr_pools.h>
 #include <apr_tables.h>
@@ -13,10 +15,11 @@
 
 #define INGEST_RECORDS_MAX     100000
 #define INGEST_MAPPINGS_MAX    10000
+#define INGEST_JOBS_MAX        100000
 #define INGEST_MAPPING_ID_MAX  255
 #define INGEST_MAPPING_STR_MAX 1024
 
-typedef enum { INGEST_JSON_RECORDS = 1, INGEST_JSON_MAPPINGS = 2 } ingest_json_kind_e;
+typedef enum { INGEST_JSON_RECORDS = 1, INGEST_JSON_MAPPINGS = 2, INGEST_JSON_JOBS = 3 } ingest_json_kind_e;
 
 typedef struct {
     const char *id;
@@ -29,12 +32,12 @@ typedef struct {
     ingest_json_kind_e kind;
     ingest_priority_e priority;   /* MEDIUM when absent */
     apr_array_header_t *mappings; /* of ingest_mapping_t, for MAPPINGS */
-    json_t *records;              /* borrowed: the body's array, for RECORDS */
-    apr_size_t count;             /* records or mappings */
+    json_t *records;              /* borrowed: the body's array, for RECORDS and JOBS */
+    apr_size_t count;             /* records, mappings or jobs */
 } ingest_json_req_t;
 
 /* APR_SUCCESS or APR_EINVAL with err->field naming the place, e.g.
- * "mappings[3].target", "records[0]", "priority", or NULL for the body. */
+ * "mappings[3].target", "records[0]", "jobs", "priority", or NULL for the body. */
 apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_json_req_t *out,
                                          ingest_verr_t *err);
 

@@ -118,9 +118,19 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     }
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")) {
+        if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")
+            && strcmp(key, "source_type")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
+    }
+
+    out->source_type = "file_upload";
+    if ((v = json_object_get(body, "source_type")) != NULL) {
+        if (!json_is_string(v)
+            || (strcmp(json_string_value(v), "file_upload") && strcmp(json_string_value(v), "job_metadata"))) {
+            return ingest_verr(err, "source_type", "must be one of file_upload, job_metadata");
+        }
+        out->source_type = apr_pstrdup(p, json_string_value(v));
     }
 
     v = json_object_get(body, "filename");
@@ -142,6 +152,10 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
         return ingest_verr(err, "file_type", "must be one of csv, json, ndjson, xml, pdf, xlsx, txt, log");
     }
     out->file_type = apr_pstrdup(p, json_string_value(v));
+    if (!strcmp(out->source_type, "job_metadata") && strcmp(out->file_type, "json")
+        && strcmp(out->file_type, "ndjson")) {
+        return ingest_verr(err, "file_type", "must be json or ndjson for source_type job_metadata");
+    }
 
     v = json_object_get(body, "file_size");
     if (!v)
@@ -206,16 +220,16 @@ static int scan_arg(void *ctx, const char *key, const char *val)
     return 1;
 }
 
-/* What every listing's query shares: only the allowed names, each at
- * most once, and limit (1..100, default 20) and offset (0..2^31-1). */
-static apr_status_t validate_page(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
-                                  const char *expected, int *limit, apr_int64_t *offset, ingest_verr_t *err)
+apr_status_t ingest_validate_page(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
+                                  const char *expected, int default_limit, int *limit, apr_int64_t *offset,
+                                  ingest_verr_t *err)
 {
+    const char *skip_or_offset = "offset";
     list_scan_t sc;
     const char *v;
     apr_int64_t n;
 
-    *limit = INGEST_LIST_LIMIT_DEFAULT;
+    *limit = default_limit;
     *offset = 0;
     memset(&sc, 0, sizeof(sc));
     sc.p = p;
@@ -235,9 +249,17 @@ static apr_status_t validate_page(apr_pool_t *p, apr_table_t *args, const char *
         }
         *limit = (int)n;
     }
-    if ((v = apr_table_get(args, "offset")) != NULL) {
+    if ((v = apr_table_get(args, "skip")) != NULL) {
+        if (apr_table_get(args, "offset")) {
+            return ingest_verr(err, "skip", "cannot be given together with offset (they are the same)");
+        }
+        skip_or_offset = "skip";
+    } else {
+        v = apr_table_get(args, "offset");
+    }
+    if (v) {
         if (ingest_parse_int(v, 0, INGEST_LIST_OFFSET_MAX, &n) != APR_SUCCESS) {
-            return ingest_verr(err, "offset", "must be an integer from 0 to 2147483647");
+            return ingest_verr(err, skip_or_offset, "must be an integer from 0 to 2147483647");
         }
         *offset = n;
     }
@@ -252,8 +274,9 @@ apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
-    rv = validate_page(p, args, allowed, "unknown query parameter (expected status, limit, offset, user)",
-                       &out->limit, &out->offset, err);
+    rv = ingest_validate_page(p, args, allowed,
+                              "unknown query parameter (expected status, limit, offset, user)",
+                              INGEST_LIST_LIMIT_DEFAULT, &out->limit, &out->offset, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -318,8 +341,8 @@ apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_re
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
-    rv = validate_page(p, args, allowed, "unknown query parameter (expected status, limit, offset)",
-                       &out->limit, &out->offset, err);
+    rv = ingest_validate_page(p, args, allowed, "unknown query parameter (expected status, limit, offset)",
+                              INGEST_LIST_LIMIT_DEFAULT, &out->limit, &out->offset, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }

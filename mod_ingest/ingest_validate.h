@@ -25,6 +25,7 @@ typedef struct {
 } ingest_verr_t;
 
 typedef struct {
+    const char *source_type; /* file_upload (the default) or job_metadata */
     const char *filename;
     const char *file_type;
     apr_int64_t file_size;
@@ -70,6 +71,14 @@ typedef struct {
  * offset; anything else is refused by name, like the jobs listing. */
 apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_results_req_t *out,
                                      ingest_verr_t *err);
+
+/* What every listing's query shares: only the allowed names (anything
+ * else is refused with expected as the detail), each at most once; limit
+ * (1..100, default_limit) and offset (0..2^31-1), which may also be
+ * called skip when allowed names it. */
+apr_status_t ingest_validate_page(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
+                                  const char *expected, int default_limit, int *limit, apr_int64_t *offset,
+                                  ingest_verr_t *err);
 
 /* Parses a plain decimal (digits only, no sign, no spaces) into [min, max]. */
 apr_status_t ingest_parse_int(const char *s, apr_int64_t min, apr_int64_t max, apr_int64_t *out);

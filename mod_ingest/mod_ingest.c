@@ -72,6 +72,7 @@ static void ingest_register_hooks(apr_pool_t *p)
     ingest_db_register(ingest_callback_statements);
     ingest_db_register(ingest_upload_statements);
     ingest_db_register(ingest_item_statements);
+    ingest_db_register(ingest_jobmeta_statements);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ingest_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -15,7 +15,8 @@
  * client has a bug that silently answering the old job would hide. */
 static int same_request(json_t *job, const ingest_init_req_t *req)
 {
-    return !strcmp(json_string_value(json_object_get(job, "filename")) ?: "", req->filename)
+    return !strcmp(json_string_value(json_object_get(job, "source_type")) ?: "", req->source_type)
+           && !strcmp(json_string_value(json_object_get(job, "filename")) ?: "", req->filename)
            && !strcmp(json_string_value(json_object_get(job, "file_type")) ?: "", req->file_type)
            && json_integer_value(json_object_get(job, "file_size")) == req->file_size;
 }
@@ -35,7 +36,7 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     apr_status_t rv;
     apr_interval_time_t due_in = 0;
     ingest_processor_e proc;
-    int created = 0;
+    int created = 0, wait_for_file;
 
     (void)param;
     if (ingest_read_json(r, ingest_conf_max_body(dc), &body, &pb) != APR_SUCCESS) {
@@ -47,14 +48,20 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     if (ingest_validate_init(r->pool, body, ingest_conf_max_upload(dc), &req, &verr) != APR_SUCCESS) {
         return ingest_send_invalid(r, verr.field, verr.detail);
     }
+    if (!strcmp(req.source_type, "job_metadata") && !ingest_conf_storage_dir(sc)) {
+        return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage not configured",
+                                 "this server has no IngestStorageDir to keep the job metadata file");
+    }
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }
     /* simulate and external need no upload: the job is queued at once,
      * and simulate starts it after its configured delay; parse (and no
-     * processor) wait for the file */
+     * processor) wait for the file, as job metadata always does */
     proc = ingest_conf_processor(sc);
-    if (proc == INGEST_PROC_SIMULATE) {
+    wait_for_file =
+        proc == INGEST_PROC_NONE || proc == INGEST_PROC_PARSE || !strcmp(req.source_type, "job_metadata");
+    if (!wait_for_file && proc == INGEST_PROC_SIMULATE) {
         ingest_rng_t rng;
         apr_uint64_t seed = 0;
         apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
@@ -62,8 +69,7 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
         due_in = ingest_rng_range(&rng, ingest_conf_sim_delay_min(sc), ingest_conf_sim_delay_max(sc));
     }
     rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc),
-                                 proc == INGEST_PROC_NONE || proc == INGEST_PROC_PARSE ? "pending" : "queued",
-                                 due_in, &job, &created, &expires);
+                                 wait_for_file ? "pending" : "queued", due_in, &job, &created, &expires);
     if (rv != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }

@@ -1,7 +1,9 @@
 /* POST /api/ingest/json: a job from a JSON body. {"records": [...]} is
- * stored as an NDJSON file and processed like an uploaded one (seed 001);
- * {"mappings": [...], "priority": ...} becomes a job with one result row
- * per mapping (seed 002). Either way the data is durable before the 202. */
+ * stored as an NDJSON file and processed like an uploaded one (seed 001),
+ * and so is {"jobs": [...]}, ML job metadata that the worker upserts
+ * (seed 003); {"mappings": [...], "priority": ...} becomes a job with one
+ * result row per mapping (seed 002). Either way the data is durable
+ * before the 202. */
 
 #include <apr_strings.h>
 #include <http_protocol.h>
@@ -17,22 +19,28 @@
 
 int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *param)
 {
-    const ingest_dir_conf *dc = ingest_dconf(r);
+    ingest_problem_t pb;
+    json_t *body;
+
+    (void)param;
+    if (ingest_read_json(r, ingest_conf_max_body(ingest_dconf(r)), &body, &pb) != APR_SUCCESS) {
+        return ingest_send_problem(r, &pb);
+    }
+    return ingest_json_ingest(r, id, body);
+}
+
+int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body)
+{
     const ingest_srv_conf *sc = ingest_sconf(r->server);
     const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
-    const char *why, *status_url, *rel = NULL, *records_sha = "";
+    const char *why, *status_url, *rel = NULL, *records_sha = "", *source;
     ingest_json_req_t req;
     ingest_verr_t verr;
-    ingest_problem_t pb;
-    json_t *body, *job = NULL, *out;
+    json_t *job = NULL, *out;
     ap_dbd_t *dbd;
     apr_status_t rv;
     int created = 0;
 
-    (void)param;
-    if (ingest_read_json(r, ingest_conf_max_body(dc), &body, &pb) != APR_SUCCESS) {
-        return ingest_send_problem(r, &pb);
-    }
     if (key && ingest_validate_idempotency_key(key, &why) != APR_SUCCESS) {
         return ingest_send_invalid(r, "Idempotency-Key", why);
     }
@@ -43,7 +51,10 @@ int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *par
         return ingest_send_db_error(r, rv);
     }
 
-    if (req.kind == INGEST_JSON_RECORDS) {
+    source = req.kind == INGEST_JSON_RECORDS ? "json_records"
+             : req.kind == INGEST_JSON_JOBS  ? "job_metadata"
+                                             : "mappings";
+    if (req.kind != INGEST_JSON_MAPPINGS) {
         const char *root = ingest_conf_storage_dir(sc), *sha, *job_id = ingest_uuid_v4(r->pool);
         ingest_storage_file_t *f;
         apr_size_t len;
@@ -64,7 +75,7 @@ int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *par
                                      "Cannot store the records", "the server could not store the records");
         }
         records_sha = sha;
-        rv = ingest_store_json_records(r->pool, r->server, dbd, id, job_id, (apr_off_t)len, sha, rel,
+        rv = ingest_store_json_records(r->pool, r->server, dbd, id, source, job_id, (apr_off_t)len, sha, rel,
                                        req.count, req.priority, key, &job, &created);
         if ((rv == APR_SUCCESS && !created) || rv == INGEST_EDB_QUERY || rv == INGEST_EDB_CONFLICT) {
             /* a replay (its job has its own file), or an INSERT that was
@@ -93,8 +104,7 @@ int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *par
      * the records' stored form or of the mappings as sent (total_items is
      * the worker's to rewrite). */
     if (!created
-        && (strcmp(json_string_value(json_object_get(job, "source_type")) ?: "",
-                   req.kind == INGEST_JSON_RECORDS ? "json_records" : "mappings")
+        && (strcmp(json_string_value(json_object_get(job, "source_type")) ?: "", source)
             || strcmp(json_string_value(json_object_get(job, "content_sha256")) ?: "", records_sha))) {
         return ingest_send_error(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency-key-reused",
                                  "Idempotency-Key reused",
@@ -105,7 +115,7 @@ int ingest_api_json(request_rec *r, const ingest_identity_t *id, const char *par
     status_url =
         apr_pstrcat(r->pool, "/api/ingest/status/", json_string_value(json_object_get(out, "job_id")), NULL);
     json_object_set_new(out, "status_url", json_string(status_url));
-    if (req.kind == INGEST_JSON_MAPPINGS) {
+    if (req.kind != INGEST_JSON_RECORDS) {
         json_object_set_new(out, "results_url",
                             json_string(apr_pstrcat(r->pool, status_url, "/results", NULL)));
     }

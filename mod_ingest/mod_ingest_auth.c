@@ -54,12 +54,14 @@ apr_status_t ingest_auth_identify(request_rec *r, ingest_identity_t *id, ingest_
             }
             id->tenant = tenant;
             id->user = r->user;
+            /* httpd's Require guards where this is on */
+            id->admin = ingest_conf_tenant_env_admin(dc);
             return APR_SUCCESS;
         }
     }
 
     if (dc->jwt_secret) {
-        ingest_jwt_params_t prm;
+        ingest_jwt_params_t prm = {0};
         const char *token = bearer_token(r);
         if (!token) {
             return unauthorized(r, pb, "a bearer token is required", 0);
@@ -73,6 +75,8 @@ apr_status_t ingest_auth_identify(request_rec *r, ingest_identity_t *id, ingest_
         prm.leeway = ingest_conf_jwt_leeway(dc);
         prm.issuer = ingest_conf_jwt_issuer(dc);
         prm.audience = ingest_conf_jwt_audience(dc);
+        prm.admin_claim = ingest_conf_admin_claim(dc);
+        prm.admin_value = ingest_conf_admin_value(dc);
         if (ingest_identity_from_jwt(r->pool, token, &prm, id, &why) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, IGLOGNO(00302) "bearer token refused: %s", why);
             return unauthorized(r, pb, why, 1);

@@ -23,6 +23,7 @@ void *ingest_create_dir_conf(apr_pool_t *p, char *dir)
     c->max_upload = INGEST_UNSET_INT;
     c->upload_ttl = INGEST_UNSET_INT;
     c->retry_after = INGEST_UNSET_INT;
+    c->tenant_env_admin = INGEST_UNSET_INT;
     return c;
 }
 
@@ -54,6 +55,14 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->tenant_env = base->tenant_env;
         c->tenant_env_set = base->tenant_env_set;
     }
+    if (add->admin_claim) {
+        c->admin_claim = add->admin_claim;
+        c->admin_value = add->admin_value;
+    } else {
+        c->admin_claim = base->admin_claim;
+        c->admin_value = base->admin_value;
+    }
+    MERGE_INT(tenant_env_admin);
     MERGE_INT(max_body);
     MERGE_INT(max_upload);
     MERGE_INT(upload_ttl);
@@ -110,6 +119,7 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(callback_tolerance);
     MERGE_INT(callback_auth);
     MERGE_PTR(storage_dir);
+    MERGE_PTR(mock_dataset);
     MERGE_INT(max_record);
     MERGE_INT(batch_size);
     MERGE_INT(sim_success_rate);
@@ -213,6 +223,26 @@ SRV_GETTER(int, callback_auth, callback_auth, 1)
 SRV_GETTER(int, batch_size, batch_size, INGEST_DEFAULT_BATCH_SIZE)
 SRV_GETTER(double, sim_success_rate, sim_success_rate, INGEST_DEFAULT_SIM_SUCCESS)
 SRV_GETTER(apr_size_t, max_record, max_record, INGEST_PARSE_DEFAULT_RECORD)
+
+const char *ingest_conf_admin_claim(const ingest_dir_conf *c)
+{
+    return c->admin_claim && strcasecmp(c->admin_claim, "none") ? c->admin_claim : NULL;
+}
+
+const char *ingest_conf_admin_value(const ingest_dir_conf *c)
+{
+    return c->admin_value;
+}
+
+int ingest_conf_tenant_env_admin(const ingest_dir_conf *c)
+{
+    return c->tenant_env_admin == 1;
+}
+
+const char *ingest_conf_mock_dataset(const ingest_srv_conf *c)
+{
+    return c->mock_dataset ? c->mock_dataset : INGEST_DEFAULT_MOCK_DATASET;
+}
 
 const char *ingest_conf_storage_dir(const ingest_srv_conf *c)
 {
@@ -349,6 +379,22 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     } else {
         c->jwt_tenant_claim = arg;
     }
+    return NULL;
+}
+
+/* IngestJWTAdminClaim NAME VALUE, or "none" to turn an inherited one off */
+static const char *set_admin_claim(cmd_parms *cmd, void *dc, const char *name, const char *value)
+{
+    ingest_dir_conf *c = dc;
+    if (!*name || (value && !*value)) {
+        return apr_psprintf(cmd->pool, "%s: the claim name and value must not be empty", cmd->cmd->name);
+    }
+    if (!value && strcasecmp(name, "none")) {
+        return apr_psprintf(cmd->pool, "%s takes a claim name and the value that makes an admin, or none",
+                            cmd->cmd->name);
+    }
+    c->admin_claim = name;
+    c->admin_value = value;
     return NULL;
 }
 
@@ -541,6 +587,17 @@ static const char *set_retention(cmd_parms *cmd, void *dc, const char *arg)
     return parse_count(cmd, arg, 0, 36500, &srv_of(cmd)->retention_days);
 }
 
+static const char *set_mock_dataset(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    (void)dc;
+    if (!path || !*arg) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a usable path", cmd->cmd->name, arg);
+    }
+    srv_of(cmd)->mock_dataset = path;
+    return NULL;
+}
+
 static const char *set_storage_dir(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *path;
@@ -686,6 +743,13 @@ const command_rec ingest_cmds[] = {
                   "a value the aud claim of a bearer token must hold (default: not checked)"),
     AP_INIT_TAKE1("IngestTenantEnv", set_tenant_env, NULL, DIR_CTX,
                   "request environment variable that names the tenant, or none"),
+    AP_INIT_TAKE12(
+        "IngestJWTAdminClaim", set_admin_claim, NULL, DIR_CTX,
+        "a JWT claim NAME and the VALUE (or an array holding it) that makes a token an admin's, or none"),
+    AP_INIT_FLAG(
+        "IngestTenantEnvAdmin", ap_set_flag_slot, (void *)APR_OFFSETOF(ingest_dir_conf, tenant_env_admin),
+        DIR_CTX,
+        "identities from IngestTenantEnv are admins here (guard the location with Require; default Off)"),
     AP_INIT_TAKE1("IngestMaxBodySize", set_max_body, NULL, DIR_CTX,
                   "largest JSON request body in bytes (K, M, G suffixes; default 1M)"),
     AP_INIT_TAKE1("IngestMaxUploadSize", set_max_upload, NULL, DIR_CTX,
@@ -730,5 +794,7 @@ const command_rec ingest_cmds[] = {
                   "mappings processed per step of a mappings job (default 5)"),
     AP_INIT_TAKE1("IngestSimulateSuccessRate", set_sim_success_rate, NULL, RSRC_CONF,
                   "share of simulated external calls per mapping that succeed, 0 to 1 (default 0.9)"),
+    AP_INIT_TAKE1("IngestMockDataset", set_mock_dataset, NULL, RSRC_CONF,
+                  "the ML job metadata POST /api/admin/ingest/jobs/mock loads (default: the bundled one)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL},
 };

@@ -17,6 +17,10 @@
 #define INGEST_DEFAULT_RETRY_AFTER  5
 #define INGEST_DEFAULT_TENANT_CLAIM "org_id"
 #define INGEST_DEFAULT_USER_CLAIM   "sub"
+#ifndef INGEST_DATADIR
+#define INGEST_DATADIR "/usr/local/share/mod_ingest"
+#endif
+#define INGEST_DEFAULT_MOCK_DATASET INGEST_DATADIR "/mock_jobs.json"
 
 typedef struct {
     const unsigned char *jwt_secret; /* NULL: unset */
@@ -28,7 +32,9 @@ typedef struct {
     const char *jwt_issuer;   /* NULL: iss is not checked */
     const char *jwt_audience; /* NULL: aud is not checked */
     const char *tenant_env;
-    int tenant_env_set; /* "IngestTenantEnv none" turns an inherited one off */
+    int tenant_env_set;                    /* "IngestTenantEnv none" turns an inherited one off */
+    const char *admin_claim, *admin_value; /* IngestJWTAdminClaim; NULL: no admin by token */
+    int tenant_env_admin;                  /* IngestTenantEnvAdmin */
     apr_off_t max_body;
     apr_off_t max_upload;
     int upload_ttl;
@@ -80,6 +86,7 @@ typedef struct {
     apr_off_t max_record;
     int batch_size;
     double sim_success_rate;
+    const char *mock_dataset;
 } ingest_srv_conf;
 
 extern const command_rec ingest_cmds[];
@@ -103,6 +110,9 @@ apr_interval_time_t ingest_conf_jwt_leeway(const ingest_dir_conf *c);
 const char *ingest_conf_jwt_issuer(const ingest_dir_conf *c);   /* NULL: not checked */
 const char *ingest_conf_jwt_audience(const ingest_dir_conf *c); /* NULL: not checked */
 const char *ingest_conf_tenant_env(const ingest_dir_conf *c);
+const char *ingest_conf_admin_claim(const ingest_dir_conf *c); /* NULL: none */
+const char *ingest_conf_admin_value(const ingest_dir_conf *c);
+int ingest_conf_tenant_env_admin(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_body(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_upload(const ingest_dir_conf *c);
 int ingest_conf_upload_ttl(const ingest_dir_conf *c);
@@ -126,5 +136,7 @@ const char *ingest_conf_storage_dir(const ingest_srv_conf *c); /* NULL: uploads 
 apr_size_t ingest_conf_max_record(const ingest_srv_conf *c);
 int ingest_conf_batch_size(const ingest_srv_conf *c);
 double ingest_conf_sim_success_rate(const ingest_srv_conf *c);
+/* IngestMockDataset, or where make install puts the bundled one */
+const char *ingest_conf_mock_dataset(const ingest_srv_conf *c);
 
 #endif

@@ -26,5 +26,7 @@ typedef struct {
 apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int *finished);
 apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *job, int *finished);
 apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished);
+/* ML job metadata, under any processor (mod_ingest_processor_jobmeta.c). */
+apr_status_t ingest_processor_jobmeta(const ingest_step_t *st, json_t *job, int *finished);
 
 #endif

@@ -29,6 +29,10 @@ static const route_t routes[] = {
     {M_GET, "/api/ingest/status/{}/results", 1, ingest_api_results},
     {M_PUT, "/api/ingest/upload/{}", 0, ingest_api_upload},
     {M_DELETE, "/api/ingest/{}", 1, ingest_api_delete},
+    {M_GET, "/api/analytics/cost/by-model", 1, ingest_api_cost_by_model},
+    {M_GET, "/api/analytics/cost/by-team", 1, ingest_api_cost_by_team},
+    {M_GET, "/api/analytics/jobs", 1, ingest_api_ml_jobs},
+    {M_POST, "/api/admin/ingest/jobs/mock", 1, ingest_api_admin_mock},
     {0, NULL, 0, NULL},
 };
 

@@ -5,6 +5,7 @@
  * scoped by tenant in the statement itself: a job of another tenant is not
  * "forbidden", it is not found. */
 
+#include "ingest_analytics.h"
 #include "ingest_callback.h"
 #include "ingest_identity.h"
 #include "ingest_validate.h"
@@ -58,8 +59,12 @@ apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *
                                         int max_attempts, int *rescued);
 apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                        apr_interval_time_t lease);
+/* which: one of these */
+#define INGEST_CLAIM_ALL         "all"
+#define INGEST_CLAIM_JOBMETA     "jobmeta"
+#define INGEST_CLAIM_NOT_JOBMETA "not_jobmeta"
 apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
-                                       const char *owner, apr_interval_time_t lease,
+                                       const char *which, const char *owner, apr_interval_time_t lease,
                                        apr_interval_time_t run_for, int *claimed);
 /* [{job_id, elapsed_ms, source_type, file_type, file_size, content_sha256,
  * storage_path}] of the owner's running jobs whose step is due */
@@ -106,10 +111,12 @@ apr_status_t ingest_store_upload_job(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
  * longer pending. */
 apr_status_t ingest_store_upload_done(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                       const char *sha256, const char *rel, json_t **job);
+/* source_type: json_records or job_metadata, stored as NDJSON. */
 apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                       const ingest_identity_t *id, const char *job_id, apr_off_t size,
-                                       const char *sha256, const char *rel, apr_size_t count,
-                                       ingest_priority_e prio, const char *key, json_t **job, int *created);
+                                       const ingest_identity_t *id, const char *source_type,
+                                       const char *job_id, apr_off_t size, const char *sha256,
+                                       const char *rel, apr_size_t count, ingest_priority_e prio,
+                                       const char *key, json_t **job, int *created);
 /* sha256: the digest of mappings_json, kept as the job's content_sha256 so
  * an Idempotency-Key replay can be told from a different request. */
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
@@ -132,5 +139,23 @@ apr_status_t ingest_store_items_pending(apr_pool_t *p, server_rec *s, ap_dbd_t *
 apr_status_t ingest_store_items_apply(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                       const char *owner, const char *results_json,
                                       apr_interval_time_t next_in, json_t **outcome);
+
+/* ---- ML job metadata (mod_ingest_store_jobmeta.c) */
+extern const ingest_stmt_t ingest_jobmeta_statements[];
+
+/* rows_json: [ingest_jobmeta_row()...] of one batch; the ingestion's
+ * counts so far; *held 0: the lease was lost and nothing was written;
+ * *changed: the ML jobs inserted or changed. */
+apr_status_t ingest_store_jobmeta_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                        const char *owner, const char *rows_json, apr_int64_t processed,
+                                        apr_int64_t failed, apr_int64_t total, apr_interval_time_t lease,
+                                        int *held, apr_int64_t *changed);
+/* {total_cost_usd, results: [{model_name|team, total_cost_usd, gpu_hours,
+ * job_count}]} of the days start..end (NULL: open). */
+apr_status_t ingest_store_ml_cost(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                  int by_team, const char *start, const char *end, json_t **out);
+/* {total, jobs}, newest first. */
+apr_status_t ingest_store_ml_jobs(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                  const ingest_ml_jobs_req_t *req, json_t **page);
 
 #endif

@@ -18,7 +18,7 @@ const ingest_stmt_t ingest_job_statements[] = {
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, filename, file_type, file_size,"
      "                          idempotency_key, upload_expires_at, status, due_at)"
-     " VALUES (%s, %s, 'file_upload', %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int),"
+     " VALUES (%s, %s, %s, %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int),"
      "         %s::text::ingest_job_status, now() + make_interval(secs => %s::float8))"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job, upload_expires_at)"
@@ -77,27 +77,28 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
                                      int upload_ttl, const char *status, apr_interval_time_t due_in,
                                      json_t **job, int *created, apr_int64_t *expires)
 {
-    const char *args[11];
+    const char *args[12];
     json_t *res = NULL;
     apr_status_t rv = APR_NOTFOUND;
     int attempt;
 
     args[0] = id->tenant;
     args[1] = id->user;
-    args[2] = req->filename;
-    args[3] = req->file_type;
-    args[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->file_size);
-    args[5] = idempotency_key;
-    args[6] = apr_itoa(p, upload_ttl);
-    args[7] = status;
-    args[8] = apr_psprintf(p, "%.3f", (double)due_in / APR_USEC_PER_SEC);
-    args[9] = id->tenant;
-    args[10] = idempotency_key;
+    args[2] = req->source_type;
+    args[3] = req->filename;
+    args[4] = req->file_type;
+    args[5] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->file_size);
+    args[6] = idempotency_key;
+    args[7] = apr_itoa(p, upload_ttl);
+    args[8] = status;
+    args[9] = apr_psprintf(p, "%.3f", (double)due_in / APR_USEC_PER_SEC);
+    args[10] = id->tenant;
+    args[11] = idempotency_key;
 
     /* No row means a concurrent request with the same key committed its
      * job after our snapshot was taken: a fresh snapshot sees it. */
     for (attempt = 0; attempt < 3 && rv == APR_NOTFOUND; ++attempt) {
-        rv = ingest_db_select_json(p, s, dbd, "ingest_job_create", 11, args, &res);
+        rv = ingest_db_select_json(p, s, dbd, "ingest_job_create", 12, args, &res);
     }
     if (rv != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? INGEST_EDB_QUERY : rv;

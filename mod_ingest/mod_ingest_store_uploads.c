@@ -21,7 +21,7 @@ const ingest_stmt_t ingest_upload_statements[] = {
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (job_id, tenant_id, user_id, source_type, filename, file_type, file_size,"
      "   content_sha256, storage_path, total_items, priority, idempotency_key, status)"
-     " VALUES (%s::uuid, %s, %s, 'json_records', 'records.ndjson', 'ndjson', %s::bigint, %s, %s, %s::bigint,"
+     " VALUES (%s::uuid, %s, %s, %s, %s, 'ndjson', %s::bigint, %s, %s, %s::bigint,"
      "   %s::text::ingest_job_priority, %s, 'queued')"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job)"
@@ -86,23 +86,26 @@ static apr_status_t create_with_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *db
 }
 
 apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                       const ingest_identity_t *id, const char *job_id, apr_off_t size,
-                                       const char *sha256, const char *rel, apr_size_t count,
-                                       ingest_priority_e prio, const char *key, json_t **job, int *created)
+                                       const ingest_identity_t *id, const char *source_type,
+                                       const char *job_id, apr_off_t size, const char *sha256,
+                                       const char *rel, apr_size_t count, ingest_priority_e prio,
+                                       const char *key, json_t **job, int *created)
 {
-    const char *args[11];
+    const char *args[13];
     args[0] = job_id;
     args[1] = id->tenant;
     args[2] = id->user;
-    args[3] = apr_off_t_toa(p, size);
-    args[4] = sha256;
-    args[5] = rel;
-    args[6] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
-    args[7] = ingest_priority_name(prio);
-    args[8] = key;
-    args[9] = id->tenant;
+    args[3] = source_type;
+    args[4] = !strcmp(source_type, "job_metadata") ? "jobs.ndjson" : "records.ndjson";
+    args[5] = apr_off_t_toa(p, size);
+    args[6] = sha256;
+    args[7] = rel;
+    args[8] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
+    args[9] = ingest_priority_name(prio);
     args[10] = key;
-    return create_with_retry(p, s, dbd, "ingest_json_records", 11, args, job, created);
+    args[11] = id->tenant;
+    args[12] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_records", 13, args, job, created);
 }
 
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,

@@ -46,15 +46,20 @@ const ingest_stmt_t ingest_worker_statements[] = {
      "   AND lease_expires_at < now() + make_interval(secs => %s::float8 / 2)",
      1},
     /* queued -> running. The due time becomes the end of the running phase
-     * (simulate) and the lease the external deadline (external). */
+     * (simulate; job metadata has none) and the lease the external
+     * deadline (external). Which jobs: all, job metadata only, or all but
+     * job metadata (INGEST_CLAIM_*). */
     {"ingest_w_claim",
      "WITH c AS ("
      " SELECT job_id FROM ingest_jobs WHERE status = 'queued' AND due_at <= now()"
+     "  AND CASE %s::text WHEN 'jobmeta' THEN source_type = 'job_metadata'"
+     "       WHEN 'not_jobmeta' THEN source_type <> 'job_metadata' ELSE true END"
      " ORDER BY priority, created_at LIMIT %s::int FOR UPDATE SKIP LOCKED)"
      " UPDATE ingest_jobs j SET status = 'running', lease_owner = %s,"
      "  lease_expires_at = now() + make_interval(secs => %s::float8),"
      "  started_at = coalesce(j.started_at, now()),"
-     "  due_at = now() + make_interval(secs => %s::float8)"
+     "  due_at = now() + CASE WHEN j.source_type = 'job_metadata' THEN interval '0'"
+     "                   ELSE make_interval(secs => %s::float8) END"
      " FROM c WHERE j.job_id = c.job_id AND j.status = 'queued'",
      0},
     /* The holder's running jobs whose running phase is over. */
@@ -175,11 +180,11 @@ apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 }
 
 apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
-                                       const char *owner, apr_interval_time_t lease,
+                                       const char *which, const char *owner, apr_interval_time_t lease,
                                        apr_interval_time_t run_for, int *claimed)
 {
-    const char *args[4] = {apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
-    return ingest_db_exec(p, s, dbd, "ingest_w_claim", 4, args, claimed);
+    const char *args[5] = {which, apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
+    return ingest_db_exec(p, s, dbd, "ingest_w_claim", 5, args, claimed);
 }
 
 apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,

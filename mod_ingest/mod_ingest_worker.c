@@ -129,6 +129,8 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
         }
         if (source && !strcmp(source, "mappings")) {
             rv = ingest_processor_mappings(&st, job, &ended);
+        } else if (source && !strcmp(source, "job_metadata")) {
+            rv = ingest_processor_jobmeta(&st, job, &ended);
         } else if (ingest_conf_processor(w->conf) == INGEST_PROC_PARSE) {
             rv = ingest_processor_parse(&st, job, &ended);
         } else {
@@ -198,18 +200,28 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     /* Loop while work is due: jobs advance by due time, so one thread
      * drives any number of jobs and never sleeps for one of them. */
     while (rv == APR_SUCCESS) {
+        int own = 0;
+        claimed = 0;
         if (proc == INGEST_PROC_EXTERNAL) {
-            rv = ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), "external",
-                                           ingest_conf_external_deadline(c), 0, &claimed);
-            finished = 0;
+            /* the pipeline gets every job but job metadata, which lands in
+             * this database and so is this worker's */
+            rv =
+                ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), INGEST_CLAIM_NOT_JOBMETA,
+                                          "external", ingest_conf_external_deadline(c), 0, &claimed);
+            if (rv == APR_SUCCESS) {
+                rv =
+                    ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), INGEST_CLAIM_JOBMETA,
+                                              w->owner, ingest_conf_lease_time(c), 0, &own);
+            }
         } else {
             /* simulate's running phase is its duration; parse starts at once */
-            rv = ingest_store_worker_claim(
-                p, w->s, dbd, ingest_conf_worker_batch(c), w->owner, ingest_conf_lease_time(c),
-                proc == INGEST_PROC_PARSE ? 0 : ingest_conf_sim_duration(c), &claimed);
-            if (rv == APR_SUCCESS) {
-                rv = finish_due(w, p, dbd, &finished);
-            }
+            rv = ingest_store_worker_claim(p, w->s, dbd, ingest_conf_worker_batch(c), INGEST_CLAIM_ALL,
+                                           w->owner, ingest_conf_lease_time(c),
+                                           proc == INGEST_PROC_PARSE ? 0 : ingest_conf_sim_duration(c), &own);
+        }
+        claimed += own;
+        if (rv == APR_SUCCESS) {
+            rv = finish_due(w, p, dbd, &finished);
         }
         if (claimed + finished > 0) {
             w->last_work = apr_time_now();

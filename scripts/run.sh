@@ -65,17 +65,19 @@ perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf"
     USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
     PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" STORAGE="$storage" \
     EXTRA="IngestProcessor parse
-IngestCallbackSecret file:$state/callback.secret"
+IngestCallbackSecret file:$state/callback.secret
+IngestJWTAdminClaim role admin
+IngestMockDataset $top/data/mock_jobs.json"
 /usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null
 
-token=$("$top/scripts/token.sh" "$state/jwt.secret" demo demo-user 86400)
+token=$("$top/scripts/token.sh" "$state/jwt.secret" demo demo-user 86400 '"role":"admin"')
 other=$("$top/scripts/token.sh" "$state/jwt.secret" other-org someone 86400)
 base="http://127.0.0.1:$port"
 cat <<EOT
 
 mod_ingest is starting on $base (database: 127.0.0.1:$pgport, state in $state)
 
-Demo token (tenant "demo", user "demo-user", valid 24 h):
+Demo token (tenant "demo", user "demo-user", role admin, valid 24 h):
   export TOKEN=$token
 A token of another tenant ("other-org"), to see isolation:
   export OTHER=$other
@@ -101,6 +103,11 @@ Try:
        | sed 's/.*"job_id":"\([^"]*\)".*/\\1/')
   curl -s $base/api/ingest/status/\$MAP/results -H "Authorization: Bearer \$TOKEN"
   curl -s -X DELETE $base/api/ingest/\$JOB -H "Authorization: Bearer \$TOKEN" -w '%{http_code}\\n'
+  # ML job metadata (seed 003): load the bundled 30 jobs (admin), then ask what they cost
+  curl -s -X POST $base/api/admin/ingest/jobs/mock -H "Authorization: Bearer \$TOKEN"
+  curl -s "$base/api/analytics/cost/by-model?start=2026-01-01&end=2026-01-14" -H "Authorization: Bearer \$TOKEN"
+  curl -s "$base/api/analytics/cost/by-team?start=2026-01-03&end=2026-01-04" -H "Authorization: Bearer \$TOKEN"
+  curl -s "$base/api/analytics/jobs?team=recsys&limit=5" -H "Authorization: Bearer \$TOKEN"
 
 The worker parses uploaded files for real (IngestProcessor parse). An external
 pipeline reports through the signed callback instead; to play one on a job

@@ -117,7 +117,7 @@ END_TEST
 
 START_TEST(body_shape)
 {
-    const char *either = "the body must have either \"records\" or \"mappings\"";
+    const char *either = "the body must have exactly one of \"records\", \"mappings\" or \"jobs\"";
 
     body_bad("[]", NULL, "the request body must be a JSON object");
     body_bad("\"records\"", NULL, "the request body must be a JSON object");
@@ -126,6 +126,7 @@ START_TEST(body_shape)
     body_bad("{\"priority\":\"HIGH\"}", NULL, either);
     body_bad("{\"records\":[{}],\"mappings\":[{\"id\":\"a\",\"source\":\"b\",\"target\":\"c\"}]}", NULL,
              either);
+    body_bad("{\"records\":[{}],\"jobs\":[{}]}", NULL, either);
     body_bad("{\"records\":[{}],\"extra\":1}", "extra", "unknown field");
     body_bad("{\"Records\":[{}]}", "Records", "unknown field");
 }
@@ -308,6 +309,22 @@ START_TEST(mapping_transformation)
 }
 END_TEST
 
+/* {"jobs": [...]}: the array is checked here, each record by the worker */
+START_TEST(jobs_rules)
+{
+    ingest_json_req_t *req;
+
+    body_bad("{\"jobs\":{}}", "jobs", "must be an array");
+    body_bad("{\"jobs\":[]}", "jobs", "must not be empty");
+    body_bad("{\"jobs\":[{}],\"priority\":\"x\"}", "priority", "must be one of HIGH, MEDIUM, LOW");
+    req = body_ok(unit_json("{\"jobs\":[{\"job_id\":\"a\"},7,null],\"priority\":\"LOW\"}"));
+    ck_assert_int_eq(req->kind, INGEST_JSON_JOBS);
+    ck_assert_uint_eq(req->count, 3);
+    ck_assert_int_eq(req->priority, INGEST_PRIO_LOW);
+    ck_assert_ptr_nonnull(req->records);
+}
+END_TEST
+
 START_TEST(records_ndjson)
 {
     apr_size_t len = 99;
@@ -350,6 +367,7 @@ Suite *suite_ingest_json(void)
     tcase_add_test(tc, mapping_source_target);
     tcase_add_test(tc, mapping_transformation);
     tcase_add_test(tc, records_ndjson);
+    tcase_add_test(tc, jobs_rules);
     suite_add_tcase(s, tc);
     return s;
 }
