@@ -1,11 +1,10 @@
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 
 #include "ingest_parse_internal.h"
+#include "ingest_records.h"
 
 /* yajl's events drive a small state machine: depth 0 is outside the
  * top-level value, 1 inside the top-level array, 2 inside an element.
@@ -204,40 +203,11 @@ static int on_boolean(void *ctx, int b)
 }
 
 /* yajl's own integer callback fails on what does not fit a long long: the
- * raw number is converted here instead, to an integer when it is one that
- * fits, else to a real. */
+ * raw number is converted here instead; one beyond a double stays text. */
 static json_t *number(ingest_parser_t *ps, const char *s, size_t len)
 {
-    char small[64], *text = small, *end;
-    json_t *v = NULL;
-    long long ll;
-    double d;
-
-    if (len >= sizeof(small)) {
-        text = malloc(len + 1);
-        if (!text) {
-            return NULL;
-        }
-    }
-    memcpy(text, s, len);
-    text[len] = '\0';
-    if (!strpbrk(text, ".eE")) {
-        errno = 0;
-        ll = strtoll(text, &end, 10);
-        if (!errno && !*end) {
-            v = json_integer((json_int_t)ll);
-        }
-    }
-    if (!v) {
-        /* httpd runs in the C locale: '.' is the decimal point */
-        d = strtod(text, &end);
-        /* jansson has no infinity: a number beyond a double stays text */
-        v = isfinite(d) ? json_real(d) : ingest_parse_cell(ps, s, len);
-    }
-    if (text != small) {
-        free(text);
-    }
-    return v;
+    json_t *v = ingest_json_number(s, len);
+    return v ? v : ingest_parse_cell(ps, s, len);
 }
 
 static int on_number(void *ctx, const char *s, size_t len)

@@ -208,9 +208,7 @@ static int on_boolean(void *ctx, int b)
     return scalar(rr, rr->build ? json_boolean(b) : NULL);
 }
 
-/* An integer when it is one that fits, else a real; a number beyond a
- * double stays text (jansson has no infinity). */
-static json_t *number(const char *s, size_t len)
+json_t *ingest_json_number(const char *s, size_t len)
 {
     char small[64], *text = small, *end;
     json_t *v = NULL;
@@ -230,13 +228,21 @@ static json_t *number(const char *s, size_t len)
         }
     }
     if (!v) {
+        /* httpd runs in the C locale: '.' is the decimal point */
         d = strtod(text, &end);
-        v = isfinite(d) ? json_real(d) : json_stringn(s, len);
+        v = isfinite(d) ? json_real(d) : NULL;
     }
     if (text != small) {
         free(text);
     }
     return v;
+}
+
+/* A number beyond a double stays text (jansson has no infinity). */
+static json_t *number(const char *s, size_t len)
+{
+    json_t *v = ingest_json_number(s, len);
+    return v ? v : json_stringn(s, len);
 }
 
 static int on_number(void *ctx, const char *s, size_t len)

@@ -33,6 +33,11 @@ apr_status_t ingest_records_create(apr_pool_t *p, int ndjson, const char *member
 apr_status_t ingest_records_feed(ingest_records_t *rr, const char *buf, apr_size_t len);
 apr_status_t ingest_records_finish(ingest_records_t *rr);
 
+/* yajl's raw number as jansson's: an integer when it is one that fits a
+ * json_int_t, else a real; NULL when it is beyond a double (or out of
+ * memory), for the caller to keep as text. */
+json_t *ingest_json_number(const char *s, size_t len);
+
 /* Records handed over so far. */
 apr_int64_t ingest_records_count(const ingest_records_t *rr);
 

@@ -127,7 +127,8 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     out->source_type = "file_upload";
     if ((v = json_object_get(body, "source_type")) != NULL) {
         if (!json_is_string(v)
-            || (strcmp(json_string_value(v), "file_upload") && strcmp(json_string_value(v), "job_metadata"))) {
+            || (strcmp(json_string_value(v), "file_upload")
+                && strcmp(json_string_value(v), "job_metadata"))) {
             return ingest_verr(err, "source_type", "must be one of file_upload, job_metadata");
         }
         out->source_type = apr_pstrdup(p, json_string_value(v));

@@ -72,8 +72,7 @@ int ingest_api_ml_jobs(request_rec *r, const ingest_identity_t *id, const char *
     ingest_ml_jobs_req_t req;
     ingest_verr_t verr;
     ap_dbd_t *dbd;
-    json_t *page = NULL, *out, *jobs;
-    apr_int64_t total;
+    json_t *page = NULL;
     apr_status_t rv;
     int st;
 
@@ -88,13 +87,5 @@ int ingest_api_ml_jobs(request_rec *r, const ingest_identity_t *id, const char *
         || (rv = ingest_store_ml_jobs(r->pool, r->server, dbd, id, &req, &page)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }
-    jobs = json_object_get(page, "jobs");
-    total = json_integer_value(json_object_get(page, "total"));
-    out = ingest_json_pool_own(r->pool, json_object());
-    json_object_set(out, "jobs", jobs);
-    json_object_set_new(out, "total", json_integer(total));
-    json_object_set_new(out, "limit", json_integer(req.limit));
-    json_object_set_new(out, "skip", json_integer(req.skip));
-    json_object_set_new(out, "has_more", json_boolean(req.skip + (apr_int64_t)json_array_size(jobs) < total));
-    return ingest_send_json(r, HTTP_OK, out);
+    return ingest_send_page(r, NULL, page, "jobs", req.limit, "skip", req.skip);
 }

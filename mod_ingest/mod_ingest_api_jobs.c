@@ -13,8 +13,7 @@ int ingest_api_jobs(request_rec *r, const ingest_identity_t *id, const char *par
     ingest_list_req_t req;
     ingest_verr_t verr;
     ap_dbd_t *dbd;
-    json_t *page = NULL, *jobs, *job, *out;
-    apr_int64_t total;
+    json_t *page = NULL, *jobs, *job;
     apr_status_t rv;
     size_t i;
 
@@ -39,13 +38,5 @@ int ingest_api_jobs(request_rec *r, const ingest_identity_t *id, const char *par
     {
         ingest_job_add_derived(job);
     }
-    total = json_integer_value(json_object_get(page, "total"));
-    out = ingest_json_pool_own(r->pool, json_object());
-    json_object_set(out, "jobs", jobs);
-    json_object_set_new(out, "total", json_integer(total));
-    json_object_set_new(out, "limit", json_integer(req.limit));
-    json_object_set_new(out, "offset", json_integer(req.offset));
-    json_object_set_new(out, "has_more",
-                        json_boolean(req.offset + (apr_int64_t)json_array_size(jobs) < total));
-    return ingest_send_json(r, HTTP_OK, out);
+    return ingest_send_page(r, NULL, page, "jobs", req.limit, "offset", req.offset);
 }

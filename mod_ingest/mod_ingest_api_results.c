@@ -14,8 +14,7 @@ int ingest_api_results(request_rec *r, const ingest_identity_t *id, const char *
     ingest_results_req_t req;
     ingest_verr_t verr;
     ap_dbd_t *dbd;
-    json_t *page = NULL, *out, *results;
-    apr_int64_t total;
+    json_t *page = NULL, *out;
     apr_status_t rv;
 
     if (ingest_query_parse(r->pool, r->args, &args, &bad) != APR_SUCCESS) {
@@ -35,15 +34,7 @@ int ingest_api_results(request_rec *r, const ingest_identity_t *id, const char *
     if (!json_is_true(json_object_get(page, "exists"))) {
         return ingest_send_not_found(r);
     }
-    results = json_object_get(page, "results");
-    total = json_integer_value(json_object_get(page, "total"));
     out = ingest_json_pool_own(r->pool, json_object());
     json_object_set_new(out, "job_id", json_string(job_id));
-    json_object_set(out, "results", results);
-    json_object_set_new(out, "total", json_integer(total));
-    json_object_set_new(out, "limit", json_integer(req.limit));
-    json_object_set_new(out, "offset", json_integer(req.offset));
-    json_object_set_new(out, "has_more",
-                        json_boolean(req.offset + (apr_int64_t)json_array_size(results) < total));
-    return ingest_send_json(r, HTTP_OK, out);
+    return ingest_send_page(r, out, page, "results", req.limit, "offset", req.offset);
 }

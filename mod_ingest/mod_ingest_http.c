@@ -33,6 +33,23 @@ int ingest_send_json(request_rec *r, int status, json_t *body)
     return ingest_send_document(r, status, "application/json", body);
 }
 
+int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
+                     const char *offset_key, apr_int64_t offset)
+{
+    json_t *items = json_object_get(page, items_key);
+    apr_int64_t total = json_integer_value(json_object_get(page, "total"));
+
+    if (!out) {
+        out = ingest_json_pool_own(r->pool, json_object());
+    }
+    json_object_set(out, items_key, items);
+    json_object_set_new(out, "total", json_integer(total));
+    json_object_set_new(out, "limit", json_integer(limit));
+    json_object_set_new(out, offset_key, json_integer(offset));
+    json_object_set_new(out, "has_more", json_boolean(offset + (apr_int64_t)json_array_size(items) < total));
+    return ingest_send_json(r, HTTP_OK, out);
+}
+
 int ingest_send_problem(request_rec *r, const ingest_problem_t *pb)
 {
     json_t *doc = ingest_problem_json(pb);

@@ -10,6 +10,11 @@
 #include "mod_ingest.h"
 
 int ingest_send_json(request_rec *r, int status, json_t *body);
+/* 200 with a page of a listing: out (NULL: a new object) gets page's
+ * items_key array and its total, limit, offset_key (offset or skip) and
+ * has_more. */
+int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
+                     const char *offset_key, apr_int64_t offset);
 int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body);
 int ingest_send_problem(request_rec *r, const ingest_problem_t *pb);
 int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title,

@@ -81,14 +81,20 @@ apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *job, int
     return rv;
 }
 
+apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id, int success, json_t *result,
+                                     const char *error, apr_int64_t items, int *finished)
+{
+    char *rd = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    apr_status_t rv = ingest_store_worker_finish(st->p, st->s, st->dbd, job_id, st->owner, success, rd, error,
+                                                 items, finished);
+    free(rd);
+    return rv;
+}
+
 static apr_status_t finish(const ingest_step_t *st, json_t *job, int success, json_t *result,
                            const char *error, apr_int64_t items, int *finished)
 {
-    char *rd = result ? json_dumps(result, JSON_COMPACT) : NULL;
-    apr_status_t rv = ingest_store_worker_finish(st->p, st->s, st->dbd, str(job, "job_id"), st->owner,
-                                                 success, rd, error, items, finished);
-    free(rd);
-    return rv;
+    return ingest_processor_finish(st, str(job, "job_id"), success, result, error, items, finished);
 }
 
 /* The parse of one job, everything allocated from st->p, the job's own
@@ -171,21 +177,26 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     return rv;
 }
 
-apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished)
+apr_status_t ingest_processor_in_pool(const ingest_step_t *st, json_t *job, int *finished, const char *tag,
+                                      ingest_step_fn *fn)
 {
     ingest_step_t job_st = *st;
     apr_status_t rv;
 
-    /* the parser (its libraries' state and its JSON values, by its pool
-     * cleanup), the open file, the buffer and the messages live as long
-     * as the job's step, whichever way it ends: not until the end of the
-     * pass */
+    /* the step's library state (by pool cleanups), open files, buffers
+     * and messages live as long as the job's step, whichever way it ends:
+     * not until the end of the pass */
+    *finished = 0;
     if ((rv = apr_pool_create(&job_st.p, st->p)) != APR_SUCCESS) {
-        *finished = 0;
         return rv;
     }
-    apr_pool_tag(job_st.p, "ingest_parse_job");
-    rv = parse_file(&job_st, job, finished);
+    apr_pool_tag(job_st.p, tag);
+    rv = fn(&job_st, job, finished);
     apr_pool_destroy(job_st.p);
     return rv;
+}
+
+apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished)
+{
+    return ingest_processor_in_pool(st, job, finished, "ingest_parse_job", parse_file);
 }

@@ -23,6 +23,17 @@ typedef struct {
 } ingest_step_t;
 
 /* job: one element of ingest_store_worker_due(). *finished: the job ended. */
+typedef apr_status_t ingest_step_fn(const ingest_step_t *st, json_t *job, int *finished);
+
+/* fn over the job with st->p a pool of its own, destroyed however the step
+ * ends; tag names the pool. */
+apr_status_t ingest_processor_in_pool(const ingest_step_t *st, json_t *job, int *finished, const char *tag,
+                                      ingest_step_fn *fn);
+/* running -> completed or failed, with result (JSON, may be NULL), error
+ * and the item count, under the lease. */
+apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id, int success, json_t *result,
+                                     const char *error, apr_int64_t items, int *finished);
+
 apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int *finished);
 apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *job, int *finished);
 apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished);

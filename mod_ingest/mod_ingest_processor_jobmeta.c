@@ -129,16 +129,6 @@ static apr_status_t one_record(void *ctx, apr_int64_t idx, apr_int64_t line, jso
     return keep_going(run) ? APR_SUCCESS : STEP_CUT;
 }
 
-static apr_status_t finish(const ingest_step_t *st, const char *job_id, int success, json_t *result,
-                           const char *error, apr_int64_t items, int *finished)
-{
-    char *rd = result ? json_dumps(result, JSON_COMPACT) : NULL;
-    apr_status_t rv = ingest_store_worker_finish(st->p, st->s, st->dbd, job_id, st->owner, success, rd, error,
-                                                 items, finished);
-    free(rd);
-    return rv;
-}
-
 /* One pass over the file: *why is the file's fault, if it has one. */
 static apr_status_t read_pass(jm_run_t *run, json_t *job, int build, const char **why)
 {
@@ -201,16 +191,17 @@ static apr_status_t run_job(const ingest_step_t *st, json_t *job, int *finished)
     run.job_id = str(job, "job_id");
     run.last_progress = apr_time_now();
     if (!type || (strcmp(type, "json") && strcmp(type, "ndjson"))) {
-        return finish(st, run.job_id, 0, NULL, "job metadata must be a json or ndjson file", 0, finished);
+        return ingest_processor_finish(st, run.job_id, 0, NULL, "job metadata must be a json or ndjson file",
+                                       0, finished);
     }
     if ((rv = read_pass(&run, job, 0, &why)) != APR_SUCCESS) {
         if (why) {
-            return finish(st, run.job_id, 0, NULL, why, 0, finished);
+            return ingest_processor_finish(st, run.job_id, 0, NULL, why, 0, finished);
         }
         return rv == STEP_CUT ? run.db_rv : rv;
     }
     if (run.total == 0) {
-        return finish(st, run.job_id, 0, NULL, "the file holds no job records", 0, finished);
+        return ingest_processor_finish(st, run.job_id, 0, NULL, "the file holds no job records", 0, finished);
     }
     if ((rv = apr_pool_create(&run.batch_pool, st->p)) != APR_SUCCESS) {
         return rv;
@@ -224,7 +215,7 @@ static apr_status_t run_job(const ingest_step_t *st, json_t *job, int *finished)
         /* a file that passed the first pass fails the second only if it
          * changed under us: said so, not retried */
         if (why) {
-            return finish(st, run.job_id, 0, NULL, why, run.processed, finished);
+            return ingest_processor_finish(st, run.job_id, 0, NULL, why, run.processed, finished);
         }
         return rv == STEP_CUT ? run.db_rv : rv;
     }
@@ -234,25 +225,15 @@ static apr_status_t run_job(const ingest_step_t *st, json_t *job, int *finished)
                          (json_int_t)run.changed, "results_url",
                          apr_pstrcat(st->p, "/api/ingest/status/", run.job_id, "/results", NULL)));
     if (run.failed == run.total) {
-        return finish(
+        return ingest_processor_finish(
             st, run.job_id, 0, result,
             apr_psprintf(st->p, "all %" APR_INT64_T_FMT " records failed; see the results", run.total),
             run.total, finished);
     }
-    return finish(st, run.job_id, 1, result, NULL, run.total, finished);
+    return ingest_processor_finish(st, run.job_id, 1, result, NULL, run.total, finished);
 }
 
 apr_status_t ingest_processor_jobmeta(const ingest_step_t *st, json_t *job, int *finished)
 {
-    ingest_step_t job_st = *st;
-    apr_status_t rv;
-
-    *finished = 0;
-    if ((rv = apr_pool_create(&job_st.p, st->p)) != APR_SUCCESS) {
-        return rv;
-    }
-    apr_pool_tag(job_st.p, "ingest_jobmeta_job");
-    rv = run_job(&job_st, job, finished);
-    apr_pool_destroy(job_st.p);
-    return rv;
+    return ingest_processor_in_pool(st, job, finished, "ingest_jobmeta_job", run_job);
 }
