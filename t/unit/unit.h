@@ -20,6 +20,7 @@ Suite *suite_callback(void);
 Suite *suite_simulate(void);
 Suite *suite_parse(void);
 Suite *suite_ingest_json(void);
+Suite *suite_jobmeta(void);
 Suite *suite_parse_regress(void);
 Suite *suite_fuzz_replay(void);
 Suite *suite_records(void);

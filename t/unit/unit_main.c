@@ -87,6 +87,7 @@ int main(void)
     srunner_add_suite(sr, suite_simulate());
     srunner_add_suite(sr, suite_parse());
     srunner_add_suite(sr, suite_ingest_json());
+    srunner_add_suite(sr, suite_jobmeta());
     srunner_add_suite(sr, suite_parse_regress());
     srunner_add_suite(sr, suite_fuzz_replay());
     srunner_add_suite(sr, suite_records());
