@@ -12,7 +12,6 @@
 
 #include "ingest_validate.h"
 
-#define INGEST_JOBMETA_MAX 100000 /* records in one POST /api/ingest/json body */
 
 #define INGEST_JOBMETA_ID_MAX    100  /* job_id, team, gpu_type, provider: bytes */
 #define INGEST_JOBMETA_MODEL_MAX 200  /* model_name: bytes */
