@@ -353,4 +353,20 @@ is($t->request('GET', '/api/analytics/jobs?model_name=m', token => $other)->{jso
     "other tenant: none of acme's");
 
 $t->teardown;
+
+# ---- with IngestTenantEnv, httpd's own access control decides who is an
+# admin: IngestTenantEnvAdmin On where it is (here an <If>, in real life a
+# <Location "/api/admin/"> with Require)
+{
+    my $e = IngestTest->new(extra => "IngestProcessor parse\nIngestWorkerInterval 100ms\n"
+        . "IngestMockDataset \"$DATASET\"\nSetEnvIf X-Tenant \"^([a-z]+)\$\" TEST_TENANT=\$1\n"
+        . "<Location /api/>\n  IngestTenantEnv TEST_TENANT\n</Location>\n"
+        . "<Location /api/admin/>\n  <If \"%{HTTP:X-Admin} == 'yes'\">\n    IngestTenantEnvAdmin On\n  </If>\n</Location>\n");
+    my $r2 = $e->request('POST', '/api/admin/ingest/jobs/mock', headers => { 'X-Tenant' => 'initech' });
+    problem_ok($r2, 403, 'forbidden', 'IngestTenantEnv identity where IngestTenantEnvAdmin is Off');
+    $r2 = $e->request('POST', '/api/admin/ingest/jobs/mock', headers => { 'X-Tenant' => 'initech', 'X-Admin' => 'yes' });
+    is($r2->{status}, 202, 'IngestTenantEnv identity where IngestTenantEnvAdmin is On: 202') or diag $r2->{content};
+    is($r2->{json}{tenant_id}, 'initech', "loaded into the identity's tenant");
+    $e->teardown;
+}
 done_testing;
