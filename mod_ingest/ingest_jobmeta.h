@@ -12,7 +12,6 @@
 
 #include "ingest_validate.h"
 
-
 #define INGEST_JOBMETA_ID_MAX    100  /* job_id, team, gpu_type, provider: bytes */
 #define INGEST_JOBMETA_MODEL_MAX 200  /* model_name: bytes */
 #define INGEST_JOBMETA_SPAN_MAX  3660 /* days from started_at to ended_at at most */
