@@ -41,8 +41,8 @@ static const char *claim_as_id(apr_pool_t *p, json_t *v)
     return NULL;
 }
 
-/* aud is one string or an array of strings (RFC 7519 §4.1.3). */
-/* A string claim that is want, or an array that holds it. */
+/* A claim that is the string want, or an array that holds it: aud (RFC
+ * 7519 §4.1.3) and the admin claim. */
 static int audience_names(json_t *aud, const char *want)
 {
     json_t *v;

@@ -23,17 +23,20 @@ int ingest_api_admin_mock(request_rec *r, const ingest_identity_t *id, const cha
                                  "loading the mock dataset needs an admin identity");
     }
     /* a body, if any, is not read: the request names nothing but itself */
-    body = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!body) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      IGLOGNO(00610) "IngestMockDataset %s cannot be loaded: %s (line %d)", path, jerr.text,
-                      jerr.line);
-        return ingest_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "mock-dataset-unavailable",
-                                 "Mock dataset unavailable", "the server's mock dataset cannot be loaded");
-    }
-    ingest_json_pool_own(r->pool, body);
+    body = ingest_json_pool_own(r->pool, json_load_file(path, JSON_REJECT_DUPLICATES, &jerr));
     if (json_is_array(body)) {
         body = ingest_json_pool_own(r->pool, json_pack("{s:O}", "jobs", body));
+    }
+    /* the operator's file, so its fault is the server's: a 500, not a 422 */
+    if (!body || json_object_size(body) != 1 || !json_is_array(json_object_get(body, "jobs"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, IGLOGNO(00610) "IngestMockDataset %s cannot be loaded: %s",
+                      path,
+                      !body ? (jerr.line > 0 ? apr_psprintf(r->pool, "%s (line %d, column %d)", jerr.text,
+                                                            jerr.line, jerr.column)
+                                             : jerr.text)
+                            : "it is not {\"jobs\": [...]} or an array of job records");
+        return ingest_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "mock-dataset-unavailable",
+                                 "Mock dataset unavailable", "the server's mock dataset cannot be loaded");
     }
     return ingest_json_ingest(r, id, body);
 }

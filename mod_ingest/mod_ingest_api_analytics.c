@@ -8,15 +8,16 @@
 #include "mod_ingest_http.h"
 #include "mod_ingest_store.h"
 
-/* The query string as a table, or the 422 that says which parameter is
- * not %-encoded. */
-static int query(request_rec *r, apr_table_t **args)
+/* The query string as a table; 0 with *sent the 422 that says which
+ * parameter is not %-encoded. */
+static int query(request_rec *r, apr_table_t **args, int *sent)
 {
     const char *bad;
     if (ingest_query_parse(r->pool, r->args, args, &bad) != APR_SUCCESS) {
-        return ingest_send_invalid(r, bad, "is not correctly %-encoded");
+        *sent = ingest_send_invalid(r, bad, "is not correctly %-encoded");
+        return 0;
     }
-    return OK;
+    return 1;
 }
 
 static json_t *str_or_null(const char *s)
@@ -34,7 +35,7 @@ static int cost(request_rec *r, const ingest_identity_t *id, int by_team)
     apr_status_t rv;
     int st;
 
-    if ((st = query(r, &args)) != OK) {
+    if (!query(r, &args, &st)) {
         return st;
     }
     if (ingest_validate_cost(r->pool, args, &req, &verr) != APR_SUCCESS) {
@@ -77,7 +78,7 @@ int ingest_api_ml_jobs(request_rec *r, const ingest_identity_t *id, const char *
     int st;
 
     (void)param;
-    if ((st = query(r, &args)) != OK) {
+    if (!query(r, &args, &st)) {
         return st;
     }
     if (ingest_validate_ml_jobs(r->pool, args, &req, &verr) != APR_SUCCESS) {

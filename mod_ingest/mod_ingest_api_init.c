@@ -49,6 +49,8 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
         return ingest_send_invalid(r, verr.field, verr.detail);
     }
     if (!strcmp(req.source_type, "job_metadata") && !ingest_conf_storage_dir(sc)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      IGLOGNO(00611) "job metadata init refused: IngestStorageDir is not set");
         return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage not configured",
                                  "this server has no IngestStorageDir to keep the job metadata file");
     }

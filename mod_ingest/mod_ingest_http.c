@@ -12,7 +12,9 @@
 
 int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    /* 15 significant digits: what a double holds exactly, so 12.3 is
+     * written 12.3 and not 12.300000000000001 */
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
     r->status = status;
     ap_set_content_type(r, ctype);
     /* job state changes under the client's feet; nothing here is cacheable */

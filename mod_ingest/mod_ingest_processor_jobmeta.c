@@ -34,6 +34,7 @@ typedef struct {
     apr_pool_t *batch_pool;
     json_t *rows;
     apr_int64_t total, processed, failed, changed;
+    apr_int64_t written; /* records whose batch is committed */
     apr_time_t last_progress;
     apr_status_t db_rv; /* a statement's failure */
 } jm_run_t;
@@ -58,8 +59,8 @@ static int keep_going(jm_run_t *run)
         return 1;
     }
     run->last_progress = apr_time_now();
-    rv = ingest_store_worker_progress(st->p, st->s, st->dbd, run->job_id, st->owner, run->processed,
-                                      run->total > run->processed ? run->total : run->processed,
+    rv = ingest_store_worker_progress(st->p, st->s, st->dbd, run->job_id, st->owner, run->written,
+                                      run->total > run->written ? run->total : run->written,
                                       ingest_conf_lease_time(st->conf), &held);
     if (rv != APR_SUCCESS) {
         run->db_rv = rv;
@@ -78,7 +79,8 @@ static apr_status_t flush(jm_run_t *run)
     if (!json_array_size(run->rows)) {
         return APR_SUCCESS;
     }
-    if (!(text = json_dumps(run->rows, JSON_COMPACT))) {
+    /* 15 significant digits: a cost written 12.3 is stored as 12.3 */
+    if (!(text = json_dumps(run->rows, JSON_COMPACT | JSON_REAL_PRECISION(15)))) {
         return APR_ENOMEM;
     }
     rv = ingest_store_jobmeta_batch(run->batch_pool, st->s, st->dbd, run->job_id, st->owner, text,
@@ -92,6 +94,7 @@ static apr_status_t flush(jm_run_t *run)
         return rv;
     }
     run->changed += changed;
+    run->written = run->processed;
     return held ? APR_SUCCESS : STEP_CUT;
 }
 

@@ -44,9 +44,15 @@ static void init_body(apr_pool_t *p, json_t *body)
     FUZZ_CHECK(T, req.filename && ingest_validate_filename(req.filename, &why) == APR_SUCCESS);
     FUZZ_CHECK(T, req.file_type && ingest_file_type_valid(req.file_type));
     FUZZ_CHECK(T, req.file_size >= 0 && req.file_size <= MAX_FILE_SIZE);
+    FUZZ_CHECK(T, req.source_type
+                      && (!strcmp(req.source_type, "file_upload")
+                          || (!strcmp(req.source_type, "job_metadata")
+                              && (!strcmp(req.file_type, "json") || !strcmp(req.file_type, "ndjson")))));
 }
 
-static void check_records(apr_pool_t *p, const ingest_json_req_t *req)
+/* records (objects each) or jobs (any values, each checked by the worker):
+ * the stored NDJSON reads back as the array, one line each */
+static void check_records(apr_pool_t *p, const ingest_json_req_t *req, int objects, apr_size_t max)
 {
     const char *line, *nl;
     apr_size_t len, i;
@@ -55,14 +61,14 @@ static void check_records(apr_pool_t *p, const ingest_json_req_t *req)
     char *text;
 
     FUZZ_CHECK(T, json_is_array(req->records) && req->count == json_array_size(req->records));
-    FUZZ_CHECK(T, req->count >= 1 && req->count <= INGEST_RECORDS_MAX && req->mappings == NULL);
+    FUZZ_CHECK(T, req->count >= 1 && req->count <= max && req->mappings == NULL);
     text = ingest_records_ndjson(p, req->records, &len);
     FUZZ_CHECK(T, text != NULL && strlen(text) == len);
     for (i = 0, line = text; i < req->count; ++i, line = nl + 1) {
         nl = strchr(line, '\n');
         FUZZ_CHECK(T, nl != NULL);
-        back = json_loadb(line, (size_t)(nl - line), 0, &jerr);
-        if (!back || !json_is_object(back) || !json_equal(back, json_array_get(req->records, i))) {
+        back = json_loadb(line, (size_t)(nl - line), JSON_DECODE_ANY, &jerr);
+        if (!back || (objects && !json_is_object(back)) || !json_equal(back, json_array_get(req->records, i))) {
             fuzz_fail(T, "NDJSON line %zu does not read back as records[%zu]: %.*s", (size_t)i + 1, (size_t)i,
                       (int)(nl - line), line);
         }
@@ -110,7 +116,9 @@ static void json_ingest_body(apr_pool_t *p, json_t *body)
     }
     FUZZ_CHECK(T, req.priority >= INGEST_PRIO_HIGH && req.priority < INGEST_PRIO_COUNT);
     if (req.kind == INGEST_JSON_RECORDS) {
-        check_records(p, &req);
+        check_records(p, &req, 1, INGEST_RECORDS_MAX);
+    } else if (req.kind == INGEST_JSON_JOBS) {
+        check_records(p, &req, 0, INGEST_JOBS_MAX);
     } else {
         FUZZ_CHECK(T, req.kind == INGEST_JSON_MAPPINGS);
         check_mappings(p, &req);

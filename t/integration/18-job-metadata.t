@@ -332,6 +332,13 @@ for my $q (@bad_q) {
     problem_ok($r, 422, 'invalid-field', $q->[0]);
     like($r->{content}, qr/"$q->[1]"/, "$q->[0]: names $q->[1]");
 }
+for my $q ('cost/by-model?start=%zz', 'jobs?team=%zz') {
+    $r = $t->request('GET', "/api/analytics/$q", token => $user);
+    problem_ok($r, 422, 'invalid-field', "$q: not %-encoded");
+    ok($r->{json}, "$q: one problem document, nothing after it");
+}
+$r = $t->request('GET', '/api/analytics/cost/by-model', token => $user);
+unlike($r->{content}, qr/\d\.\d{3}/, 'amounts are written to the cent, not as 17-digit doubles');
 $r = $t->request('GET', '/api/analytics/cost/by-team?start=2025-01-14&end=2026-01-14', token => $user);
 is($r->{status}, 200, 'a range of exactly 366 days is fine');
 
