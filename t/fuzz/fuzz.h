@@ -25,6 +25,7 @@ int fuzz_query(const uint8_t *data, size_t size);
 int fuzz_webhook(const uint8_t *data, size_t size);
 int fuzz_sign(const uint8_t *data, size_t size);
 int fuzz_identity(const uint8_t *data, size_t size);
+int fuzz_records(const uint8_t *data, size_t size);
 
 /* The clock every target runs at (2023-11-14T22:13:20Z), so that the
  * seeds' timestamps and expiries stay valid. */

@@ -34,9 +34,10 @@ static const struct {
     const char *name;
     int (*fn)(const uint8_t *data, size_t size);
 } targets[] = {
-    {"parse", fuzz_parse}, {"ingest_json", fuzz_ingest_json},
-    {"query", fuzz_query}, {"webhook", fuzz_webhook},
-    {"sign", fuzz_sign},   {"identity", fuzz_identity},
+    {"parse", fuzz_parse},     {"ingest_json", fuzz_ingest_json},
+    {"query", fuzz_query},     {"webhook", fuzz_webhook},
+    {"sign", fuzz_sign},       {"identity", fuzz_identity},
+    {"records", fuzz_records},
 };
 
 #define NTARGETS ((int)(sizeof(targets) / sizeof(targets[0])))
