@@ -161,6 +161,11 @@ apr_status_t ingest_rfc3339_parse(const char *s, apr_int64_t *us)
         return APR_EINVAL;
     }
     secs = day * SEC_PER_DAY + h * 3600LL + mi * 60LL + sec - offset;
+    /* the offset may move a time at the edge of the years out of them: in
+     * UTC too it must be 0001..9999, which the formatter writes back */
+    if (secs < days_from_civil(1, 1, 1) * SEC_PER_DAY || secs >= days_from_civil(10000, 1, 1) * SEC_PER_DAY) {
+        return APR_EINVAL;
+    }
     *us = secs * US_PER_SEC + frac;
     return APR_SUCCESS;
 }

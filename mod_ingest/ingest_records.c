@@ -7,6 +7,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "ingest_records.h"
+#include "ingest_validate.h"
 
 /* Nesting inside a record past this is refused (a record is a flat object;
  * this only bounds the builder's stack). */
@@ -37,6 +38,11 @@ struct ingest_records {
     int member_seen; /* the member's array was read */
     int in_rec;      /* a record (a container) is open */
     apr_int64_t rec_start, rec_line, rec_col, last_event;
+    /* Where errors are put, whatever the slices: the first byte that is not
+     * whitespace after the last event (tok_seen once it is found), and the
+     * start of the token the running callback is about (cb_line:cb_col) */
+    apr_int64_t tok_line, tok_col, cb_line, cb_col;
+    int tok_seen;
     json_t *stack[MAX_DEPTH + 1];
     int sp;
     char *key;
@@ -136,6 +142,36 @@ static apr_int64_t here(const ingest_records_t *rr)
     return rr->offset + (apr_int64_t)yajl_get_bytes_consumed(rr->h);
 }
 
+/* Looks for the first byte that is not whitespace after the last event, in
+ * bytes [0, end) of the slice being read. */
+static void find_token(ingest_records_t *rr, const char *buf, apr_size_t end)
+{
+    apr_int64_t from = rr->last_event - rr->offset;
+    apr_size_t i;
+
+    if (rr->tok_seen) {
+        return;
+    }
+    for (i = from > 0 ? (apr_size_t)from : 0; i < end; ++i) {
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') {
+            locate(rr, buf, i, &rr->tok_line, &rr->tok_col);
+            rr->tok_seen = 1;
+            return;
+        }
+    }
+}
+
+/* A callback has come: the token it is about began at the first byte after
+ * the previous event; the next token is looked for from here. */
+static void event(ingest_records_t *rr)
+{
+    find_token(rr, rr->slice, yajl_get_bytes_consumed(rr->h));
+    rr->cb_line = rr->tok_seen ? rr->tok_line : rr->line;
+    rr->cb_col = rr->tok_seen ? rr->tok_col : rr->col;
+    rr->last_event = here(rr);
+    rr->tok_seen = 0;
+}
+
 /* A record that is a scalar, or a container that just closed back to the
  * records' array: handed over. */
 static int record_ended(ingest_records_t *rr, json_t *v)
@@ -156,7 +192,7 @@ static int record_ended(ingest_records_t *rr, json_t *v)
  * go? 1: into a record, 2: it is a record, 0: refused. */
 static int place(ingest_records_t *rr)
 {
-    rr->last_event = here(rr);
+    event(rr);
     if (rr->arr_depth && rr->depth == rr->arr_depth) {
         return 2;
     }
@@ -251,9 +287,23 @@ static int on_number(void *ctx, const char *s, size_t len)
     return scalar(rr, rr->build ? number(s, len) : NULL);
 }
 
+/* yajl lets overlong forms, surrogates and code points past U+10FFFF
+ * through; jansson (and PostgreSQL) would not take them later. */
+static int utf8_ok(ingest_records_t *rr, const unsigned char *s, size_t len)
+{
+    if (ingest_utf8_valid((const char *)s, len)) {
+        return 1;
+    }
+    event(rr);
+    return refuse(rr, "malformed JSON: a string is not valid UTF-8");
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     ingest_records_t *rr = ctx;
+    if (!utf8_ok(rr, s, len)) {
+        return 0;
+    }
     return scalar(rr, rr->build ? json_stringn_nocheck((const char *)s, len) : NULL);
 }
 
@@ -264,14 +314,14 @@ static int open_container(ingest_records_t *rr, int is_map)
 
     if (rr->depth == 0) {
         /* the top: the records' array, or the object that wraps it */
-        rr->last_event = here(rr);
+        event(rr);
         rr->depth = 1;
         rr->wrapped = is_map;
         rr->arr_depth = is_map ? 0 : 1;
         return 1;
     }
     if (rr->depth == 1 && rr->wrapped && rr->member_next && !is_map) {
-        rr->last_event = here(rr);
+        event(rr);
         rr->member_next = 0;
         rr->depth = 2;
         rr->arr_depth = 2;
@@ -322,7 +372,7 @@ static int on_end(void *ctx)
     ingest_records_t *rr = ctx;
     json_t *c = NULL;
 
-    rr->last_event = here(rr);
+    event(rr);
     rr->depth--;
     if (rr->arr_depth && rr->depth >= rr->arr_depth) {
         if (rr->build) {
@@ -351,7 +401,10 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     ingest_records_t *rr = ctx;
 
-    rr->last_event = here(rr);
+    if (!utf8_ok(rr, key, len)) {
+        return 0;
+    }
+    event(rr);
     if (rr->depth == 1 && rr->wrapped) {
         if (rr->member_seen || strlen(rr->member) != len || memcmp(key, rr->member, len)) {
             return refuse(rr,
@@ -424,9 +477,8 @@ static apr_size_t room(const ingest_records_t *rr)
 
 static apr_status_t json_feed(ingest_records_t *rr, const char *buf, apr_size_t len)
 {
-    apr_int64_t line, col;
     yajl_status st;
-    apr_size_t n, k;
+    apr_size_t n;
 
     while (len) {
         n = len < room(rr) ? len : room(rr);
@@ -436,10 +488,17 @@ static apr_status_t json_feed(ingest_records_t *rr, const char *buf, apr_size_t 
             if (rr->cb_rv != APR_SUCCESS) {
                 return rr->cb_rv;
             }
-            k = yajl_get_bytes_consumed(rr->h);
-            locate(rr, buf, k ? k - 1 : 0, &line, &col);
-            return fail_at(rr, line, col, st == yajl_status_client_canceled ? rr->error : yajl_message(rr));
+            if (st == yajl_status_client_canceled) {
+                return fail_at(rr, rr->cb_line, rr->cb_col, rr->error);
+            }
+            /* yajl stops somewhere in or after the offending token, which
+             * depends on the slices: the error is put where that token
+             * begins, the first byte after the last event */
+            find_token(rr, buf, n);
+            return fail_at(rr, rr->tok_seen ? rr->tok_line : rr->line, rr->tok_seen ? rr->tok_col : rr->col,
+                           yajl_message(rr));
         }
+        find_token(rr, buf, n);
         advance(rr, buf, n);
         if (rr->in_rec ? rr->offset - rr->rec_start > (apr_int64_t)rr->record_bytes
                        : rr->offset - rr->last_event > (apr_int64_t)rr->record_bytes) {
@@ -458,16 +517,21 @@ static apr_status_t json_feed(ingest_records_t *rr, const char *buf, apr_size_t 
 
 static apr_status_t json_finish(ingest_records_t *rr)
 {
-    yajl_status st = yajl_complete_parse(rr->h);
+    yajl_status st;
+
+    /* yajl finishes on a buffer of its own */
+    rr->slice = " ";
+    st = yajl_complete_parse(rr->h);
 
     if (rr->cb_rv != APR_SUCCESS) {
         return rr->cb_rv;
     }
     if (st == yajl_status_client_canceled) {
-        return fail_at(rr, rr->line, rr->col, rr->error);
+        return fail_at(rr, rr->cb_line, rr->cb_col, rr->error);
     }
     if (st != yajl_status_ok) {
-        return fail_at(rr, rr->line, rr->col, yajl_message(rr));
+        return fail_at(rr, rr->tok_seen ? rr->tok_line : rr->line, rr->tok_seen ? rr->tok_col : rr->col,
+                       yajl_message(rr));
     }
     if (rr->depth != 0) {
         return fail_at(rr, rr->line, rr->col, "the file ended inside its JSON value");

@@ -188,6 +188,21 @@ START_TEST(errors_are_ascii)
 }
 END_TEST
 
+/* Found by fuzz_records: where an error is put does not depend on the
+ * slices (yajl stops at different places in the offending token); and
+ * strings yajl lets through that are not UTF-8 are refused. */
+START_TEST(error_position_and_utf8)
+{
+    read_bad(0, "[\"\x01\"]", 0, "line 1, column 2: malformed JSON");
+    read_bad(0, "[{\"\":0\n0\"", 0, "line 2, column 1: malformed JSON: parse error: after key and value");
+    read_bad(0, "[{\"a\":1} {}]", 0, "line 1, column 10: malformed JSON");
+    read_bad(0, "[\"\xc0\xab\"]", 0, "line 1, column 2: malformed JSON: a string is not valid UTF-8");
+    read_bad(0, "[{\"\xed\xa0\x80\":1}]", 0, "line 1, column 3: malformed JSON: a string is not valid UTF-8");
+    read_bad(0, "[\"\xf4\x90\x80\x80\"]", 0, "a string is not valid UTF-8");
+    read_bad(0, "[1, 5 6]", 0, "line 1, column 7: malformed JSON");
+}
+END_TEST
+
 Suite *suite_records(void)
 {
     Suite *s = suite_create("records");
@@ -200,6 +215,7 @@ Suite *suite_records(void)
     tcase_add_test(tc, ndjson_lines);
     tcase_add_test(tc, callback_failure_ends_the_read);
     tcase_add_test(tc, errors_are_ascii);
+    tcase_add_test(tc, error_position_and_utf8);
     suite_add_tcase(s, tc);
     return s;
 }
