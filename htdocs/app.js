@@ -19,6 +19,7 @@ const FILE_TYPES = {
 const state = {
   epoch: 0, // a new one at every sign-in and sign-out: late answers of the old one are dropped
   signedIn: false,
+  signingIn: false, // a token is being tried
   jobs: [],
   total: 0,
   hasMore: false,
@@ -105,6 +106,7 @@ function signOut(reason) {
   const wasSignedIn = state.signedIn;
   state.epoch += 1;
   state.signedIn = false;
+  state.signingIn = false;
   poller.stop();
   setToken('');
   resetData();
@@ -113,10 +115,12 @@ function signOut(reason) {
   if (wasSignedIn || reason) $('token').focus();
 }
 
-// Any 401 ends the session and says why (the problem's detail).
+// Any 401 ends the session and says why (the problem's detail). Late 401s
+// of requests sent before that change nothing more.
 api.onUnauthorized((err) => {
   const detail = err.problem?.detail || err.message;
-  signOut(`${state.signedIn ? 'Signed out' : 'Sign-in failed'}: ${detail}`);
+  if (state.signedIn) signOut(`Signed out: ${detail}`);
+  else if (state.signingIn) signOut(`Sign-in failed: ${detail}`);
 });
 
 async function signIn(token, { moveFocus = false } = {}) {
@@ -126,6 +130,7 @@ async function signIn(token, { moveFocus = false } = {}) {
   const button = $('signin-form').querySelector('button[type="submit"]');
   button.setAttribute('aria-disabled', 'true');
   fieldError($('token'), $('token-error'), '');
+  state.signingIn = true;
   try {
     await loadStats(); // proves the token; a 401 comes back through onUnauthorized
   } catch (e) {
@@ -136,6 +141,7 @@ async function signIn(token, { moveFocus = false } = {}) {
     }
     return;
   } finally {
+    if (epoch === state.epoch) state.signingIn = false;
     button.removeAttribute('aria-disabled');
   }
   if (epoch !== state.epoch) return;
@@ -552,6 +558,7 @@ async function loadAnalytics() {
 function wire() {
   $('signin-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    if (ev.submitter?.getAttribute('aria-disabled') === 'true') return;
     const token = $('token').value.trim();
     if (!token) {
       fieldError($('token'), $('token-error'), 'Enter your access token.');

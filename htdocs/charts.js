@@ -33,7 +33,8 @@ function chart(id, title, rows, key) {
 }
 
 function table(title, rows, key, keyLabel, total) {
-  return h('div', { class: 'table-wrap' },
+  // a region that can take focus, so that it can be scrolled by keyboard
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${title} (table)`, tabindex: 0 },
     h('table', { class: 'data numbers' },
       h('caption', {}, `${title}, in US dollars`),
       h('thead', {}, h('tr', {},

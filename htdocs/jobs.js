@@ -151,7 +151,7 @@ function previewTable(job) {
     cells = rows.map((r) => [typeof r === 'string' ? r : cellText(r)]);
   }
   const caption = `Preview: the first ${plural(rows.length, 'record')} of ${jobName(job)}`;
-  return h('div', { class: 'table-wrap inner' },
+  return h('div', { class: 'inner-table' },
     h('table', { class: 'data' },
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
@@ -190,7 +190,7 @@ function resultsTable(job, entry) {
     return h('td', {}, cellText(r[k]));
   };
   const note = total > results.length ? ` (the first ${results.length} of ${total})` : '';
-  return h('div', { class: 'table-wrap inner' },
+  return h('div', { class: 'inner-table' },
     h('table', { class: 'data' },
       h('caption', {}, `${title}${note}`),
       h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', { scope: 'col' }, label)))),
