@@ -171,7 +171,7 @@ function nameList(job) {
 }
 
 const RESULT_COLUMNS = [
-  ['index', '#'], ['id', 'Id'], ['source', 'Source'], ['target', 'Target'],
+  ['index', '#'], ['id', 'Id'], ['job_id', 'ML job id'], ['source', 'Source'], ['target', 'Target'], ['transformation', 'Transformation'],
   ['status', 'Status'], ['error', 'Error'], ['processed_at', 'Processed'],
 ];
 
@@ -181,7 +181,7 @@ function resultsTable(job, entry) {
   if (entry.error) return h('p', { class: 'job-error' }, `${title} could not be loaded: ${entry.error}`);
   const { results = [], total = 0 } = entry.data || {};
   if (results.length === 0) return h('p', { class: 'muted' }, `${title}: none.`);
-  const cols = RESULT_COLUMNS.filter(([k]) => ['index', 'id', 'status'].includes(k)
+  const cols = RESULT_COLUMNS.filter(([k]) => ['index', 'status'].includes(k)
     || results.some((r) => r[k] !== null && r[k] !== undefined && r[k] !== ''));
   const cell = (r, k) => {
     if (k === 'status') return h('td', {}, h('span', { class: ['result-status', `result-${r.status}`] }, r.status));

@@ -59,9 +59,5 @@ export function createPoller({ interval = 3000, isActive, tick }) {
       clear();
     },
     update,
-    /** For tests and the live indicator: is a timer armed or a tick running? */
-    get active() {
-      return timer !== null || ticking;
-    },
   };
 }
