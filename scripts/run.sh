@@ -63,7 +63,7 @@ fi
 perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf" \
     STATE="$state" PORT="$port" ERROR_LOG="/dev/stderr" LOG_LEVEL="warn ingest:info" \
     USER_GROUP="$user_group" MODULES="$(apxs -q LIBEXECDIR)" MODULE="$top/mod_ingest/.libs/mod_ingest.so" \
-    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" STORAGE="$storage" \
+    PGHOST=127.0.0.1 PGPORT="$pgport" PGDATABASE=ingest PGUSER=ingest HTDOCS="$state/htdocs" DASHBOARD="$top/htdocs" STORAGE="$storage" \
     EXTRA="IngestProcessor parse
 IngestCallbackSecret file:$state/callback.secret
 IngestJWTAdminClaim role admin

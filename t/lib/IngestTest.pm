@@ -139,7 +139,7 @@ sub write_conf {
         'LOG_LEVEL=' . ($self->{log_level} // 'info'), "USER_GROUP=$ug", "MODULES=$modules",
         'MODULE=' . module_path(), 'PGHOST=127.0.0.1', "PGPORT=$self->{pgport}",
         "STORAGE=$self->{dir}/storage",
-        'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs",
+        'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs", "DASHBOARD=$TOP/htdocs",
         'EXTRA=' . sanitizer_conf($self->{dir}) . ($self->{extra} // ''));
 }
 
