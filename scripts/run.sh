@@ -77,6 +77,9 @@ cat <<EOT
 
 mod_ingest is starting on $base (database: 127.0.0.1:$pgport, state in $state)
 
+Dashboard (signs this browser tab in as the demo user):
+  $base/ingest/#token=$token
+
 Demo token (tenant "demo", user "demo-user", role admin, valid 24 h):
   export TOKEN=$token
 A token of another tenant ("other-org"), to see isolation:
