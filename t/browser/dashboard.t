@@ -32,6 +32,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use IngestTest;
+use File::Temp qw(tempdir);
 use POSIX qw(setpgid);
 
 my $TOP = $IngestTest::TOP;
@@ -71,6 +72,8 @@ my %env = (
     INGEST_TOKEN_D => $t->token('browser-d', 'dave'),        # cost analytics: ML job metadata
     INGEST_ARTIFACTS => $ARTIFACTS,
     INGEST_CHROMIUM => $CHROMIUM,
+    # chromium's fresh profile, removed at exit even if the script is killed
+    INGEST_USER_DATA_DIR => tempdir('ingest-chromium-XXXXXX', TMPDIR => 1, CLEANUP => 1),
     INGEST_BROWSER_TIMEOUT => $TIMEOUT,
 );
 
