@@ -205,7 +205,7 @@ async function rowIds(page) {
 async function rowText(page, id) {
     const row = jobRow(page, id);
     if (!(await row.count())) return null;
-    return (await row.innerText()).replace(/\s+/g, ' ').trim();
+    return (await row.innerText({ timeout: 2000 })).replace(/\s+/g, ' ').trim();
 }
 
 // A card's number: the first number in its text once its label is taken
