@@ -4,9 +4,12 @@
 # ASan+UBSan), checks that every directive is documented, then runs
 # everything through prove: the C unit tests, the integration tests against
 # a real httpd and private PostgreSQL clusters, and the integration tests
-# linked under t/sanitize/ once more against the sanitized module, and the
-# fuzz targets for FUZZ_SECONDS (30) each (t/fuzz/fuzz.t, skipped without
-# clang and libFuzzer). The last lines are prove's summary.
+# linked under t/sanitize/ once more against the sanitized module, the
+# dashboard in Debian's chromium (t/browser/, with the node packages of
+# package-lock.json, installed by npm ci when node_modules is missing or
+# older than the lock), and the fuzz targets for FUZZ_SECONDS (30) each
+# (t/fuzz/fuzz.t, skipped without clang and libFuzzer). The last lines are
+# prove's summary.
 #
 # scripts/test.sh --sanitize [TEST.t ...] runs only integration tests (all
 # of them unless some are named) against the sanitized module.
@@ -22,6 +25,14 @@ fi
 
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh" --sanitize
+
+# playwright-core and axe-core for t/browser/ (npm ci never downloads a
+# browser: the tests drive Debian's chromium). With the packages installed
+# the browser test may not skip for want of them: INGEST_BROWSER_REQUIRED.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund
+fi
+export INGEST_BROWSER_REQUIRED=1
 
 # Temp directories must be reachable by the postgres and www-data users the
 # harness runs the database and httpd children as when it runs as root.
@@ -43,4 +54,4 @@ make -s t/unit/unit_core t/unit/unit_core_san
 if [ -x "$top/scripts/check-directives.sh" ]; then
     "$top/scripts/check-directives.sh"
 fi
-exec prove -j2 "$@" t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t t/fuzz/fuzz.t
+exec prove -j2 "$@" t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t t/browser/*.t t/fuzz/fuzz.t
