@@ -34,7 +34,8 @@ int ingest_api_results(request_rec *r, const ingest_identity_t *id, const char *
     if (!json_is_true(json_object_get(page, "exists"))) {
         return ingest_send_not_found(r);
     }
-    out = ingest_json_pool_own(r->pool, json_object());
+    /* the job's status and counts, so a client needs no second request */
+    out = ingest_json_pool_own(r->pool, json_deep_copy(json_object_get(page, "job")));
     json_object_set_new(out, "job_id", json_string(job_id));
     return ingest_send_page(r, out, page, "results", req.limit, "offset", req.offset);
 }

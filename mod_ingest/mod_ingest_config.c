@@ -9,6 +9,7 @@
 
 #include "mod_ingest.h"
 #include "ingest_parse.h"
+#include "ingest_profile.h"
 #include "mod_ingest_config.h"
 
 /* ------------------------------------------------------------ create/merge */
@@ -24,6 +25,7 @@ void *ingest_create_dir_conf(apr_pool_t *p, char *dir)
     c->upload_ttl = INGEST_UNSET_INT;
     c->retry_after = INGEST_UNSET_INT;
     c->tenant_env_admin = INGEST_UNSET_INT;
+    c->profile = INGEST_UNSET_INT;
     return c;
 }
 
@@ -63,6 +65,7 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->admin_value = base->admin_value;
     }
     MERGE_INT(tenant_env_admin);
+    MERGE_INT(profile);
     MERGE_INT(max_body);
     MERGE_INT(max_upload);
     MERGE_INT(upload_ttl);
@@ -239,6 +242,11 @@ int ingest_conf_tenant_env_admin(const ingest_dir_conf *c)
     return c->tenant_env_admin == 1;
 }
 
+int ingest_conf_profile(const ingest_dir_conf *c)
+{
+    return c->profile == INGEST_UNSET_INT ? INGEST_PROFILE_NATIVE : c->profile;
+}
+
 const char *ingest_conf_mock_dataset(const ingest_srv_conf *c)
 {
     return c->mock_dataset ? c->mock_dataset : INGEST_DEFAULT_MOCK_DATASET;
@@ -379,6 +387,17 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     } else {
         c->jwt_tenant_claim = arg;
     }
+    return NULL;
+}
+
+static const char *set_profile(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ingest_profile_e which;
+    if (ingest_profile_parse(arg, &which) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of native, seed000, seed001, seed002, seed003",
+                            cmd->cmd->name, arg);
+    }
+    ((ingest_dir_conf *)dc)->profile = (int)which;
     return NULL;
 }
 
@@ -750,6 +769,8 @@ const command_rec ingest_cmds[] = {
         "IngestTenantEnvAdmin", ap_set_flag_slot, (void *)APR_OFFSETOF(ingest_dir_conf, tenant_env_admin),
         DIR_CTX,
         "identities from IngestTenantEnv are admins here (guard the location with Require; default Off)"),
+    AP_INIT_TAKE1("IngestAPIProfile", set_profile, NULL, DIR_CTX,
+                  "the API this location speaks: native (default), seed000, seed001, seed002, seed003"),
     AP_INIT_TAKE1("IngestMaxBodySize", set_max_body, NULL, DIR_CTX,
                   "largest JSON request body in bytes (K, M, G suffixes; default 1M)"),
     AP_INIT_TAKE1("IngestMaxUploadSize", set_max_upload, NULL, DIR_CTX,

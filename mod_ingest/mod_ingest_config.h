@@ -35,6 +35,7 @@ typedef struct {
     int tenant_env_set;                    /* "IngestTenantEnv none" turns an inherited one off */
     const char *admin_claim, *admin_value; /* IngestJWTAdminClaim; NULL: no admin by token */
     int tenant_env_admin;                  /* IngestTenantEnvAdmin */
+    int profile;                           /* IngestAPIProfile (ingest_profile_e) */
     apr_off_t max_body;
     apr_off_t max_upload;
     int upload_ttl;
@@ -113,6 +114,7 @@ const char *ingest_conf_tenant_env(const ingest_dir_conf *c);
 const char *ingest_conf_admin_claim(const ingest_dir_conf *c); /* NULL: none */
 const char *ingest_conf_admin_value(const ingest_dir_conf *c);
 int ingest_conf_tenant_env_admin(const ingest_dir_conf *c);
+int ingest_conf_profile(const ingest_dir_conf *c); /* ingest_profile_e */
 apr_off_t ingest_conf_max_body(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_upload(const ingest_dir_conf *c);
 int ingest_conf_upload_ttl(const ingest_dir_conf *c);

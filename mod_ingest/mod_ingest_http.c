@@ -9,9 +9,16 @@
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
 #include "mod_ingest_http.h"
+#include "mod_ingest_router.h"
 
 int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body)
 {
+    /* in the words of the location's API profile (IngestAPIProfile) */
+    json_t *worded = ingest_route_shape(r, &status, body);
+    if (worded) {
+        body = ingest_json_pool_own(r->pool, worded);
+        ctype = "application/json";
+    }
     /* 15 significant digits: what a double holds exactly, so 12.3 is
      * written 12.3 and not 12.300000000000001 */
     char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));

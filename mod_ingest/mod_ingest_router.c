@@ -1,105 +1,114 @@
+/* The routes of the location's API profile (IngestAPIProfile, the native
+ * one by default) onto the native handlers. A seed profile's route may
+ * rewrite the query string before the handler reads it, and its answers
+ * (and errors) are rewritten in the profile's words as they are sent
+ * (ingest_send_document); the handler is the native one either way. */
+
 #include <httpd.h>
 #include <apr_strings.h>
 #include <http_protocol.h>
 
-#include "ingest_validate.h"
+#include "ingest_profile.h"
 #include "mod_ingest.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_auth.h"
+#include "mod_ingest_config.h"
+#include "mod_ingest_db.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_router.h"
 
-typedef struct {
-    int method;          /* M_GET also answers HEAD */
-    const char *pattern; /* "{}" stands for one path segment holding a UUID */
-    int identity;        /* tenant-scoped */
-    ingest_api_fn *fn;
-} route_t;
-
-/* Literal paths before parameterised ones, so /api/ingest/jobs is the
- * listing, not a job called "jobs". */
-static const route_t routes[] = {
-    {M_POST, "/api/ingest/init", 1, ingest_api_init},
-    {M_GET, "/api/ingest/jobs", 1, ingest_api_jobs},
-    {M_GET, "/api/ingest/stats", 1, ingest_api_stats},
-    {M_GET, "/api/ingest/health", 0, ingest_api_health},
-    {M_POST, "/api/pipeline/callback", 0, ingest_api_callback},
-    {M_POST, "/api/ingest/json", 1, ingest_api_json},
-    {M_GET, "/api/ingest/status/{}", 1, ingest_api_status},
-    {M_GET, "/api/ingest/status/{}/results", 1, ingest_api_results},
-    {M_PUT, "/api/ingest/upload/{}", 0, ingest_api_upload},
-    {M_DELETE, "/api/ingest/{}", 1, ingest_api_delete},
-    {M_GET, "/api/analytics/cost/by-model", 1, ingest_api_cost_by_model},
-    {M_GET, "/api/analytics/cost/by-team", 1, ingest_api_cost_by_team},
-    {M_GET, "/api/analytics/jobs", 1, ingest_api_ml_jobs},
-    {M_POST, "/api/admin/ingest/jobs/mock", 1, ingest_api_admin_mock},
-    {0, NULL, 0, NULL},
+/* The handler of each native endpoint. */
+static ingest_api_fn *const handlers[INGEST_EP_COUNT] = {
+    [INGEST_EP_INIT] = ingest_api_init,
+    [INGEST_EP_JOBS] = ingest_api_jobs,
+    [INGEST_EP_STATS] = ingest_api_stats,
+    [INGEST_EP_HEALTH] = ingest_api_health,
+    [INGEST_EP_CALLBACK] = ingest_api_callback,
+    [INGEST_EP_JSON] = ingest_api_json,
+    [INGEST_EP_STATUS] = ingest_api_status,
+    [INGEST_EP_RESULTS] = ingest_api_results,
+    [INGEST_EP_UPLOAD] = ingest_api_upload,
+    [INGEST_EP_DELETE] = ingest_api_delete,
+    [INGEST_EP_COST_BY_MODEL] = ingest_api_cost_by_model,
+    [INGEST_EP_COST_BY_TEAM] = ingest_api_cost_by_team,
+    [INGEST_EP_ML_JOBS] = ingest_api_ml_jobs,
+    [INGEST_EP_ADMIN_MOCK] = ingest_api_admin_mock,
 };
 
-/* Matches uri against pattern; *param gets the "{}" segment. */
-static int match(apr_pool_t *p, const char *pattern, const char *uri, const char **param)
-{
-    const char *ph = strstr(pattern, "{}");
-    apr_size_t pre;
-    const char *seg_end;
+/* What the send functions need to answer in the profile's words. */
+typedef struct {
+    const ingest_profile_t *profile;
+    const ingest_profile_route_t *route;
+} route_ctx_t;
 
-    *param = NULL;
-    if (!ph) {
-        return !strcmp(pattern, uri);
-    }
-    pre = (apr_size_t)(ph - pattern);
-    if (strncmp(pattern, uri, pre)) {
-        return 0;
-    }
-    uri += pre;
-    seg_end = strchr(uri, '/');
-    if (seg_end == uri || !*uri) {
-        return 0;
-    }
-    if (!seg_end) {
-        seg_end = uri + strlen(uri);
-    }
-    if (strcmp(ph + 2, seg_end)) {
-        return 0;
-    }
-    *param = apr_pstrmemdup(p, uri, (apr_size_t)(seg_end - uri));
-    /* only a job id makes a job path: /api/ingest/nope is no resource at
-     * all (404), not a job that refuses GET (405) */
-    return ingest_is_uuid(*param);
+static const char *method_name(const char *m)
+{
+    return !strcmp(m, "GET") ? "GET, HEAD" : m;
 }
 
-static const char *method_name(int m)
+static int method_matches(request_rec *r, const char *m)
 {
-    switch (m) {
-    case M_GET: return "GET, HEAD";
-    case M_POST: return "POST";
-    case M_PUT: return "PUT";
-    case M_DELETE: return "DELETE";
-    default: return "";
+    /* httpd answers HEAD through the GET handler */
+    return !strcmp(r->method, m) || (r->header_only && !strcmp(m, "GET"));
+}
+
+json_t *ingest_route_shape(request_rec *r, int *status, json_t *body)
+{
+    route_ctx_t *rc = ap_get_module_config(r->request_config, &ingest_module);
+    ingest_shape_fn *fn;
+
+    if (!rc) {
+        return NULL;
     }
+    fn = *status < 400 || (rc->route && rc->route->endpoint == INGEST_EP_HEALTH)
+             ? (rc->route ? rc->route->shape : NULL)
+             : rc->profile->error;
+    return fn ? fn(r->pool, r->method, status, body) : NULL;
 }
 
 int ingest_route(request_rec *r)
 {
-    const route_t *rt;
+    const ingest_profile_t *prof = ingest_profile_get(ingest_conf_profile(ingest_dconf(r)));
+    const ingest_profile_route_t *rt;
     const char *param = NULL, *allow = NULL;
+    route_ctx_t *rc = apr_pcalloc(r->pool, sizeof(*rc));
+    int st;
 
-    for (rt = routes; rt->pattern; ++rt) {
+    /* the profile's words from the first answer on, a 404 or 405 too */
+    rc->profile = prof;
+    ap_set_module_config(r->request_config, &ingest_module, rc);
+    for (rt = prof->routes; rt->pattern; ++rt) {
         const char *p;
-        if (!match(r->pool, rt->pattern, r->uri, &p)) {
+        if (!ingest_profile_match(r->pool, rt->pattern, r->uri, &p)) {
             continue;
         }
-        if (rt->method == r->method_number) {
+        if (method_matches(r, rt->method)) {
             ingest_identity_t id;
             param = p;
-            if (rt->identity) {
+            rc->route = rt;
+            if (rt->query) {
+                r->args = (char *)rt->query(r->pool, r->args);
+            }
+            if (ingest_endpoint_identity(rt->endpoint)) {
                 ingest_problem_t pb;
                 if (ingest_auth_identify(r, &id, &pb) != APR_SUCCESS) {
                     return ingest_send_problem(r, &pb);
                 }
-                return rt->fn(r, &id, param);
+                st = handlers[rt->endpoint](r, &id, param);
+            } else {
+                st = handlers[rt->endpoint](r, NULL, param);
             }
-            return rt->fn(r, NULL, param);
+            /* an answer without a body (204) the profile may still word */
+            if (st == OK && r->status == HTTP_NO_CONTENT && rt->shape) {
+                int status = HTTP_NO_CONTENT;
+                json_t *body = rt->shape(r->pool, r->method, &status, NULL);
+                if (body) {
+                    rc->route = NULL; /* worded already */
+                    st = ingest_send_document(r, status, "application/json",
+                                              ingest_json_pool_own(r->pool, body));
+                }
+            }
+            return st;
         }
         allow = allow ? apr_pstrcat(r->pool, allow, ", ", method_name(rt->method), NULL)
                       : method_name(rt->method);

@@ -8,4 +8,10 @@
  * required and missing; otherwise runs the endpoint's handler. */
 int ingest_route(request_rec *r);
 
+/* The answer (or the error) of r in its profile's words: a new reference,
+ * or NULL to send body as it is; *status may change. For the send
+ * functions. */
+#include <jansson.h>
+json_t *ingest_route_shape(request_rec *r, int *status, json_t *body);
+
 #endif

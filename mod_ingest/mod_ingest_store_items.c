@@ -7,10 +7,13 @@
 
 const ingest_stmt_t ingest_item_statements[] = {
     {"ingest_items_page",
-     "WITH job AS (SELECT job_id FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s),"
+     "WITH job AS (SELECT job_id, status, total_items, processed_items, failed_items FROM ingest_jobs"
+     "   WHERE job_id = %s::uuid AND tenant_id = %s),"
      " f AS NOT MATERIALIZED (SELECT i AS row, i.idx FROM ingest_job_items i JOIN job USING (job_id)"
      "   WHERE %s::text IS NULL OR i.status = %s)"
      " SELECT json_build_object('exists', EXISTS (SELECT 1 FROM job), 'total', (SELECT count(*) FROM f),"
+     "  'job', (SELECT json_build_object('status', status, 'total_items', total_items,"
+     "    'processed_items', processed_items, 'failed_items', failed_items) FROM job),"
      "  'results', coalesce((SELECT json_agg(ingest_item_json(pg.row) ORDER BY pg.idx)"
      "    FROM (SELECT * FROM f ORDER BY idx LIMIT %s::int OFFSET %s::bigint) pg), '[]'::json))",
      1},

@@ -64,7 +64,7 @@ static json_t *with_string(const char *status, const char *name, const char *s, 
     return j;
 }
 
-#define DETAIL_STATUS "must be one of running, completed, failed"
+#define DETAIL_STATUS "must be one of running (or processing), completed, failed"
 #define DETAIL_JOB    "must be a job id (UUID)"
 #define DETAIL_COUNT  "must be a non-negative integer"
 
