@@ -169,3 +169,12 @@ json_t *ingest_profile_fastapi_error(apr_pool_t *p, const char *method, int *sta
     (void)p;
     return json_pack("{s:s}", "detail", detail ? detail : title ? title : "error");
 }
+
+json_t *ingest_profile_fastapi_error_404(apr_pool_t *p, const char *method, int *status, json_t *problem,
+                                         const char *not_found)
+{
+    if (*status == 404) {
+        return json_pack("{s:s}", "detail", not_found);
+    }
+    return ingest_profile_fastapi_error(p, method, status, problem);
+}

@@ -94,6 +94,9 @@ json_t *ingest_profile_status(json_t *job, const char *const words[5]);
  * naming a field {"detail": [{"loc": ["query"|"body", field], "msg",
  * "type"}]}. */
 json_t *ingest_profile_fastapi_error(apr_pool_t *p, const char *method, int *status, json_t *problem);
+/* The same, with the seed's own words for a 404 ({"detail": not_found}). */
+json_t *ingest_profile_fastapi_error_404(apr_pool_t *p, const char *method, int *status, json_t *problem,
+                                         const char *not_found);
 
 /* The seed profiles' tables (ingest_profile_seed00N.c). */
 extern const ingest_profile_t ingest_profile_seed000, ingest_profile_seed001, ingest_profile_seed002,

@@ -49,10 +49,7 @@ static json_t *list(apr_pool_t *p, const char *method, int *st, json_t *body)
 
 static json_t *error(apr_pool_t *p, const char *method, int *st, json_t *problem)
 {
-    if (*st == 404) {
-        return json_pack("{s:s}", "detail", "Job not found");
-    }
-    return ingest_profile_fastapi_error(p, method, st, problem);
+    return ingest_profile_fastapi_error_404(p, method, st, problem, "Job not found");
 }
 
 static const ingest_profile_route_t routes[] = {
