@@ -125,7 +125,7 @@ my @jobs = @{ $dataset->{jobs} };
 is(scalar @jobs, 30, 'the bundled dataset has 30 jobs');
 
 my $t = IngestTest->new(extra => "IngestProcessor parse\nIngestWorkerInterval 100ms\n"
-    . "IngestJWTAdminClaim role admin\nIngestMockDataset \"$DATASET\"\n");
+    . "IngestJWTAdminClaim role admin\nIngestMockDataset \"\@TESTDIR\@/mock_jobs.json\"\n");
 my $admin = $t->token('acme', 'root', role => [ 'ops', 'admin' ]);
 my $user = $t->token('acme', 'alice', role => 'viewer');
 my $other = $t->token('globex', 'bob', role => 'admin');
@@ -366,7 +366,7 @@ $t->teardown;
 # <Location "/api/admin/"> with Require)
 {
     my $e = IngestTest->new(extra => "IngestProcessor parse\nIngestWorkerInterval 100ms\n"
-        . "IngestMockDataset \"$DATASET\"\nSetEnvIf X-Tenant \"^([a-z]+)\$\" TEST_TENANT=\$1\n"
+        . "IngestMockDataset \"\@TESTDIR\@/mock_jobs.json\"\nSetEnvIf X-Tenant \"^([a-z]+)\$\" TEST_TENANT=\$1\n"
         . "<Location /api/>\n  IngestTenantEnv TEST_TENANT\n</Location>\n"
         . "<Location /api/admin/>\n  <If \"%{HTTP:X-Admin} == 'yes'\">\n    IngestTenantEnvAdmin On\n  </If>\n</Location>\n");
     my $r2 = $e->request('POST', '/api/admin/ingest/jobs/mock', headers => { 'X-Tenant' => 'initech' });

@@ -27,7 +27,7 @@ IngestSimulateSuccessRate 1
 IngestBatchSize 2
 IngestWorkerInterval 100ms
 IngestJWTAdminClaim role admin
-IngestMockDataset "$TOP/data/mock_jobs.json"
+IngestMockDataset "\@TESTDIR\@/mock_jobs.json"
 <Location /api/ingest/>
     IngestAPIProfile seed000
 </Location>

@@ -129,9 +129,25 @@ sub new {
 
 sub conf_file { "$_[0]->{dir}/httpd.conf" }
 
+# What httpd's children read from the checkout is copied into the test's
+# directory first: a fresh clone may sit in a directory www-data cannot
+# enter (mktemp -d makes it 0700). The dashboard is served from there, and
+# @TESTDIR@ in extra names the directory (the bundled dataset is in it as
+# mock_jobs.json).
+sub copy_readable {
+    my ($self) = @_;
+    return if $self->{copied}++;
+    run_or_die('cp', '-R', "$TOP/htdocs", "$self->{dir}/dashboard") if -d "$TOP/htdocs";
+    run_or_die('cp', "$TOP/data/mock_jobs.json", "$self->{dir}/mock_jobs.json") if -f "$TOP/data/mock_jobs.json";
+    run_or_die('chmod', '-R', 'a+rX', "$self->{dir}/dashboard") if -d "$self->{dir}/dashboard";
+    chmod 0644, "$self->{dir}/mock_jobs.json";
+}
+
 sub write_conf {
     my ($self) = @_;
     my $ug = $> == 0 ? "User www-data\nGroup www-data" : '';
+    $self->copy_readable;
+    (my $extra = $self->{extra} // '') =~ s/\@TESTDIR\@/$self->{dir}/g;
     my $modules = run_or_die('apxs', '-q', 'LIBEXECDIR');
     chomp $modules;
     run_or_die('perl', "$TOP/scripts/render-conf.pl", "$TOP/conf/httpd.conf.in", $self->conf_file,
@@ -139,8 +155,8 @@ sub write_conf {
         'LOG_LEVEL=' . ($self->{log_level} // 'info'), "USER_GROUP=$ug", "MODULES=$modules",
         'MODULE=' . module_path(), 'PGHOST=127.0.0.1', "PGPORT=$self->{pgport}",
         "STORAGE=$self->{dir}/storage",
-        'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs", "DASHBOARD=$TOP/htdocs",
-        'EXTRA=' . sanitizer_conf($self->{dir}) . ($self->{extra} // ''));
+        'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs", "DASHBOARD=$self->{dir}/dashboard",
+        'EXTRA=' . sanitizer_conf($self->{dir}) . $extra);
 }
 
 # The sanitizer runtime the module was linked with, as ldd resolves it.
