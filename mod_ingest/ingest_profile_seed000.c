@@ -34,13 +34,14 @@ static json_t *job(json_t *native)
 
 static json_t *init(apr_pool_t *p, const char *method, int *status, json_t *body)
 {
-    json_t *j = job(body);
+    json_t *j = job(body), *data;
     (void)p, (void)method, (void)status;
-    return ok("Upload initiated successfully",
-              json_pack("{s:O, s:O, s:O, s:O}", "job_id", json_object_get(j, "job_id"), "upload_url",
-                        json_object_get(body, "upload_url") ?: json_null(), "status",
-                        json_object_get(j, "status"), "expires_at",
-                        json_object_get(body, "expires_at") ?: json_null()));
+    data =
+        json_pack("{s:O, s:O, s:O, s:O}", "job_id", json_object_get(j, "job_id"), "upload_url",
+                  json_object_get(body, "upload_url") ?: json_null(), "status", json_object_get(j, "status"),
+                  "expires_at", json_object_get(body, "expires_at") ?: json_null());
+    json_decref(j);
+    return ok("Upload initiated successfully", data);
 }
 
 static json_t *status(apr_pool_t *p, const char *method, int *st, json_t *body)
@@ -79,10 +80,15 @@ static json_t *deleted(apr_pool_t *p, const char *method, int *st, json_t *body)
     return json_pack("{s:b, s:s}", "success", 1, "message", "Job deleted successfully");
 }
 
-/* The module's other answers, in the envelope as they are. */
+static json_t *error(apr_pool_t *p, const char *method, int *st, json_t *problem);
+
+/* The module's other answers, in the envelope as they are; an unhealthy
+ * health answer (a 503 problem) is an error. */
 static json_t *wrap(apr_pool_t *p, const char *method, int *st, json_t *body)
 {
-    (void)p, (void)method, (void)st;
+    if (*st >= 400) {
+        return error(p, method, st, body);
+    }
     return ok(NULL, body ? json_incref(body) : NULL);
 }
 

@@ -11,10 +11,15 @@ static const char *const words[5] = {"pending", "pending", "in_progress", "compl
 
 static json_t *created(apr_pool_t *p, const char *method, int *st, json_t *body)
 {
+    /* a replay (Idempotency-Key) shows the job as it is now */
+    json_t *j = ingest_profile_status(body, words), *out;
     (void)p, (void)method;
     *st = 200; /* FastAPI's default; the job is committed all the same */
-    return json_pack("{s:O, s:s, s:s}", "request_id", json_object_get(body, "job_id"), "status", "pending",
-                     "message", "Ingestion request created successfully");
+    out = json_pack("{s:O, s:s, s:s}", "request_id", json_object_get(body, "job_id"), "status",
+                    json_string_value(json_object_get(j, "status")) ?: "pending", "message",
+                    "Ingestion request created successfully");
+    json_decref(j);
+    return out;
 }
 
 /* request_id, status and the counts, from a job or a results page */
