@@ -24,6 +24,7 @@ Suite *suite_jobmeta(void);
 Suite *suite_parse_regress(void);
 Suite *suite_fuzz_replay(void);
 Suite *suite_records(void);
+Suite *suite_profile(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool
