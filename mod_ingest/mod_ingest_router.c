@@ -116,6 +116,15 @@ int ingest_route(request_rec *r)
             break; /* a literal path is never also a {job_id} */
         }
     }
+    /* A seed profile's location may cover files too (seed 002's
+     * ^/(ingest|status|health)(/|$) takes in the dashboard at /ingest/):
+     * what is none of its routes but a file or a directory httpd maps the
+     * path to is left to httpd to serve. */
+    if (!allow && prof != ingest_profile_get(INGEST_PROFILE_NATIVE) && r->finfo.filetype != APR_NOFILE) {
+        ap_set_module_config(r->request_config, &ingest_module, NULL);
+        r->handler = "default-handler";
+        return DECLINED;
+    }
     if (allow) {
         apr_table_setn(r->headers_out, "Allow", allow);
         return ingest_send_error(

@@ -236,7 +236,17 @@ sub json_ok {
 
 # ===================================================== native beside them
 {
-    my $r = req('GET', '/api/analytics/jobs?limit=1');
+    # seed 002's ^/(ingest|status|health)(/|$) covers the dashboard's
+    # /ingest/ too: what is none of its routes but a file is httpd's to serve
+    my $r = $t->request('GET', '/ingest/');
+    is($r->{status}, 200, 'the dashboard at /ingest/ beside seed002') or diag $r->{content};
+    like($r->{headers}{'content-type'} // '', qr{^text/html}, 'the dashboard: text/html');
+    $r = $t->request('GET', '/ingest/app.js');
+    is($r->{status}, 200, 'the dashboard: its modules');
+    $r = $t->request('GET', '/status/nope');
+    is_deeply($r->{json}, { detail => 'Request not found' }, 'seed002: a path that is no file and no route: 404');
+
+    $r = req('GET', '/api/analytics/jobs?limit=1');
     is($r->{status}, 200, 'native: /api/analytics/ unchanged');
     ok(!exists $r->{json}{success}, 'native: no seed envelope');
     $r = req('GET', '/api/nowhere');
