@@ -39,6 +39,10 @@ extern const char *fuzz_current_input;
 /* Says which promise of which target broke, and aborts. */
 void fuzz_fail(const char *target, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
+/* n bytes of s in an allocation of exactly their size (malloc; free it),
+ * so that ASan sees a reader going past the chunk it was given. */
+char *fuzz_exact_copy(const char *target, const uint8_t *s, size_t n);
+
 #define FUZZ_CHECK(target, cond)                                                                             \
     do {                                                                                                     \
         if (!(cond)) {                                                                                       \

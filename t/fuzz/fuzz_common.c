@@ -93,3 +93,16 @@ void fuzz_split_free(fuzz_field_t *fields, int n)
         fields[i].s = NULL;
     }
 }
+
+char *fuzz_exact_copy(const char *target, const uint8_t *s, size_t n)
+{
+    char *copy = malloc(n ? n : 1);
+
+    if (!copy) {
+        fuzz_fail(target, "out of memory");
+    }
+    if (n) {
+        memcpy(copy, s, n);
+    }
+    return copy;
+}

@@ -68,7 +68,8 @@ static void check_records(apr_pool_t *p, const ingest_json_req_t *req, int objec
         nl = strchr(line, '\n');
         FUZZ_CHECK(T, nl != NULL);
         back = json_loadb(line, (size_t)(nl - line), JSON_DECODE_ANY, &jerr);
-        if (!back || (objects && !json_is_object(back)) || !json_equal(back, json_array_get(req->records, i))) {
+        if (!back || (objects && !json_is_object(back))
+            || !json_equal(back, json_array_get(req->records, i))) {
             fuzz_fail(T, "NDJSON line %zu does not read back as records[%zu]: %.*s", (size_t)i + 1, (size_t)i,
                       (int)(nl - line), line);
         }

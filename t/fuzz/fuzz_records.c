@@ -392,16 +392,9 @@ static apr_status_t collect(void *ctx, apr_int64_t idx, apr_int64_t line, json_t
  * reader reading past the chunk it was given. */
 static apr_status_t feed_copy(ingest_records_t *rr, const uint8_t *s, size_t n)
 {
-    char *copy = malloc(n ? n : 1);
-    apr_status_t rv;
+    char *copy = fuzz_exact_copy(T, s, n);
+    apr_status_t rv = ingest_records_feed(rr, copy, n);
 
-    if (!copy) {
-        fuzz_fail(T, "out of memory");
-    }
-    if (n) {
-        memcpy(copy, s, n);
-    }
-    rv = ingest_records_feed(rr, copy, n);
     free(copy);
     return rv;
 }
