@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # API throughput with wrk on loopback: a real httpd with the module and a
-# private PostgreSQL, a tenant with 1,000 jobs, then 10 s of wrk per
+# private PostgreSQL, a tenant with 15,000 jobs, then 10 s of wrk per
 # endpoint (2 threads, 32 connections). Prints a table. Bounded in time;
 # targets 127.0.0.1 only. Needs wrk (apt-get install wrk).
 #   perl bench/api_throughput.pl [SECONDS]   (default 10, at most 60)
@@ -14,10 +14,10 @@ my $secs = shift // 10;
 die "SECONDS must be 1..60\n" unless $secs =~ /^\d+$/ && $secs >= 1 && $secs <= 60;
 system('sh', '-c', 'command -v wrk >/dev/null') == 0 or die "wrk is not installed (apt-get install wrk)\n";
 
-my $t = IngestTest->new(log_level => 'warn');
+my $t = IngestTest->new(log_level => 'warn')->expect_log(qr/AH10159/);
 my $tok = $t->token('bench', 'u1');
 $t->psql("INSERT INTO ingest_jobs (tenant_id, user_id, source_type, filename, file_type, file_size) "
-    . "SELECT 'bench', 'u1', 'file_upload', 'f' || n || '.csv', 'csv', n FROM generate_series(1, 1000) n");
+    . "SELECT 'bench', 'u1', 'file_upload', 'f' || n || '.csv', 'csv', n FROM generate_series(1, 15000) n");
 my $job = $t->init_job($tok)->{job_id};
 
 my $lua = "$t->{dir}/init.lua";

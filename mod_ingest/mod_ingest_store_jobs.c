@@ -37,20 +37,24 @@ const ingest_stmt_t ingest_job_statements[] = {
      "WITH f AS NOT MATERIALIZED (SELECT j AS row, j.created_at, j.job_id FROM ingest_jobs j "
      "WHERE" LIST_FILTER ")"
      " SELECT json_build_object("
-     "  'total', (SELECT count(*) FROM f),"
+     /* the tenant's counts (sql/006), unless only the user's jobs count */
+     "  'total', CASE WHEN %s::text IS NULL THEN ingest_job_count(%s, %s::text::ingest_job_status)"
+     "                ELSE (SELECT count(*) FROM f) END,"
      "  'jobs', coalesce((SELECT json_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id "
      "DESC)"
      "                    FROM (SELECT * FROM f ORDER BY created_at DESC, job_id DESC"
      "                          LIMIT %s::int OFFSET %s::bigint) pg), '[]'::json))",
      1},
+    /* from the counts the triggers keep (sql/006): a few rows, however
+     * many jobs the tenant has */
     {"ingest_job_stats",
-     "SELECT json_build_object('total', count(*),"
-     " 'pending', count(*) FILTER (WHERE status = 'pending'),"
-     " 'queued', count(*) FILTER (WHERE status = 'queued'),"
-     " 'running', count(*) FILTER (WHERE status = 'running'),"
-     " 'completed', count(*) FILTER (WHERE status = 'completed'),"
-     " 'failed', count(*) FILTER (WHERE status = 'failed'))"
-     " FROM ingest_jobs WHERE tenant_id = %s",
+     "SELECT json_build_object('total', coalesce(sum(n), 0)::bigint,"
+     " 'pending', coalesce(sum(n) FILTER (WHERE status = 'pending'), 0)::bigint,"
+     " 'queued', coalesce(sum(n) FILTER (WHERE status = 'queued'), 0)::bigint,"
+     " 'running', coalesce(sum(n) FILTER (WHERE status = 'running'), 0)::bigint,"
+     " 'completed', coalesce(sum(n) FILTER (WHERE status = 'completed'), 0)::bigint,"
+     " 'failed', coalesce(sum(n) FILTER (WHERE status = 'failed'), 0)::bigint)"
+     " FROM ingest_job_counts WHERE tenant_id = %s",
      1},
     {"ingest_health_ping",
      "WITH w AS (SELECT * FROM ingest_workers WHERE worker = %s)"
@@ -121,16 +125,19 @@ apr_status_t ingest_store_job_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, 
 {
     const char *status = req->has_status ? ingest_status_name(req->status) : NULL;
     const char *user = req->mine ? id->user : NULL;
-    const char *args[7];
+    const char *args[10];
 
     args[0] = id->tenant;
     args[1] = status;
     args[2] = status;
     args[3] = user;
     args[4] = user;
-    args[5] = apr_itoa(p, req->limit);
-    args[6] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->offset);
-    return ingest_db_select_json(p, s, dbd, "ingest_job_list", 7, args, page);
+    args[5] = user;
+    args[6] = id->tenant;
+    args[7] = status;
+    args[8] = apr_itoa(p, req->limit);
+    args[9] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->offset);
+    return ingest_db_select_json(p, s, dbd, "ingest_job_list", 10, args, page);
 }
 
 apr_status_t ingest_store_job_stats(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
