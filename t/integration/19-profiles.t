@@ -20,8 +20,8 @@ my $ISO = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 my $t = IngestTest->new(extra => <<"EOC");
 IngestProcessor simulate
-IngestSimulateDelay 1s 1s
-IngestSimulateDuration 1500ms
+IngestSimulateDelay 5s 5s
+IngestSimulateDuration 3s
 IngestSimulateFailureRate 0
 IngestSimulateSuccessRate 1
 IngestBatchSize 2
@@ -74,7 +74,7 @@ sub json_ok {
     is($b->{data}{job}{status}, 'pending', 'seed000 status: pending at first');
     my %seen;
     my $job;
-    wait_until('seed000 job completed', 20, sub {
+    wait_until('seed000 job completed', 60, sub {
         $job = json_ok(req('GET', "/api/ingest/status/$id"), 200, 'seed000 poll')->{data}{job} // {};
         $seen{ $job->{status} // '' } = 1;
         ($job->{status} // '') eq 'completed';
