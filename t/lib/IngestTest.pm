@@ -17,6 +17,7 @@ use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha256);
 use File::Basename qw(dirname);
 use File::Path qw(remove_tree);
+use Fcntl qw(O_CREAT O_EXCL O_WRONLY);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
@@ -43,12 +44,46 @@ sub latest_schema {
     return $v;
 }
 
+# A port for a test's httpd or PostgreSQL. Taken below the kernel's
+# ephemeral range (32768 and up on Linux), which client connections and
+# port 0 binds draw from, and reserved with a lock file, so that two tests
+# running side by side (prove -j2) never get the same one between the check
+# here and the server's own bind (CI once saw httpd fail with "Address
+# already in use" on a port handed out twice). A lock is released when this
+# process ends, or taken over once its owner is gone.
+my $PORT_DIR = '/tmp/ingest-test-ports';
+my @PORT_LOCKS;
+
 sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 1)
-        or die "no free port: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
+    mkdir $PORT_DIR;
+    chmod 01777, $PORT_DIR;
+    for (1 .. 500) {
+        my $p = 20000 + int(rand(12000));
+        my $lock = "$PORT_DIR/$p";
+        if (open my $in, '<', $lock) {
+            my $owner = <$in> // '';
+            close $in;
+            next if $owner =~ /^(\d+)/ && kill(0, $1);
+            unlink $lock;
+        }
+        sysopen(my $fh, $lock, O_CREAT | O_EXCL | O_WRONLY) or next;
+        print $fh "$$\n";
+        close $fh;
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p, Proto => 'tcp', Listen => 1,
+            ReuseAddr => 1);
+        if (!$s) {
+            unlink $lock;
+            next;
+        }
+        close $s;
+        push @PORT_LOCKS, [ $$, $lock ];
+        return $p;
+    }
+    die "no free port in 20000..31999\n";
+}
+
+END {
+    unlink map { $_->[1] } grep { $_->[0] == $$ } @PORT_LOCKS;
 }
 
 # Runs a command without a shell, stderr folded into the returned output.
