@@ -20,9 +20,11 @@ apr_status_t ingest_hmac_sha256(const void *key, apr_size_t klen, const void *ms
     return APR_SUCCESS;
 }
 
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *tbl = B64URL;
     char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1), *w = out;
     apr_size_t i;
 
@@ -41,6 +43,44 @@ char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
         *w++ = tbl[(data[i + 1] & 15) << 2];
     }
     *w = '\0';
+    return out;
+}
+
+static int b64url_value(char c)
+{
+    const char *at = c ? strchr(B64URL, c) : NULL;
+    return at ? (int)(at - B64URL) : -1;
+}
+
+unsigned char *ingest_b64url_decode(apr_pool_t *p, const char *s, apr_size_t *len)
+{
+    apr_size_t n = strlen(s), i, o = 0;
+    unsigned char *out;
+    unsigned int acc = 0;
+    int bits = 0, v;
+
+    if (n % 4 == 1) {
+        return NULL;
+    }
+    out = apr_palloc(p, n / 4 * 3 + 3);
+    for (i = 0; i < n; ++i) {
+        if ((v = b64url_value(s[i])) < 0) {
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned int)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* the 2 or 4 bits left over must be zero: one spelling per byte string */
+    if (acc != 0) {
+        return NULL;
+    }
+    out[o] = '\0';
+    *len = o;
     return out;
 }
 

@@ -18,6 +18,12 @@ char *ingest_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
 /* base64url without padding, as in JWTs and presigned URLs. */
 char *ingest_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 
+/* The inverse, strict: only the base64url alphabet, no padding, no length
+ * that is 1 mod 4, and the unused low bits of the last character zero, so
+ * that each byte string has exactly one accepted spelling. The decoded
+ * bytes, NUL-terminated, in p with *len; NULL when s is not so written. */
+unsigned char *ingest_b64url_decode(apr_pool_t *p, const char *s, apr_size_t *len);
+
 /* The signature of a presigned upload: HMAC over "METHOD\njob_id\nexpires". */
 char *ingest_upload_sig(apr_pool_t *p, const unsigned char *key, apr_size_t klen, const char *method,
                         const char *job_id, apr_int64_t expires);

@@ -270,16 +270,25 @@ apr_status_t ingest_validate_page(apr_pool_t *p, apr_table_t *args, const char *
 apr_status_t ingest_validate_list(apr_pool_t *p, apr_table_t *args, ingest_list_req_t *out,
                                   ingest_verr_t *err)
 {
-    static const char *const allowed[] = {"status", "limit", "offset", "user", NULL};
-    const char *v;
+    static const char *const allowed[] = {"status", "limit", "offset", "cursor", "user", NULL};
+    const char *v, *why;
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
     rv = ingest_validate_page(p, args, allowed,
-                              "unknown query parameter (expected status, limit, offset, user)",
+                              "unknown query parameter (expected status, limit, offset, cursor, user)",
                               INGEST_LIST_LIMIT_DEFAULT, &out->limit, &out->offset, err);
     if (rv != APR_SUCCESS) {
         return rv;
+    }
+    if ((v = apr_table_get(args, "cursor")) != NULL) {
+        if (apr_table_get(args, "offset")) {
+            return ingest_verr(err, "cursor", "cannot be given together with offset");
+        }
+        if (ingest_cursor_parse(p, v, &out->cursor, &why) != APR_SUCCESS) {
+            return ingest_verr(err, "cursor", why);
+        }
+        out->has_cursor = 1;
     }
     if ((v = apr_table_get(args, "status")) != NULL) {
         if (ingest_status_parse(v, &out->status) != APR_SUCCESS) {

@@ -9,6 +9,7 @@
 #include <apr_tables.h>
 #include <jansson.h>
 
+#include "ingest_cursor.h"
 #include "ingest_job.h"
 
 #define INGEST_FILENAME_MAX        255
@@ -36,7 +37,9 @@ typedef struct {
     ingest_status_e status;
     int limit;
     apr_int64_t offset;
-    int mine; /* user=me */
+    int mine;       /* user=me */
+    int has_cursor; /* cursor=: the page after it (offset is then 0) */
+    ingest_cursor_t cursor;
 } ingest_list_req_t;
 
 /* Fills *err and returns APR_EINVAL: every validator's way to say no. */

@@ -435,10 +435,10 @@ START_TEST(list_unknown_parameter)
     static const char *const a[] = {"sort", "asc", NULL};
     static const char *const b[] = {"limit", "5", "page", "2", NULL};
     static const char *const c[] = {"Limit", "5", NULL};
-    list_bad(a, "sort", "unknown query parameter (expected status, limit, offset, user)");
-    list_bad(b, "page", "unknown query parameter (expected status, limit, offset, user)");
+    list_bad(a, "sort", "unknown query parameter (expected status, limit, offset, cursor, user)");
+    list_bad(b, "page", "unknown query parameter (expected status, limit, offset, cursor, user)");
     /* parameter names are case-sensitive although apr tables are not */
-    list_bad(c, "Limit", "unknown query parameter (expected status, limit, offset, user)");
+    list_bad(c, "Limit", "unknown query parameter (expected status, limit, offset, cursor, user)");
 }
 END_TEST
 
