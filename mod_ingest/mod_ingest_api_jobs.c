@@ -1,4 +1,5 @@
-/* GET /api/ingest/jobs: the tenant's jobs, newest first, paginated. */
+/* GET /api/ingest/jobs: the tenant's jobs, newest first, paginated by
+ * offset or by keyset cursor (next_cursor of the page before). */
 
 #include "ingest_query.h"
 #include "ingest_validate.h"
@@ -13,7 +14,7 @@ int ingest_api_jobs(request_rec *r, const ingest_identity_t *id, const char *par
     ingest_list_req_t req;
     ingest_verr_t verr;
     ap_dbd_t *dbd;
-    json_t *page = NULL, *jobs, *job;
+    json_t *page = NULL, *jobs, *job, *out, *next;
     apr_status_t rv;
     size_t i;
 
@@ -38,5 +39,13 @@ int ingest_api_jobs(request_rec *r, const ingest_identity_t *id, const char *par
     {
         ingest_job_add_derived(job);
     }
-    return ingest_send_page(r, NULL, page, "jobs", req.limit, "offset", req.offset);
+    out = ingest_page_json(r, NULL, page, "jobs", req.limit, "offset", req.offset);
+    next = json_object_get(page, "next_cursor");
+    if (req.has_cursor) {
+        /* the position is the cursor's: no offset, and more when a next cursor */
+        json_object_set_new(out, "offset", json_null());
+        json_object_set_new(out, "has_more", json_boolean(json_is_string(next)));
+    }
+    json_object_set(out, "next_cursor", next);
+    return ingest_send_json(r, HTTP_OK, out);
 }

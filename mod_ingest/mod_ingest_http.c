@@ -42,8 +42,8 @@ int ingest_send_json(request_rec *r, int status, json_t *body)
     return ingest_send_document(r, status, "application/json", body);
 }
 
-int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
-                     const char *offset_key, apr_int64_t offset)
+json_t *ingest_page_json(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
+                         const char *offset_key, apr_int64_t offset)
 {
     json_t *items = json_object_get(page, items_key);
     apr_int64_t total = json_integer_value(json_object_get(page, "total"));
@@ -56,7 +56,13 @@ int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *item
     json_object_set_new(out, "limit", json_integer(limit));
     json_object_set_new(out, offset_key, json_integer(offset));
     json_object_set_new(out, "has_more", json_boolean(offset + (apr_int64_t)json_array_size(items) < total));
-    return ingest_send_json(r, HTTP_OK, out);
+    return out;
+}
+
+int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
+                     const char *offset_key, apr_int64_t offset)
+{
+    return ingest_send_json(r, HTTP_OK, ingest_page_json(r, out, page, items_key, limit, offset_key, offset));
 }
 
 int ingest_send_problem(request_rec *r, const ingest_problem_t *pb)

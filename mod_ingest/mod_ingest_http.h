@@ -10,9 +10,12 @@
 #include "mod_ingest.h"
 
 int ingest_send_json(request_rec *r, int status, json_t *body);
-/* 200 with a page of a listing: out (NULL: a new object) gets page's
- * items_key array and its total, limit, offset_key (offset or skip) and
- * has_more. */
+/* A page of a listing: out (NULL: a new object) gets page's items_key
+ * array and its total, limit, offset_key (offset or skip) and has_more;
+ * answers out. */
+json_t *ingest_page_json(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
+                         const char *offset_key, apr_int64_t offset);
+/* 200 with ingest_page_json's object. */
 int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
                      const char *offset_key, apr_int64_t offset);
 int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body);

@@ -26,7 +26,9 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
 apr_status_t ingest_store_job_get(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                   const char *job_id, json_t **job);
 
-/* {"total": n, "jobs": [...]}, newest first. */
+/* {"total": n, "jobs": [...], "next_cursor": "..." or null}, newest first:
+ * req->limit jobs at req->offset or after req->cursor, and the cursor of
+ * the next page when there is one. */
 apr_status_t ingest_store_job_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                    const ingest_list_req_t *req, json_t **page);
 

@@ -2,13 +2,60 @@
 
 #include "mod_ingest_store.h"
 
-/* The listing filter, shared by the count and the page: status and user
- * are optional (NULL matches all), each passed twice because apr_dbd
- * numbers placeholders by position. */
-#define LIST_FILTER                                                                                          \
-    " j.tenant_id = %s"                                                                                      \
-    " AND (%s::text IS NULL OR j.status = %s::text::ingest_job_status)"                                      \
-    " AND (%s::text IS NULL OR j.user_id = %s)"
+/* The listing: one statement per filter (none, status, user, both) and per
+ * way in (the first page, after a cursor's row, at an offset), so that each
+ * is a plain range of one of sql/001's (tenant_id, [status | user_id,]
+ * created_at DESC, job_id DESC) indexes. (One statement with optional
+ * predicates, "$2 IS NULL OR status = $2", has no good generic plan, so
+ * PostgreSQL planned it afresh on every call, inlining ingest_job_json's
+ * body each time.) A page takes limit + 1 rows, the extra one saying
+ * whether there is a next page, and answers {"total", "jobs", "keys"}: keys
+ * are the rows' created_at in microseconds, for the cursor.
+ *
+ * The first page and the page after a cursor read at most
+ * INGEST_LIST_LIMIT_MAX + 1 rows in an inner LIMIT of that constant: the
+ * planner then costs their generic plan by it, not by a tenth of the
+ * tenant's rows (its guess for "LIMIT $n"), so the plan is made once per
+ * session and reused. An offset page cannot be capped so and is planned
+ * per call.
+ *
+ * Placeholders, in order: the total's, tenant, the filter's, the cursor's
+ * (created_at, job_id), limit + 1, offset. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+#define LIST_SELECT(TOTAL)                                                                                   \
+    "SELECT json_build_object('total', " TOTAL ","                                                           \
+    " 'jobs', coalesce(json_agg(ingest_job_json(p.j) ORDER BY p.created_at DESC, p.job_id DESC), "           \
+    "'[]'::json),"                                                                                           \
+    " 'keys', coalesce(json_agg((extract(epoch FROM p.created_at) * 1000000)::bigint"                        \
+    "                           ORDER BY p.created_at DESC, p.job_id DESC), '[]'::json)) FROM "
+#define LIST_ROWS(FILTER) "(SELECT j, j.created_at, j.job_id FROM ingest_jobs j WHERE j.tenant_id = %s" FILTER
+#define NEWEST_FIRST(T)   " ORDER BY " T ".created_at DESC, " T ".job_id DESC"
+#define LIST_CAPPED(TOTAL, FILTER, AFTER)                                                                    \
+    LIST_SELECT(TOTAL)                                                                                       \
+    "(SELECT * FROM " LIST_ROWS(FILTER) AFTER NEWEST_FIRST("j") " LIMIT " STR(                               \
+        INGEST_LIST_LIMIT_MAX) " + 1) c" NEWEST_FIRST("c") " LIMIT %s::int) p"
+#define LIST_OFFSET(TOTAL, FILTER)                                                                           \
+    LIST_SELECT(TOTAL) LIST_ROWS(FILTER) NEWEST_FIRST("j") " LIMIT %s::int OFFSET %s::bigint) p"
+/* the tenant's counts (sql/006); only a user's own jobs are counted */
+#define TOTAL_ALL "ingest_job_count(%s, NULL)"
+#define TOTAL_S   "ingest_job_count(%s, %s::ingest_job_status)"
+#define TOTAL_U   "(SELECT count(*) FROM ingest_jobs c WHERE c.tenant_id = %s AND c.user_id = %s)"
+#define TOTAL_SU                                                                                             \
+    "(SELECT count(*) FROM ingest_jobs c WHERE c.tenant_id = %s AND c.status = %s::ingest_job_status"        \
+    " AND c.user_id = %s)"
+#define BY_S  " AND j.status = %s::ingest_job_status"
+#define BY_U  " AND j.user_id = %s"
+#define AFTER " AND (j.created_at, j.job_id) < (%s::timestamptz, %s::uuid)"
+
+/* by index: 1 = status filter, 2 = user filter; 0 = first page, 4 = after
+ * a cursor, 8 = at an offset */
+static const char *const list_labels[12] = {
+    "ingest_job_list",          "ingest_job_list_s",        "ingest_job_list_u",
+    "ingest_job_list_su",       "ingest_job_list_after",    "ingest_job_list_s_after",
+    "ingest_job_list_u_after",  "ingest_job_list_su_after", "ingest_job_list_offset",
+    "ingest_job_list_s_offset", "ingest_job_list_u_offset", "ingest_job_list_su_offset",
+};
 
 const ingest_stmt_t ingest_job_statements[] = {
     {"ingest_job_create",
@@ -33,18 +80,18 @@ const ingest_stmt_t ingest_job_statements[] = {
      0},
     {"ingest_job_get",
      "SELECT ingest_job_json(j) FROM ingest_jobs j WHERE j.job_id = %s::uuid AND j.tenant_id = %s", 1},
-    {"ingest_job_list",
-     "WITH f AS NOT MATERIALIZED (SELECT j AS row, j.created_at, j.job_id FROM ingest_jobs j "
-     "WHERE" LIST_FILTER ")"
-     " SELECT json_build_object("
-     /* the tenant's counts (sql/006), unless only the user's jobs count */
-     "  'total', CASE WHEN %s::text IS NULL THEN ingest_job_count(%s, %s::text::ingest_job_status)"
-     "                ELSE (SELECT count(*) FROM f) END,"
-     "  'jobs', coalesce((SELECT json_agg(ingest_job_json(pg.row) ORDER BY pg.created_at DESC, pg.job_id "
-     "DESC)"
-     "                    FROM (SELECT * FROM f ORDER BY created_at DESC, job_id DESC"
-     "                          LIMIT %s::int OFFSET %s::bigint) pg), '[]'::json))",
-     1},
+    {"ingest_job_list", LIST_CAPPED(TOTAL_ALL, "", ""), 1},
+    {"ingest_job_list_s", LIST_CAPPED(TOTAL_S, BY_S, ""), 1},
+    {"ingest_job_list_u", LIST_CAPPED(TOTAL_U, BY_U, ""), 1},
+    {"ingest_job_list_su", LIST_CAPPED(TOTAL_SU, BY_S BY_U, ""), 1},
+    {"ingest_job_list_after", LIST_CAPPED(TOTAL_ALL, "", AFTER), 1},
+    {"ingest_job_list_s_after", LIST_CAPPED(TOTAL_S, BY_S, AFTER), 1},
+    {"ingest_job_list_u_after", LIST_CAPPED(TOTAL_U, BY_U, AFTER), 1},
+    {"ingest_job_list_su_after", LIST_CAPPED(TOTAL_SU, BY_S BY_U, AFTER), 1},
+    {"ingest_job_list_offset", LIST_OFFSET(TOTAL_ALL, ""), 1},
+    {"ingest_job_list_s_offset", LIST_OFFSET(TOTAL_S, BY_S), 1},
+    {"ingest_job_list_u_offset", LIST_OFFSET(TOTAL_U, BY_U), 1},
+    {"ingest_job_list_su_offset", LIST_OFFSET(TOTAL_SU, BY_S BY_U), 1},
     /* from the counts the triggers keep (sql/006): a few rows, however
      * many jobs the tenant has */
     {"ingest_job_stats",
@@ -126,18 +173,51 @@ apr_status_t ingest_store_job_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, 
     const char *status = req->has_status ? ingest_status_name(req->status) : NULL;
     const char *user = req->mine ? id->user : NULL;
     const char *args[10];
+    const char *next = NULL;
+    json_t *jobs, *keys, *last;
+    apr_status_t rv;
+    int n = 0, pass, way;
 
-    args[0] = id->tenant;
-    args[1] = status;
-    args[2] = status;
-    args[3] = user;
-    args[4] = user;
-    args[5] = user;
-    args[6] = id->tenant;
-    args[7] = status;
-    args[8] = apr_itoa(p, req->limit);
-    args[9] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->offset);
-    return ingest_db_select_json(p, s, dbd, "ingest_job_list", 10, args, page);
+    /* the total's placeholders, then the page's: the same filter twice */
+    for (pass = 0; pass < 2; ++pass) {
+        args[n++] = id->tenant;
+        if (status) {
+            args[n++] = status;
+        }
+        if (user) {
+            args[n++] = user;
+        }
+    }
+    if (req->has_cursor) {
+        args[n++] = req->cursor.created_at;
+        args[n++] = req->cursor.job_id;
+    }
+    args[n++] = apr_itoa(p, req->limit + 1);
+    way = req->has_cursor ? 4 : 0;
+    if (req->offset > 0) {
+        args[n++] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->offset);
+        way = 8;
+    }
+    rv =
+        ingest_db_select_json(p, s, dbd, list_labels[(status ? 1 : 0) | (user ? 2 : 0) | way], n, args, page);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* a row past the limit: there is a next page, after the last row shown */
+    jobs = json_object_get(*page, "jobs");
+    keys = json_object_get(*page, "keys");
+    if (json_array_size(jobs) > (size_t)req->limit) {
+        json_array_remove(jobs, (size_t)req->limit);
+        last = json_array_get(jobs, (size_t)req->limit - 1);
+        next = ingest_cursor_format(p, json_integer_value(json_array_get(keys, (size_t)req->limit - 1)),
+                                    json_string_value(json_object_get(last, "job_id")));
+        if (!next) {
+            return INGEST_EDB_QUERY;
+        }
+    }
+    json_object_del(*page, "keys");
+    json_object_set_new(*page, "next_cursor", next ? json_string(next) : json_null());
+    return APR_SUCCESS;
 }
 
 apr_status_t ingest_store_job_stats(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
