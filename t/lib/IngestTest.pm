@@ -125,7 +125,8 @@ sub make_dirs {
 }
 
 # new(extra => "httpd config", no_migrate => 1, log_level => "...",
-#     expect_log => [qr/.../, ...])
+#     expect_log => [qr/.../, ...], durable => 1 (PostgreSQL with fsync and
+#     synchronous_commit on, as in production; tests run without))
 sub new {
     my ($class, %o) = @_;
     my $self = bless {%o}, $class;
@@ -146,7 +147,8 @@ sub new {
     $self->{pgdata} = "$self->{dir}/pg";
     $self->{pgport} = free_port();
     $self->{port} = $o{port} // free_port();
-    $ENV{PG_NOSYNC} = 1;
+    # tests trade durability for speed; a benchmark may not (durable => 1)
+    if ($o{durable}) { delete $ENV{PG_NOSYNC} } else { $ENV{PG_NOSYNC} = 1 }
     run_or_die("$TOP/scripts/pg.sh", 'init', $self->{pgdata});
     $self->start_pg;
     unless ($o{no_migrate}) {
