@@ -37,10 +37,15 @@
         INGEST_LIST_LIMIT_MAX) " + 1) c" NEWEST_FIRST("c") " LIMIT %s::int) p"
 #define LIST_OFFSET(TOTAL, FILTER)                                                                           \
     LIST_SELECT(TOTAL) LIST_ROWS(FILTER) NEWEST_FIRST("j") " LIMIT %s::int OFFSET %s::bigint) p"
-/* the tenant's counts (sql/006); only a user's own jobs are counted */
-#define TOTAL_ALL "ingest_job_count(%s, NULL)"
-#define TOTAL_S   "ingest_job_count(%s, %s::ingest_job_status)"
-#define TOTAL_U   "(SELECT count(*) FROM ingest_jobs c WHERE c.tenant_id = %s AND c.user_id = %s)"
+/* the tenant's counts (sql/006), summed here rather than by calling
+ * ingest_job_count(): a SQL function with a FROM clause is never inlined,
+ * and PostgreSQL parses and plans its body again on every call; only a
+ * user's own jobs are counted */
+#define TOTAL_ALL "(SELECT coalesce(sum(c.n), 0)::bigint FROM ingest_job_counts c WHERE c.tenant_id = %s)"
+#define TOTAL_S                                                                                              \
+    "(SELECT coalesce(sum(c.n), 0)::bigint FROM ingest_job_counts c WHERE c.tenant_id = %s"                  \
+    " AND c.status = %s::ingest_job_status)"
+#define TOTAL_U "(SELECT count(*) FROM ingest_jobs c WHERE c.tenant_id = %s AND c.user_id = %s)"
 #define TOTAL_SU                                                                                             \
     "(SELECT count(*) FROM ingest_jobs c WHERE c.tenant_id = %s AND c.status = %s::ingest_job_status"        \
     " AND c.user_id = %s)"
