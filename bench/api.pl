@@ -276,15 +276,15 @@ my %verdicts;
 print "\n";
 printf "Machine: %s, %d cores; %s; %s; %s\n", cpu_model(), cores(), first_line('apache2 -v'),
     first_line((sort { $a cmp $b } glob '/usr/lib/postgresql/*/bin/postgres')[-1] . ' --version'),
-    first_line('wrk -v 2>&1');
+    (first_line('wrk -v 2>&1') =~ /^(wrk \S+)/)[0] // 'wrk';
 printf "wrk -t%d -c%d, %d s per row (after %d s of warm-up); pgbench -M prepared -c%d -j%d -T%d; "
     . "PostgreSQL fsync and synchronous_commit on\n\n", $THREADS, $CONNS, $SECS, $WARMUP, $CONNS, $THREADS, $SECS;
-printf "| %-48s | %10s | %9s | %7s | %-40s | %-6s |\n", 'what', 'req/s', 'x static', 'non-2xx', 'target', 'result';
-print '|', join('|', map { '-' x ($_ + 2) } 48, 10, 9, 7, 40, 6), "|\n";
+printf "| %-50s | %10s | %9s | %7s | %-44s | %-6s |\n", 'what', 'req/s', 'x static', 'non-2xx', 'target', 'result';
+print '|', join('|', map { '-' x ($_ + 2) } 50, 10, 9, 7, 44, 6), "|\n";
 for my $r (@rows) {
     my ($target, $verdict) = ('', '');
     if ($r->{skip}) {
-        printf "| %-48s | %10s | %9s | %7s | %-40s | %-6s |\n", $r->{name}, '-', '-', '-', "skipped: $r->{skip}", '';
+        printf "| %-50s | %10s | %9s | %7s | %-44s | %-6s |\n", $r->{name}, '-', '-', '-', "skipped: $r->{skip}", '';
         next;
     }
     if (defined $r->{rss}) {
@@ -294,7 +294,7 @@ for my $r (@rows) {
             $target = sprintf '<= 1.10 x after 100,000: %.2f', $ratio;
             $verdict = $ratio <= 1.10 ? 'pass' : 'FAIL';
         }
-        printf "| %-48s | %10s | %9s | %7s | %-40s | %-6s |\n", "$r->{name} ($r->{procs} children)", $text, '', '',
+        printf "| %-50s | %10s | %9s | %7s | %-44s | %-6s |\n", "$r->{name} ($r->{procs} children)", $text, '', '',
             $target, $verdict;
         next;
     }
@@ -313,7 +313,7 @@ for my $r (@rows) {
         $target = sprintf '%s vs %s jobs within 1.5 x: %.2f', commify($BIG), commify($SMALL), $ratio;
         $verdict = $ratio && $ratio <= 1.5 ? 'pass' : 'FAIL';
     }
-    printf "| %-48s | %10.0f | %9.2f | %7d | %-40s | %-6s |\n", $r->{name}, $r->{rps}, $x, $r->{bad}, $target, $verdict;
+    printf "| %-50s | %10.0f | %9.2f | %7d | %-44s | %-6s |\n", $r->{name}, $r->{rps}, $x, $r->{bad}, $target, $verdict;
 }
 
 sub first_line {
