@@ -11,7 +11,10 @@
  *    every byte %-escaped, parses back to the same pairs in the same order;
  *  - what the listings accept is within their bounds: limit 1..100
  *    (20 when absent), offset 0..2^31-1, both written in plain digits,
- *    status and user as documented. */
+ *    status and user as documented;
+ *  - an accepted cursor (ingest_cursor.h) is a UUID and a time that
+ *    ingest_cursor_format writes back to a cursor read as the same
+ *    position, and it never comes with an offset. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include <apr_tables.h>
 
 #include "fuzz.h"
+#include "ingest_cursor.h"
 #include "ingest_query.h"
 #include "ingest_validate.h"
 
@@ -101,6 +105,17 @@ static void listings(apr_pool_t *p, apr_table_t *t)
                    !list.has_status || (list.status >= INGEST_ST_PENDING && list.status < INGEST_ST_COUNT));
         v = apr_table_get(t, "user");
         FUZZ_CHECK(T, list.mine == (v != NULL) && (!v || !strcmp(v, "me")));
+        FUZZ_CHECK(T, list.has_cursor == (apr_table_get(t, "cursor") != NULL));
+        if (list.has_cursor) {
+            ingest_cursor_t again;
+            const char *why = NULL;
+            const char *c = ingest_cursor_format(p, list.cursor.created_us, list.cursor.job_id);
+            FUZZ_CHECK(T, !apr_table_get(t, "offset") && list.offset == 0);
+            FUZZ_CHECK(T, c && ingest_cursor_parse(p, c, &again, &why) == APR_SUCCESS);
+            FUZZ_CHECK(T, again.created_us == list.cursor.created_us
+                              && !strcmp(again.job_id, list.cursor.job_id));
+            FUZZ_CHECK(T, !strcmp(again.created_at, list.cursor.created_at));
+        }
     } else {
         FUZZ_CHECK(T, err.field && err.detail);
         fuzz_reportable(T, err.field, err.detail);
