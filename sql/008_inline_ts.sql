@@ -1,4 +1,4 @@
--- 007: ingest_ts declared STABLE, what its body (to_char) is.
+-- 008: ingest_ts declared STABLE, what its body (to_char) is.
 --
 -- Declared IMMUTABLE, its body was more volatile than the declaration, so
 -- PostgreSQL never inlined it: every job shown ran it as a separate SQL
