@@ -12,7 +12,9 @@
 #include "mod_ingest.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_router.h"
+#include "mod_ingest_status.h"
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
 
@@ -27,6 +29,9 @@ static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
         return OK;
     }
     if (ingest_config_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ingest_metrics_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ingest_db_init(s) != APR_SUCCESS) {
@@ -66,16 +71,18 @@ static void ingest_register_hooks(apr_pool_t *p)
     /* mod_watchdog starts its threads in its own post_config: the worker
      * must be registered before that */
     static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
-    (void)p;
     ingest_db_register(ingest_job_statements);
     ingest_db_register(ingest_worker_statements);
     ingest_db_register(ingest_callback_statements);
     ingest_db_register(ingest_upload_statements);
     ingest_db_register(ingest_item_statements);
     ingest_db_register(ingest_jobmeta_statements);
+    ingest_db_register(ingest_metrics_statements);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ingest_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ingest_metrics_register_hooks(p);
+    ingest_status_register_hooks(p);
 }
 
 /* APLOG_USE_MODULE(ingest) already comes from mod_ingest.h */

@@ -1,10 +1,22 @@
 /* The worker's SQL: every transition a background worker makes, each one a
  * guarded UPDATE, so two workers (threads, processes or hosts) racing for
- * the same job cannot both win: the loser's statement matches no row. */
+ * the same job cannot both win: the loser's statement matches no row.
+ * The transitions are counted for the metrics here, where they are made,
+ * by the rows the statements changed. */
 
 #include <apr_strings.h>
 
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_store.h"
+
+/* n rows of a successful statement */
+static apr_status_t counted(apr_status_t rv, ingest_metric_e m, int n)
+{
+    if (rv == APR_SUCCESS && n > 0) {
+        ingest_metrics_add(m, (apr_uint64_t)n);
+    }
+    return rv;
+}
 
 /* Claimed rows are chosen with FOR UPDATE SKIP LOCKED: concurrent workers
  * take disjoint sets instead of queueing behind each other's locks. */
@@ -160,7 +172,7 @@ apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 {
     const char *m = apr_itoa(p, max_attempts);
     const char *args[6] = {m, error, m, m, job_id, owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_retry", 6, args, done);
+    return counted(ingest_db_exec(p, s, dbd, "ingest_w_retry", 6, args, done), INGEST_M_RETRIES, *done);
 }
 
 apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
@@ -168,7 +180,8 @@ apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *
 {
     const char *m = apr_itoa(p, max_attempts);
     const char *args[4] = {apr_itoa(p, batch), m, m, m};
-    return ingest_db_exec(p, s, dbd, "ingest_w_rescue", 4, args, rescued);
+    return counted(ingest_db_exec(p, s, dbd, "ingest_w_rescue", 4, args, rescued), INGEST_M_RESCUES,
+                   *rescued);
 }
 
 apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
@@ -184,7 +197,7 @@ apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        apr_interval_time_t run_for, int *claimed)
 {
     const char *args[5] = {which, apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
-    return ingest_db_exec(p, s, dbd, "ingest_w_claim", 5, args, claimed);
+    return counted(ingest_db_exec(p, s, dbd, "ingest_w_claim", 5, args, claimed), INGEST_M_CLAIMS, *claimed);
 }
 
 apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
@@ -203,7 +216,8 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
 {
     const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
     const char *args[7] = {success ? "completed" : "failed", result_data, error, n, n, job_id, owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done);
+    return counted(ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done),
+                   success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED, *done);
 }
 
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,

@@ -15,6 +15,7 @@
 #include "mod_ingest.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_processor.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
@@ -310,10 +311,13 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
         ingest_rng_seed(&w->rng, seed ^ (apr_uint64_t)apr_time_now());
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
                      w->owner, ingest_conf_processor_name(w->conf));
+        ingest_metrics_worker_holder(getpid(), 1);
         break;
     case AP_WATCHDOG_STATE_RUNNING:
         if (!apr_atomic_read32(&w->stopping)) {
-            worker_pass(w, pool);
+            apr_time_t start = apr_time_now();
+            apr_status_t rv = worker_pass(w, pool);
+            ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
         }
         break;
     case AP_WATCHDOG_STATE_STOPPING: {
@@ -323,6 +327,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
          * that cleanup has begun. */
         ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
+        ingest_metrics_worker_holder(getpid(), 0);
         if ((dbd = ingest_db_open(pool, w->s))) {
             release_leases(dbd, pool, w);
             ingest_db_close(w->s, dbd);
