@@ -4,6 +4,9 @@
  * (from the database, if a connection can be had) and the status cache's
  * hit rate. Never fails the page: what cannot be read is said so. */
 
+#include <errno.h>
+#include <signal.h>
+
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <http_protocol.h>
@@ -134,6 +137,10 @@ static int status_hook(request_rec *r, int flags)
 
     st.processor = ingest_conf_processor_name(ingest_sconf(r->server));
     ingest_metrics_read(&st.c);
+    /* a child killed outside httpd's control never said it stopped */
+    if (st.c.worker_pid && kill((pid_t)st.c.worker_pid, 0) != 0 && errno == ESRCH) {
+        st.c.worker_pid = 0;
+    }
     read_queue(r, &st);
     if (flags & AP_STATUS_SHORT) {
         print_short(r, &st);

@@ -9,11 +9,13 @@
 #include "mod_ingest_metrics.h"
 #include "mod_ingest_store.h"
 
-/* n rows of a successful statement */
-static apr_status_t counted(apr_status_t rv, ingest_metric_e m, int n)
+/* Runs an ingest_db_exec() and counts the rows it changed as m. */
+static apr_status_t exec_counted(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                                 const char **args, int *nrows, ingest_metric_e m)
 {
-    if (rv == APR_SUCCESS && n > 0) {
-        ingest_metrics_add(m, (apr_uint64_t)n);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, label, nargs, args, nrows);
+    if (rv == APR_SUCCESS && *nrows > 0) {
+        ingest_metrics_add(m, (apr_uint64_t)*nrows);
     }
     return rv;
 }
@@ -172,7 +174,7 @@ apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 {
     const char *m = apr_itoa(p, max_attempts);
     const char *args[6] = {m, error, m, m, job_id, owner};
-    return counted(ingest_db_exec(p, s, dbd, "ingest_w_retry", 6, args, done), INGEST_M_RETRIES, *done);
+    return exec_counted(p, s, dbd, "ingest_w_retry", 6, args, done, INGEST_M_RETRIES);
 }
 
 apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
@@ -180,8 +182,7 @@ apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *
 {
     const char *m = apr_itoa(p, max_attempts);
     const char *args[4] = {apr_itoa(p, batch), m, m, m};
-    return counted(ingest_db_exec(p, s, dbd, "ingest_w_rescue", 4, args, rescued), INGEST_M_RESCUES,
-                   *rescued);
+    return exec_counted(p, s, dbd, "ingest_w_rescue", 4, args, rescued, INGEST_M_RESCUES);
 }
 
 apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
@@ -197,7 +198,7 @@ apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        apr_interval_time_t run_for, int *claimed)
 {
     const char *args[5] = {which, apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
-    return counted(ingest_db_exec(p, s, dbd, "ingest_w_claim", 5, args, claimed), INGEST_M_CLAIMS, *claimed);
+    return exec_counted(p, s, dbd, "ingest_w_claim", 5, args, claimed, INGEST_M_CLAIMS);
 }
 
 apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
@@ -216,8 +217,8 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
 {
     const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
     const char *args[7] = {success ? "completed" : "failed", result_data, error, n, n, job_id, owner};
-    return counted(ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done),
-                   success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED, *done);
+    return exec_counted(p, s, dbd, "ingest_w_finish", 7, args, done,
+                        success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED);
 }
 
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,

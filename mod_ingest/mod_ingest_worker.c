@@ -282,6 +282,9 @@ static apr_status_t worker_child_exit(void *data)
 {
     worker_t *w = data;
     apr_atomic_set32(&w->stopping, 1);
+    /* whether or not mod_watchdog says STOPPING first: if this child held
+     * the singleton, it no longer does */
+    ingest_metrics_worker_holder(getpid(), 0);
     ingest_db_drain(w->s, release_leases, w);
     return APR_SUCCESS;
 }
