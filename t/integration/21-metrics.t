@@ -389,12 +389,16 @@ jobs_gauges_ok('database back', $d3);
 
 # ---------------------------------------------------------------- the worker
 
-# the rest of the pending jobs too; the worker gets 5 (4 of acme, 1 of globex)
+# the rest of the pending jobs too, and a mappings job (which ends by
+# another statement): the worker gets 6 (5 of acme, 1 of globex)
 $t->psql("UPDATE ingest_jobs SET status = 'queued' WHERE status = 'pending'");
+is($t->request('POST', '/api/ingest/json', token => $tok,
+    json => { mappings => [ map { { id => "m$_", source => "s$_", target => "t$_" } } 1 .. 3 ] })->{status}, 202,
+    'a mappings job');
 my $work = $t->psql("SELECT count(*) FROM ingest_jobs WHERE status = 'queued'");
-is($work, 5, 'five jobs queued for the worker');
+is($work, 6, 'six jobs queued for the worker');
 my $WORKER = "IngestProcessor simulate\nIngestSimulateDelay 0 0\nIngestSimulateDuration 0\n"
-    . "IngestSimulateFailureRate 0\nIngestWorkerInterval 100ms\n";
+    . "IngestSimulateFailureRate 0\nIngestSimulateSuccessRate 1\nIngestWorkerInterval 100ms\n";
 graceful($BASE . $WORKER, 'the worker runs', sub { ((status_auto())[1]->{IngestProcessor} // "") eq 'simulate' });
 ok(wait_until('the worker done', 60,
     sub { $t->psql("SELECT count(*) FROM ingest_jobs WHERE status IN ('queued', 'running')") == 0 }),
@@ -423,8 +427,8 @@ cmp_ok($passes, '>=', 1, "the worker made $passes pass(es)");
 is($w1->{ingest_worker_pass_duration_seconds_count}, $passes, 'the histogram counted every pass');
 ok($w1->{ingest_worker_last_pass_timestamp_seconds} > time - 600, 'the last pass timestamp is recent');
 my %worker_delta = (
-    ingest_worker_claims_total => 5,
-    'ingest_worker_finishes_total{outcome="completed"}' => 5,
+    ingest_worker_claims_total => 6,
+    'ingest_worker_finishes_total{outcome="completed"}' => 6,
     'ingest_worker_passes_total{outcome="ok"}' => $w1->{'ingest_worker_passes_total{outcome="ok"}'},
     'ingest_worker_passes_total{outcome="error"}' => $w1->{'ingest_worker_passes_total{outcome="error"}'},
     ingest_worker_pass_duration_seconds_count => $passes,
@@ -432,9 +436,9 @@ my %worker_delta = (
     # have met it still starting
     ingest_database_errors_total => $w1->{ingest_database_errors_total} - $d3->{ingest_database_errors_total},
 );
-moved_ok('the worker: 5 claims, 5 completed, no retry or rescue', $d3, $w1, %worker_delta);
+moved_ok('the worker: 6 claims, 6 completed, no retry or rescue', $d3, $w1, %worker_delta);
 is($w1->{ingest_database_errors_total} - $d3->{ingest_database_errors_total}, 0, 'the worker met no database error');
-is($w1->{'ingest_jobs{status="completed"}'}, 6, 'six jobs completed (one by callback)');
+is($w1->{'ingest_jobs{status="completed"}'}, 7, 'seven jobs completed (one by callback)');
 jobs_gauges_ok('after the worker', $w1);
 
 done_testing;
