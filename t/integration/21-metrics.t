@@ -362,6 +362,24 @@ my $m6 = scrape('after three graceful restarts');
 moved_ok('the counters survived three graceful restarts', $m5, $m6);
 is(scalar(() = $t->error_log =~ /AH00493: SIGUSR1 received/g), 3, 'three graceful restarts happened');
 
+# A server without IngestCallbackSecret refuses every callback: unconfigured.
+(my $nosecret = $BASE) =~ s/^IngestCallbackSecret .*\n//m;
+$t->expect_log(qr/\[ingest:error\] .*IG00501: a pipeline callback arrived but no IngestCallbackSecret is set; refusing every callback$/);
+graceful($nosecret, 'callbacks unconfigured',
+    sub { $t->request('POST', '/api/pipeline/callback', body => '{}', headers => { 'Content-Type' => 'application/json' })
+        ->{content} =~ /not configured/ });
+my $m7 = scrape('callbacks unconfigured');
+my $unconf = $m7->{'ingest_callbacks_total{outcome="unconfigured"}'};
+cmp_ok($unconf, '>=', 1, 'unconfigured callbacks counted');
+is(callback(delivery({ job_id => $jobs[2]{job_id}, status => 'completed' }))->{status}, 401,
+    'a signed callback where no secret is configured: 401');
+my $m8 = scrape('one more unconfigured');
+moved_ok('one more unconfigured', $m7, $m8, 'ingest_callbacks_total{outcome="unconfigured"}' => 1);
+graceful($BASE, 'callbacks configured again',
+    sub { $t->request('POST', '/api/pipeline/callback', body => '{}', headers => { 'Content-Type' => 'application/json' })
+        ->{content} !~ /not configured/ });
+$m6 = scrape('callbacks configured again');
+
 # ---------------------------------------------------------------- the database down
 
 $t->stop_pg;
