@@ -50,7 +50,7 @@ apr_status_t ingest_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     if ((rv = apr_shm_create(&shm, sizeof(segment_t), NULL, proc)) != APR_SUCCESS) {
         seg = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     IGLOGNO(00701) "cannot create the metrics' shared memory; metrics stay at 0");
+                     IGLOGNO(00801) "cannot create the metrics' shared memory; metrics stay at 0");
         return APR_SUCCESS; /* metrics are not worth refusing to start */
     }
     found = apr_shm_baseaddr_get(shm);
