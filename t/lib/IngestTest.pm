@@ -317,6 +317,38 @@ sub start_second_httpd {
     return $h;
 }
 
+# A private redis-server for this test (IngestStatusCache redis:...): on a
+# free loopback port, nothing saved to disk, stopped at teardown. Returns
+# its port; start_redis again after stop_redis brings it back on the same
+# port.
+sub start_redis {
+    my ($self) = @_;
+    my $port = $self->{redis_port} //= free_port();
+    run_or_die('redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--daemonize', 'yes', '--pidfile', "$self->{dir}/run/redis.pid", '--dir', "$self->{dir}/run",
+        '--logfile', "$self->{dir}/logs/redis.log");
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
+        if ($s) { close $s; return $port }
+        sleep 0.05;
+    }
+    die "redis-server did not start on port $port\n";
+}
+
+sub stop_redis {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/run/redis.pid" or return;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    kill 'TERM', $pid;
+    my $deadline = time + 10;
+    while (time < $deadline && kill(0, $pid)) { sleep 0.05 }
+    kill 'KILL', $pid if kill(0, $pid);
+    unlink "$self->{dir}/run/redis.pid";
+}
+
 sub start_pg { my ($s) = @_; run_or_die("$TOP/scripts/pg.sh", 'start', $s->{pgdata}, $s->{pgport}) }
 sub stop_pg  { my ($s) = @_; run_or_die("$TOP/scripts/pg.sh", 'stop', $s->{pgdata}) }
 
@@ -501,6 +533,7 @@ sub teardown {
     local ($?, $@);
     eval { $self->stop_httpd };
     eval { stop_httpd($_) } for @{ $self->{seconds} // [] };
+    eval { $self->stop_redis } if $self->{redis_port};
     return unless grep { $_->{started} } $self, @{ $self->{seconds} // [] };
     my @p = $self->log_problems;
     my $n = @{ $self->{seconds} // [] };
