@@ -19,8 +19,8 @@
 #define CACHE_NAME "ingest-status"
 /* generation slots: a power of two; 256 KiB of shared memory */
 #define GEN_SLOTS 65536
-/* how long a failing cache is left alone */
-#define COOL_OFF apr_time_from_sec(10)
+/* how long a failing cache is left alone before it is tried again */
+#define COOL_OFF apr_time_from_sec(5)
 #define GEN_KEY  "mod_ingest:cache-generations"
 
 typedef struct {
@@ -37,8 +37,10 @@ static apr_interval_time_t ttl = INGEST_DEFAULT_CACHE_TTL;
 static apr_global_mutex_t *mutex;
 static int ready;
 static gen_table_t *gens;
-/* per process: until when the cache is left alone after a failure */
+/* per process: until when the cache is left alone after a failure, and
+ * whether the failure was logged (once, until the cache answers again) */
 static volatile apr_time_t cooling_until;
+static volatile int failing;
 
 const char *ingest_cache_cmd_provider(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -166,6 +168,7 @@ apr_status_t ingest_cache_post_config(apr_pool_t *pconf, server_rec *s)
     apr_pool_cleanup_register(pconf, s, destroy_instance, apr_pool_cleanup_null);
     ready = 1;
     cooling_until = 0;
+    failing = 0;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  IGLOGNO(00704) "IngestStatusCache: %s, entries kept %" APR_TIME_T_FMT " s", provider_name,
                  apr_time_sec(ttl));
@@ -203,14 +206,26 @@ static int usable(void)
     return ready && apr_time_now() >= cooling_until;
 }
 
-/* One line, then the database answers alone for COOL_OFF. */
+/* The database answers alone for COOL_OFF; one line per outage. */
 static void failed(server_rec *s, apr_status_t rv, const char *what)
 {
     cooling_until = apr_time_now() + COOL_OFF;
-    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                 IGLOGNO(00706) "IngestStatusCache: %s failed on the %s cache; status answers come from "
-                                "the database for the next %" APR_TIME_T_FMT " s",
-                 what, provider_name, apr_time_sec(COOL_OFF));
+    if (!failing) {
+        failing = 1;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     IGLOGNO(00706) "IngestStatusCache: %s failed on the %s cache; status answers come from "
+                                    "the database, and the cache is tried again every %" APR_TIME_T_FMT " s",
+                     what, provider_name, apr_time_sec(COOL_OFF));
+    }
+}
+
+static void answered(server_rec *s)
+{
+    if (failing) {
+        failing = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     IGLOGNO(00707) "IngestStatusCache: the %s cache answers again", provider_name);
+    }
 }
 
 static int lock(server_rec *s)
@@ -259,13 +274,14 @@ apr_status_t ingest_cache_lookup(request_rec *r, const char *tenant, const char 
     }
     rv = provider->retrieve(instance, r->server, t->key, INGEST_CACHE_KEY_LEN, buf, &len, r->pool);
     unlock();
-    if (rv == APR_NOTFOUND) {
-        return APR_NOTFOUND;
-    }
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         failed(r->server, rv, "a lookup");
         t->active = 0;
         return rv;
+    }
+    answered(r->server);
+    if (rv == APR_NOTFOUND) {
+        return APR_NOTFOUND;
     }
     if (ingest_cache_decode(r->pool, buf, len, e) != APR_SUCCESS
         || !ingest_cache_usable(e, tenant, t->variant, gens->boot, apr_atomic_read32(&gens->gen[t->slot]))) {

@@ -289,9 +289,10 @@ sub stop_httpd {
 # with Listen, ServerRoot, PidFile, DefaultRuntimeDir, ErrorLog and
 # CustomLog moved to a directory of its own. Returns a handle with {dir}
 # and {port} that httpd_pid, error_log and stop_httpd accept; its
-# error_log is checked at this object's teardown.
+# error_log is checked at this object's teardown. $edit, when given, is
+# called with the config text (in $_[0]) to change it.
 sub start_second_httpd {
-    my ($self) = @_;
+    my ($self, $edit) = @_;
     my $dir = tempdir('ingest-t2-XXXXXX', TMPDIR => 1, CLEANUP => 0);
     make_dirs($dir, qw(run logs));
     my $port = free_port();
@@ -308,6 +309,7 @@ sub start_second_httpd {
     $conf =~ s/^CoreDumpDirectory\s+.*$/CoreDumpDirectory "$dir\/san"/m;
     my @missing = grep { !$seen{$_} } sort keys %seen;
     die "second httpd: no @missing line in " . $self->conf_file . "\n" if @missing;
+    $edit->($conf) if $edit;
     my $h = { dir => $dir, port => $port, conf => "$dir/httpd.conf" };
     open my $out, '>', $h->{conf} or die $!;
     print $out $conf;
