@@ -10,6 +10,7 @@
 
 #include "ingest_version.h"
 #include "mod_ingest.h"
+#include "mod_ingest_cache.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
 #include "mod_ingest_metrics.h"
@@ -17,6 +18,14 @@
 #include "mod_ingest_status.h"
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
+
+static int ingest_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    ingest_cache_pre_config(pconf);
+    return OK;
+}
 
 static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -35,6 +44,9 @@ static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ingest_db_init(s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ingest_cache_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ingest_worker_post_config(pconf, s) != APR_SUCCESS) {
@@ -63,6 +75,7 @@ static int ingest_handler(request_rec *r)
 
 static void ingest_child_init(apr_pool_t *p, server_rec *s)
 {
+    ingest_cache_child_init(p, s);
     ingest_worker_child_init(p, s);
 }
 
@@ -78,6 +91,7 @@ static void ingest_register_hooks(apr_pool_t *p)
     ingest_db_register(ingest_item_statements);
     ingest_db_register(ingest_jobmeta_statements);
     ingest_db_register(ingest_metrics_statements);
+    ap_hook_pre_config(ingest_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ingest_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "mod_ingest_metrics.h"
+#include "mod_ingest_cache.h"
 #include "mod_ingest_store.h"
 
 const ingest_stmt_t ingest_item_statements[] = {
@@ -98,5 +99,6 @@ apr_status_t ingest_store_items_apply(apr_pool_t *p, server_rec *s, ap_dbd_t *db
     } else if (status && !strcmp(status, "failed")) {
         ingest_metrics_inc(INGEST_M_FINISH_FAILED);
     }
+    ingest_cache_forget(s, p, job_id);
     return rv;
 }

@@ -26,6 +26,7 @@ Suite *suite_fuzz_replay(void);
 Suite *suite_records(void);
 Suite *suite_profile(void);
 Suite *suite_metrics(void);
+Suite *suite_cache(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

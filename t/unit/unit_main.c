@@ -93,6 +93,7 @@ int main(void)
     srunner_add_suite(sr, suite_records());
     srunner_add_suite(sr, suite_profile());
     srunner_add_suite(sr, suite_metrics());
+    srunner_add_suite(sr, suite_cache());
     srunner_set_tap(sr, "-");
     srunner_run_all(sr, CK_SILENT);
     failed = srunner_ntests_failed(sr);
