@@ -12,6 +12,7 @@
 
 #include "mod_ingest.h"
 #include "mod_ingest_cache.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_router.h"
 
 #define MUTEX_TYPE "ingest-cache"
@@ -209,6 +210,7 @@ static int usable(void)
 /* The database answers alone for COOL_OFF; one line per outage. */
 static void failed(server_rec *s, apr_status_t rv, const char *what)
 {
+    ingest_metrics_inc(INGEST_M_CACHE_ERROR);
     cooling_until = apr_time_now() + COOL_OFF;
     if (!failing) {
         failing = 1;
@@ -280,13 +282,12 @@ apr_status_t ingest_cache_lookup(request_rec *r, const char *tenant, const char 
         return rv;
     }
     answered(r->server);
-    if (rv == APR_NOTFOUND) {
-        return APR_NOTFOUND;
-    }
-    if (ingest_cache_decode(r->pool, buf, len, e) != APR_SUCCESS
+    if (rv == APR_NOTFOUND || ingest_cache_decode(r->pool, buf, len, e) != APR_SUCCESS
         || !ingest_cache_usable(e, tenant, t->variant, gens->boot, apr_atomic_read32(&gens->gen[t->slot]))) {
+        ingest_metrics_inc(INGEST_M_CACHE_MISS);
         return APR_NOTFOUND;
     }
+    ingest_metrics_inc(INGEST_M_CACHE_HIT);
     return APR_SUCCESS;
 }
 

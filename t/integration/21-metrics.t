@@ -459,4 +459,20 @@ is($w1->{ingest_database_errors_total} - $d3->{ingest_database_errors_total}, 0,
 is($w1->{'ingest_jobs{status="completed"}'}, 7, 'seven jobs completed (one by callback)');
 jobs_gauges_ok('after the worker', $w1);
 
+# ---------------------------------------------------------------- the status cache
+
+my $modules = IngestTest::run_or_die('apxs', '-q', 'LIBEXECDIR');
+chomp $modules;
+graceful($BASE . "LoadModule socache_shmcb_module $modules/mod_socache_shmcb.so\n"
+    . qq(IngestStatusCache "shmcb:ingest-status(1048576)"\n), 'the status cache on',
+    sub { $t->error_log =~ /IG00704: IngestStatusCache: shmcb/ });
+my $c1 = scrape('cache on');
+is($t->request('GET', "/api/ingest/status/$jobs[0]{job_id}", token => $tok)->{status}, 200, 'status: a miss');
+is($t->request('GET', "/api/ingest/status/$jobs[0]{job_id}", token => $tok)->{status}, 200, 'status: a hit');
+my $c2 = scrape('after two status requests');
+moved_ok('the cache: one miss, one hit', $c1, $c2, ingest_cache_misses_total => 1, ingest_cache_hits_total => 1);
+my (undef, $autoc) = status_auto();
+is($autoc->{IngestCacheHitRate}, sprintf('%.3f', $c2->{ingest_cache_hits_total}
+    / ($c2->{ingest_cache_hits_total} + $c2->{ingest_cache_misses_total})), '?auto: the cache hit rate');
+
 done_testing;
