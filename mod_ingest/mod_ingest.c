@@ -10,11 +10,22 @@
 
 #include "ingest_version.h"
 #include "mod_ingest.h"
+#include "mod_ingest_cache.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_router.h"
+#include "mod_ingest_status.h"
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
+
+static int ingest_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    ingest_cache_pre_config(pconf);
+    return OK;
+}
 
 static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -29,7 +40,13 @@ static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     if (ingest_config_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (ingest_metrics_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (ingest_db_init(s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ingest_cache_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ingest_worker_post_config(pconf, s) != APR_SUCCESS) {
@@ -58,6 +75,7 @@ static int ingest_handler(request_rec *r)
 
 static void ingest_child_init(apr_pool_t *p, server_rec *s)
 {
+    ingest_cache_child_init(p, s);
     ingest_worker_child_init(p, s);
 }
 
@@ -66,16 +84,19 @@ static void ingest_register_hooks(apr_pool_t *p)
     /* mod_watchdog starts its threads in its own post_config: the worker
      * must be registered before that */
     static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
-    (void)p;
     ingest_db_register(ingest_job_statements);
     ingest_db_register(ingest_worker_statements);
     ingest_db_register(ingest_callback_statements);
     ingest_db_register(ingest_upload_statements);
     ingest_db_register(ingest_item_statements);
     ingest_db_register(ingest_jobmeta_statements);
+    ingest_db_register(ingest_metrics_statements);
+    ap_hook_pre_config(ingest_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ingest_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ingest_metrics_register_hooks(p);
+    ingest_status_register_hooks(p);
 }
 
 /* APLOG_USE_MODULE(ingest) already comes from mod_ingest.h */

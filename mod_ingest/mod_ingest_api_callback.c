@@ -12,6 +12,7 @@
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_store.h"
 
 static int unauthorized(request_rec *r, const char *why)
@@ -21,11 +22,24 @@ static int unauthorized(request_rec *r, const char *why)
     return ingest_send_error(r, HTTP_UNAUTHORIZED, "unauthorized", "Unauthorized", why);
 }
 
-/* The answer for an outcome, first delivery or replay alike. */
-static int answer(request_rec *r, json_t *outcome)
+/* rc, once the callback's outcome is counted */
+static int counted(ingest_metric_e m, int rc)
+{
+    ingest_metrics_inc(m);
+    return rc;
+}
+
+/* The answer for an outcome, first delivery or replay alike; a replay
+ * counts as a duplicate whatever it answers. */
+static int answer(request_rec *r, json_t *outcome, int replay)
 {
     int code = (int)json_integer_value(json_object_get(outcome, "http_status"));
     json_t *resp = json_object_get(outcome, "response");
+
+    ingest_metrics_inc(replay                  ? INGEST_M_CALLBACK_DUPLICATE
+                       : code == HTTP_OK       ? INGEST_M_CALLBACK_APPLIED
+                       : code == HTTP_CONFLICT ? INGEST_M_CALLBACK_CONFLICT
+                                               : INGEST_M_CALLBACK_NOT_FOUND);
 
     if (code == HTTP_OK && json_is_object(resp)) {
         json_t *job = json_deep_copy(resp);
@@ -58,7 +72,7 @@ int ingest_api_callback(request_rec *r, const ingest_identity_t *id, const char 
     (void)id;
     (void)param;
     if (ingest_read_body(r, ingest_conf_max_body(dc), &body, &blen, &pb) != APR_SUCCESS) {
-        return ingest_send_problem(r, &pb);
+        return counted(INGEST_M_CALLBACK_INVALID, ingest_send_problem(r, &pb));
     }
     if (ingest_conf_callback_auth(sc)) {
         if (!sc->callback_secret_count) {
@@ -69,7 +83,8 @@ int ingest_api_callback(request_rec *r, const ingest_identity_t *id, const char 
                     IGLOGNO(00501) "a pipeline callback arrived but no IngestCallbackSecret is set; "
                                    "refusing every callback");
             }
-            return unauthorized(r, "callbacks are not configured on this server");
+            return counted(INGEST_M_CALLBACK_UNCONFIGURED,
+                           unauthorized(r, "callbacks are not configured on this server"));
         }
         if (ingest_webhook_verify(r->pool, sc->callback_secrets, sc->callback_secret_count, wid,
                                   apr_table_get(r->headers_in, "webhook-timestamp"),
@@ -77,37 +92,37 @@ int ingest_api_callback(request_rec *r, const ingest_identity_t *id, const char 
                                   apr_time_now(), (int)apr_time_sec(ingest_conf_callback_tolerance(sc)), &why)
             != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, IGLOGNO(00502) "pipeline callback refused: %s", why);
-            return unauthorized(r, why);
+            return counted(INGEST_M_CALLBACK_BAD_SIGNATURE, unauthorized(r, why));
         }
     } else if (wid && (!*wid || strlen(wid) > INGEST_WEBHOOK_ID_MAX)) {
         wid = NULL; /* unsigned demo mode: an unusable id just disables replay detection */
     }
     if (ingest_parse_json(r, body, blen, &json, &pb) != APR_SUCCESS) {
-        return ingest_send_problem(r, &pb);
+        return counted(INGEST_M_CALLBACK_INVALID, ingest_send_problem(r, &pb));
     }
     if (ingest_callback_parse(r->pool, json, &cb, &verr) != APR_SUCCESS) {
-        return ingest_send_invalid(r, verr.field, verr.detail);
+        return counted(INGEST_M_CALLBACK_INVALID, ingest_send_invalid(r, verr.field, verr.detail));
     }
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
-        return ingest_send_db_error(r, rv);
+        return counted(INGEST_M_CALLBACK_ERROR, ingest_send_db_error(r, rv));
     }
     if (wid) {
         rv = ingest_store_callback_delivery(r->pool, r->server, dbd, wid, &outcome);
         if (rv == APR_SUCCESS) {
-            return answer(r, outcome); /* a replay: as the first time, changing nothing */
+            return answer(r, outcome, 1); /* a replay: as the first time, changing nothing */
         }
         if (rv != APR_NOTFOUND) {
-            return ingest_send_db_error(r, rv);
+            return counted(INGEST_M_CALLBACK_ERROR, ingest_send_db_error(r, rv));
         }
     }
     rv = ingest_store_callback_apply(r->pool, r->server, dbd, wid, &cb, ingest_conf_external_deadline(sc),
                                      &outcome);
     if (rv == INGEST_EDB_CONFLICT && wid
         && ingest_store_callback_delivery(r->pool, r->server, dbd, wid, &outcome) == APR_SUCCESS) {
-        return answer(r, outcome); /* lost the race to a concurrent copy of this delivery */
+        return answer(r, outcome, 1); /* lost the race to a concurrent copy of this delivery */
     }
     if (rv != APR_SUCCESS) {
-        return ingest_send_db_error(r, rv);
+        return counted(INGEST_M_CALLBACK_ERROR, ingest_send_db_error(r, rv));
     }
-    return answer(r, outcome);
+    return answer(r, outcome, 0);
 }

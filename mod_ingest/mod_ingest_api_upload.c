@@ -12,6 +12,7 @@
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
 
@@ -173,6 +174,8 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
                       job_id, rel);
         return ingest_send_db_error(r, rv);
     }
+    ingest_metrics_inc(INGEST_M_UPLOADS);
+    ingest_metrics_add(INGEST_M_UPLOAD_BYTES, (apr_uint64_t)declared);
     ingest_job_add_derived(job);
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", sha, "\"", NULL));
     return ingest_send_json(r, HTTP_OK, job);

@@ -10,6 +10,7 @@
 #include "mod_ingest.h"
 #include "ingest_parse.h"
 #include "ingest_profile.h"
+#include "mod_ingest_cache.h"
 #include "mod_ingest_config.h"
 
 /* ------------------------------------------------------------ create/merge */
@@ -817,5 +818,9 @@ const command_rec ingest_cmds[] = {
                   "share of simulated external calls per mapping that succeed, 0 to 1 (default 0.9)"),
     AP_INIT_TAKE1("IngestMockDataset", set_mock_dataset, NULL, RSRC_CONF,
                   "the ML job metadata POST /api/admin/ingest/jobs/mock loads (default: the bundled one)"),
+    AP_INIT_TAKE1("IngestStatusCache", ingest_cache_cmd_provider, NULL, RSRC_CONF,
+                  "socache provider[:args] for GET status answers (shmcb, redis:host:port, ...) or none"),
+    AP_INIT_TAKE1("IngestStatusCacheTTL", ingest_cache_cmd_ttl, NULL, RSRC_CONF,
+                  "how long a cached status answer may be used (default 30s)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL},
 };

@@ -10,6 +10,7 @@
 #include "ingest_version.h"
 #include "mod_ingest.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_metrics.h"
 
 #define MAX_STMT_LISTS 16
 #define CONN_MARK_KEY  "mod_ingest:session"
@@ -84,6 +85,7 @@ ap_dbd_t *ingest_db_open(apr_pool_t *p, server_rec *s)
     dbd = dbd_open_fn(p, s);
     if (!dbd) {
         apr_atomic_dec32(&gate);
+        ingest_metrics_inc(INGEST_M_DB_ERRORS);
     }
     return dbd;
 }
@@ -222,7 +224,9 @@ static int session_alive(PGconn *c)
     return PQstatus(c) == CONNECTION_OK;
 }
 
-apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
+/* ingest_db_ready() without counting a failure: after_failure() uses it
+ * on a statement whose failure is counted once, by run(). */
+static apr_status_t session_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
 {
     conn_mark_t *mark;
     PGconn *c;
@@ -318,6 +322,17 @@ apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
     return APR_SUCCESS;
 }
 
+/* Every database failure of a request or the worker is counted once,
+ * here (no connection, an unusable session) or in run() (a statement). */
+apr_status_t ingest_db_ready(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
+{
+    apr_status_t rv = session_ready(p, s, dbd);
+    if (rv != APR_SUCCESS) {
+        ingest_metrics_inc(INGEST_M_DB_ERRORS);
+    }
+    return rv;
+}
+
 apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out)
 {
     ap_dbd_t *dbd;
@@ -327,6 +342,7 @@ apr_status_t ingest_db_acquire(request_rec *r, ap_dbd_t **out)
     }
     dbd = dbd_acquire_fn(r);
     if (!dbd) {
+        ingest_metrics_inc(INGEST_M_DB_ERRORS);
         return INGEST_EDB_DOWN;
     }
     *out = dbd;
@@ -411,7 +427,7 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
                 mark->list = mark->idx = 0;
             }
             if (apr_dbd_query(dbd->driver, dbd->handle, &n, "DEALLOCATE ALL") == 0
-                && ingest_db_ready(p, s, dbd) == APR_SUCCESS) {
+                && session_ready(p, s, dbd) == APR_SUCCESS) {
                 *again = 1;
                 return INGEST_EDB_QUERY;
             }
@@ -429,7 +445,7 @@ static apr_status_t after_failure(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, IGLOGNO(00207) "database connection lost during %s: %s",
                  label, apr_dbd_error(dbd->driver, dbd->handle, 0));
     if (st && st->retry_safe && apr_dbd_check_conn(dbd->driver, p, dbd->handle) == APR_SUCCESS
-        && ingest_db_ready(p, s, dbd) == APR_SUCCESS) {
+        && session_ready(p, s, dbd) == APR_SUCCESS) {
         *again = 1;
     }
     return INGEST_EDB_DOWN;
@@ -471,6 +487,7 @@ static apr_status_t run(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char 
         apr_dbd_prepared_t *stmt = stmt_of(s, dbd, label);
         int failed;
         if (!stmt) {
+            ingest_metrics_inc(INGEST_M_DB_ERRORS);
             return INGEST_EDB_QUERY;
         }
         if (res) {
@@ -487,6 +504,10 @@ static apr_status_t run(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char 
         if (!again) {
             break;
         }
+    }
+    /* a unique violation is an answer (a conflict the caller resolves) */
+    if (rv != APR_SUCCESS && rv != INGEST_EDB_CONFLICT) {
+        ingest_metrics_inc(INGEST_M_DB_ERRORS);
     }
     return rv;
 }
@@ -529,6 +550,7 @@ apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, 
     if (!*out) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00209) "%s returned invalid JSON: %s", label,
                      jerr.text);
+        ingest_metrics_inc(INGEST_M_DB_ERRORS);
         return INGEST_EDB_QUERY;
     }
     return APR_SUCCESS;

@@ -11,30 +11,44 @@
 #include "mod_ingest_http.h"
 #include "mod_ingest_router.h"
 
-int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body)
+char *ingest_render_document(request_rec *r, int *status, const char **ctype, json_t *body)
 {
     /* in the words of the location's API profile (IngestAPIProfile) */
-    json_t *worded = ingest_route_shape(r, &status, body);
+    json_t *worded = ingest_route_shape(r, status, body);
     if (worded) {
         body = ingest_json_pool_own(r->pool, worded);
-        ctype = "application/json";
+        *ctype = "application/json";
     }
     /* 15 significant digits: what a double holds exactly, so 12.3 is
      * written 12.3 and not 12.300000000000001 */
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
+    return json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
+}
+
+int ingest_send_text(request_rec *r, int status, const char *ctype, const char *text, apr_size_t len)
+{
     r->status = status;
     ap_set_content_type(r, ctype);
     /* job state changes under the client's feet; nothing here is cacheable */
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}
+
+int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body)
+{
+    char *text = ingest_render_document(r, &status, &ctype, body);
+    int rc;
     if (!text) {
+        r->status = status;
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_set_content_length(r, (apr_off_t)strlen(text));
-    if (!r->header_only) {
-        ap_rputs(text, r);
-    }
+    rc = ingest_send_text(r, status, ctype, text, strlen(text));
     free(text);
-    return OK;
+    return rc;
 }
 
 int ingest_send_json(request_rec *r, int status, json_t *body)

@@ -19,6 +19,11 @@ json_t *ingest_page_json(request_rec *r, json_t *out, json_t *page, const char *
 int ingest_send_page(request_rec *r, json_t *out, json_t *page, const char *items_key, int limit,
                      const char *offset_key, apr_int64_t offset);
 int ingest_send_document(request_rec *r, int status, const char *ctype, json_t *body);
+/* ingest_send_document in two steps: the text it sends (worded for the
+ * route; *status and *ctype may change; free() it, NULL on failure), and
+ * sending a text as it is. */
+char *ingest_render_document(request_rec *r, int *status, const char **ctype, json_t *body);
+int ingest_send_text(request_rec *r, int status, const char *ctype, const char *text, apr_size_t len);
 int ingest_send_problem(request_rec *r, const ingest_problem_t *pb);
 int ingest_send_error(request_rec *r, int status, const char *type_code, const char *title,
                       const char *detail);

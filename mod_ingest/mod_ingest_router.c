@@ -66,6 +66,23 @@ json_t *ingest_route_shape(request_rec *r, int *status, json_t *body)
     return fn ? fn(r->pool, r->method, status, body) : NULL;
 }
 
+apr_uint32_t ingest_route_variant(request_rec *r)
+{
+    route_ctx_t *rc = ap_get_module_config(r->request_config, &ingest_module);
+    apr_uint32_t profile, route;
+
+    if (!rc) {
+        return 0;
+    }
+    for (profile = 0; profile < INGEST_PROFILE_COUNT; ++profile) {
+        if (ingest_profile_get((ingest_profile_e)profile) == rc->profile) {
+            break;
+        }
+    }
+    route = rc->route ? (apr_uint32_t)(rc->route - rc->profile->routes) + 1 : 0;
+    return profile << 16 | route;
+}
+
 int ingest_route(request_rec *r)
 {
     const ingest_profile_t *prof = ingest_profile_get(ingest_conf_profile(ingest_dconf(r)));

@@ -14,4 +14,8 @@ int ingest_route(request_rec *r);
 #include <jansson.h>
 json_t *ingest_route_shape(request_rec *r, int *status, json_t *body);
 
+/* Which words r's answers are in (its profile and route), as a number the
+ * same on every host: answers with the same variant are worded alike. */
+apr_uint32_t ingest_route_variant(request_rec *r);
+
 #endif

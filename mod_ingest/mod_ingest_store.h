@@ -160,4 +160,11 @@ apr_status_t ingest_store_ml_cost(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
 apr_status_t ingest_store_ml_jobs(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                   const ingest_ml_jobs_req_t *req, json_t **page);
 
+/* ---- the operator's counts across tenants (mod_ingest_store_metrics.c) */
+extern const ingest_stmt_t ingest_metrics_statements[];
+
+/* [[status, n], ...] for every status in the enum's order, summed over all
+ * tenants from ingest_job_counts. */
+apr_status_t ingest_store_jobs_by_status(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, json_t **pairs);
+
 #endif

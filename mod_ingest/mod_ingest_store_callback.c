@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "mod_ingest_cache.h"
 #include "mod_ingest_store.h"
 
 const ingest_stmt_t ingest_callback_statements[] = {
@@ -77,5 +78,7 @@ apr_status_t ingest_store_callback_apply(apr_pool_t *p, server_rec *s, ap_dbd_t 
     args[12] = webhook_id;
     args[13] = cb->job_id;
     args[14] = webhook_id;
-    return ingest_db_select_json(p, s, dbd, "ingest_cb_apply", 15, args, outcome);
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_cb_apply", 15, args, outcome);
+    ingest_cache_forget(s, p, cb->job_id);
+    return rv;
 }

@@ -3,6 +3,8 @@
 
 #include <apr_strings.h>
 
+#include "mod_ingest_metrics.h"
+#include "mod_ingest_cache.h"
 #include "mod_ingest_store.h"
 
 const ingest_stmt_t ingest_item_statements[] = {
@@ -89,5 +91,14 @@ apr_status_t ingest_store_items_apply(apr_pool_t *p, server_rec *s, ap_dbd_t *db
 {
     const char *args[4] = {job_id, owner, results_json,
                            apr_psprintf(p, "%.3f", (double)next_in / APR_USEC_PER_SEC)};
-    return ingest_db_select_json(p, s, dbd, "ingest_w_items_apply", 4, args, outcome);
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_items_apply", 4, args, outcome);
+    const char *status = rv == APR_SUCCESS ? json_string_value(json_object_get(*outcome, "status")) : NULL;
+    /* the statement that ends a mappings job: a worker's finish */
+    if (status && !strcmp(status, "completed")) {
+        ingest_metrics_inc(INGEST_M_FINISH_COMPLETED);
+    } else if (status && !strcmp(status, "failed")) {
+        ingest_metrics_inc(INGEST_M_FINISH_FAILED);
+    }
+    ingest_cache_forget(s, p, job_id);
+    return rv;
 }

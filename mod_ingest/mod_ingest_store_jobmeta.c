@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "mod_ingest_cache.h"
 #include "mod_ingest_store.h"
 
 /* Cost per model or per team over a date range: a plain sum of the
@@ -120,6 +121,7 @@ apr_status_t ingest_store_jobmeta_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *
                            apr_psprintf(p, "%.3f", (double)lease / APR_USEC_PER_SEC)};
     json_t *res = NULL;
     apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_jobmeta_batch", 7, args, &res);
+    ingest_cache_forget(s, p, job_id);
 
     *held = rv == APR_SUCCESS && json_is_true(json_object_get(res, "held"));
     *changed = rv == APR_SUCCESS ? json_integer_value(json_object_get(res, "changed")) : 0;

@@ -1,5 +1,6 @@
 #include <apr_strings.h>
 
+#include "mod_ingest_cache.h"
 #include "mod_ingest_store.h"
 
 /* The listing: one statement per filter (none, status, user, both) and per
@@ -248,6 +249,7 @@ apr_status_t ingest_store_job_delete(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     const char *args[2] = {job_id, id->tenant};
     json_t *res = NULL;
     apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_job_delete", 2, args, &res);
+    ingest_cache_forget(s, p, job_id);
     *storage_path = rv == APR_SUCCESS ? json_string_value(json_object_get(res, "storage_path")) : NULL;
     return rv;
 }

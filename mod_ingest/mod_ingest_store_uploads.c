@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "mod_ingest_cache.h"
 #include "mod_ingest_store.h"
 
 const ingest_stmt_t ingest_upload_statements[] = {
@@ -63,7 +64,9 @@ apr_status_t ingest_store_upload_done(apr_pool_t *p, server_rec *s, ap_dbd_t *db
                                       const char *sha256, const char *rel, json_t **job)
 {
     const char *args[3] = {sha256, rel, job_id};
-    return ingest_db_select_json(p, s, dbd, "ingest_up_done", 3, args, job);
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_up_done", 3, args, job);
+    ingest_cache_forget(s, p, job_id);
+    return rv;
 }
 
 /* ON CONFLICT waits for a concurrent insert of the same key; no row means

@@ -1,10 +1,28 @@
 /* The worker's SQL: every transition a background worker makes, each one a
  * guarded UPDATE, so two workers (threads, processes or hosts) racing for
- * the same job cannot both win: the loser's statement matches no row. */
+ * the same job cannot both win: the loser's statement matches no row.
+ * The transitions are counted for the metrics here, where they are made,
+ * by the rows the statements changed. */
 
 #include <apr_strings.h>
 
+#include "mod_ingest_cache.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_store.h"
+
+/* rv, once the n jobs a successful statement changed are counted as m */
+static apr_status_t counted(apr_status_t rv, ingest_metric_e m, int n)
+{
+    if (rv == APR_SUCCESS && n > 0) {
+        ingest_metrics_add(m, (apr_uint64_t)n);
+    }
+    return rv;
+}
+
+/* The end of a statement that changes many jobs (its UPDATE or DELETE as
+ * "u", returning job_id): how many, and which, for the status cache. */
+#define CHANGED_JOBS                                                                                         \
+    " SELECT json_build_object('n', count(*), 'ids', coalesce(json_agg(job_id), '[]'::json)) FROM u"
 
 /* Claimed rows are chosen with FOR UPDATE SKIP LOCKED: concurrent workers
  * take disjoint sets instead of queueing behind each other's locks. */
@@ -23,8 +41,8 @@ const ingest_stmt_t ingest_worker_statements[] = {
     {"ingest_w_rescue",
      "WITH expired AS ("
      " SELECT job_id FROM ingest_jobs WHERE status = 'running' AND lease_expires_at < now()"
-     " ORDER BY lease_expires_at LIMIT %s::int FOR UPDATE SKIP LOCKED)"
-     " UPDATE ingest_jobs j SET"
+     " ORDER BY lease_expires_at LIMIT %s::int FOR UPDATE SKIP LOCKED),"
+     " u AS (UPDATE ingest_jobs j SET"
      "  status = CASE WHEN j.lease_owner = 'external' OR j.attempts + 1 >= %s::int"
      "                THEN 'failed'::ingest_job_status ELSE 'queued'::ingest_job_status END,"
      "  attempts = CASE WHEN j.lease_owner = 'external' THEN j.attempts ELSE j.attempts + 1 END,"
@@ -37,7 +55,8 @@ const ingest_stmt_t ingest_worker_statements[] = {
      "  completed_at = CASE WHEN j.lease_owner = 'external' OR j.attempts + 1 >= %s::int THEN now() END,"
      "  due_at = now() + make_interval(secs => least(power(2, j.attempts), 300)),"
      "  lease_owner = NULL, lease_expires_at = NULL"
-     " FROM expired WHERE j.job_id = expired.job_id AND j.status = 'running'",
+     " FROM expired WHERE j.job_id = expired.job_id AND j.status = 'running' RETURNING "
+     "j.job_id)" CHANGED_JOBS,
      0},
     /* The holder keeps its leases fresh while its jobs are in progress. */
     {"ingest_w_renew",
@@ -54,13 +73,13 @@ const ingest_stmt_t ingest_worker_statements[] = {
      " SELECT job_id FROM ingest_jobs WHERE status = 'queued' AND due_at <= now()"
      "  AND CASE %s::text WHEN 'jobmeta' THEN source_type = 'job_metadata'"
      "       WHEN 'not_jobmeta' THEN source_type <> 'job_metadata' ELSE true END"
-     " ORDER BY priority, created_at LIMIT %s::int FOR UPDATE SKIP LOCKED)"
-     " UPDATE ingest_jobs j SET status = 'running', lease_owner = %s,"
+     " ORDER BY priority, created_at LIMIT %s::int FOR UPDATE SKIP LOCKED),"
+     " u AS (UPDATE ingest_jobs j SET status = 'running', lease_owner = %s,"
      "  lease_expires_at = now() + make_interval(secs => %s::float8),"
      "  started_at = coalesce(j.started_at, now()),"
      "  due_at = now() + CASE WHEN j.source_type = 'job_metadata' THEN interval '0'"
      "                   ELSE make_interval(secs => %s::float8) END"
-     " FROM c WHERE j.job_id = c.job_id AND j.status = 'queued'",
+     " FROM c WHERE j.job_id = c.job_id AND j.status = 'queued' RETURNING j.job_id)" CHANGED_JOBS,
      0},
     /* The holder's running jobs whose running phase is over. */
     {"ingest_w_due",
@@ -103,10 +122,11 @@ const ingest_stmt_t ingest_worker_statements[] = {
      0},
     /* pending -> failed when the upload window closed without a file */
     {"ingest_w_expire_uploads",
-     "UPDATE ingest_jobs SET status = 'failed', completed_at = now(),"
+     "WITH u AS (UPDATE ingest_jobs SET status = 'failed', completed_at = now(),"
      "  error = 'upload expired: no file arrived before expires_at'"
      " WHERE job_id IN (SELECT job_id FROM ingest_jobs WHERE status = 'pending' AND upload_expires_at < now()"
-     "                  LIMIT 500 FOR UPDATE SKIP LOCKED) AND status = 'pending'",
+     "                  LIMIT 500 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
+     " RETURNING job_id)" CHANGED_JOBS,
      0},
     /* running -> completed | failed, only by the lease holder. */
     {"ingest_w_finish",
@@ -118,15 +138,16 @@ const ingest_stmt_t ingest_worker_statements[] = {
     /* A stopping worker gives its running jobs back at once instead of
      * leaving them to wait out their leases. */
     {"ingest_w_release",
-     "UPDATE ingest_jobs SET status = 'queued', due_at = now(), lease_owner = NULL, lease_expires_at = NULL"
-     " WHERE status = 'running' AND lease_owner = %s",
+     "WITH u AS (UPDATE ingest_jobs SET status = 'queued', due_at = now(), lease_owner = NULL,"
+     "  lease_expires_at = NULL WHERE status = 'running' AND lease_owner = %s RETURNING job_id)" CHANGED_JOBS,
      0},
     /* Retention, a small batch at a time: never one long transaction. */
     {"ingest_w_prune",
      "WITH d AS (DELETE FROM ingest_jobs WHERE job_id IN ("
      " SELECT job_id FROM ingest_jobs WHERE status IN ('completed', 'failed')"
-     " AND completed_at < now() - make_interval(days => %s::int) LIMIT 500) RETURNING storage_path)"
+     " AND completed_at < now() - make_interval(days => %s::int) LIMIT 500) RETURNING job_id, storage_path)"
      " SELECT json_build_object('pruned', (SELECT count(*) FROM d),"
+     "  'ids', coalesce((SELECT json_agg(job_id) FROM d), '[]'),"
      "  'files', coalesce((SELECT json_agg(storage_path) FROM d WHERE storage_path IS NOT NULL), '[]'))",
      0},
     /* A delivery older than the callback tolerance can never be replayed
@@ -140,6 +161,18 @@ const ingest_stmt_t ingest_worker_statements[] = {
     {"ingest_w_prune_workers", "DELETE FROM ingest_workers WHERE last_tick < now() - interval '1 day'", 0},
     {NULL, NULL, 0},
 };
+
+/* Runs a CHANGED_JOBS statement: *n jobs changed, each forgotten by the
+ * status cache (after the commit: every statement here commits alone). */
+static apr_status_t exec_changing(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
+                                  const char **args, int *n)
+{
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, label, nargs, args, &res);
+    ingest_cache_forget_all(s, p, json_object_get(res, "ids"));
+    *n = rv == APR_SUCCESS ? (int)json_integer_value(json_object_get(res, "n")) : 0;
+    return rv;
+}
 
 static const char *secs(apr_pool_t *p, apr_interval_time_t t)
 {
@@ -160,7 +193,9 @@ apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 {
     const char *m = apr_itoa(p, max_attempts);
     const char *args[6] = {m, error, m, m, job_id, owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_retry", 6, args, done);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_retry", 6, args, done);
+    ingest_cache_forget(s, p, job_id);
+    return counted(rv, INGEST_M_RETRIES, *done);
 }
 
 apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
@@ -168,7 +203,8 @@ apr_status_t ingest_store_worker_rescue(apr_pool_t *p, server_rec *s, ap_dbd_t *
 {
     const char *m = apr_itoa(p, max_attempts);
     const char *args[4] = {apr_itoa(p, batch), m, m, m};
-    return ingest_db_exec(p, s, dbd, "ingest_w_rescue", 4, args, rescued);
+    apr_status_t rv = exec_changing(p, s, dbd, "ingest_w_rescue", 4, args, rescued);
+    return counted(rv, INGEST_M_RESCUES, *rescued);
 }
 
 apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
@@ -184,7 +220,8 @@ apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        apr_interval_time_t run_for, int *claimed)
 {
     const char *args[5] = {which, apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
-    return ingest_db_exec(p, s, dbd, "ingest_w_claim", 5, args, claimed);
+    apr_status_t rv = exec_changing(p, s, dbd, "ingest_w_claim", 5, args, claimed);
+    return counted(rv, INGEST_M_CLAIMS, *claimed);
 }
 
 apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
@@ -203,14 +240,16 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
 {
     const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
     const char *args[7] = {success ? "completed" : "failed", result_data, error, n, n, job_id, owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done);
+    ingest_cache_forget(s, p, job_id);
+    return counted(rv, success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED, *done);
 }
 
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                          int *released)
 {
     const char *args[1] = {owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_release", 1, args, released);
+    return exec_changing(p, s, dbd, "ingest_w_release", 1, args, released);
 }
 
 apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int days, int *pruned,
@@ -221,6 +260,7 @@ apr_status_t ingest_store_worker_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *d
     apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_prune", 1, args, &res);
     *pruned = rv == APR_SUCCESS ? (int)json_integer_value(json_object_get(res, "pruned")) : 0;
     *files = rv == APR_SUCCESS ? json_object_get(res, "files") : NULL;
+    ingest_cache_forget_all(s, p, json_object_get(res, "ids"));
     return rv;
 }
 
@@ -250,10 +290,12 @@ apr_status_t ingest_store_worker_progress(apr_pool_t *p, server_rec *s, ap_dbd_t
                            l,
                            job_id,
                            owner};
-    return ingest_db_exec(p, s, dbd, "ingest_w_progress", 9, args, held);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_progress", 9, args, held);
+    ingest_cache_forget(s, p, job_id);
+    return rv;
 }
 
 apr_status_t ingest_store_worker_expire_uploads(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int *expired)
 {
-    return ingest_db_exec(p, s, dbd, "ingest_w_expire_uploads", 0, NULL, expired);
+    return exec_changing(p, s, dbd, "ingest_w_expire_uploads", 0, NULL, expired);
 }

@@ -15,6 +15,7 @@
 #include "mod_ingest.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_metrics.h"
 #include "mod_ingest_processor.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
@@ -281,6 +282,9 @@ static apr_status_t worker_child_exit(void *data)
 {
     worker_t *w = data;
     apr_atomic_set32(&w->stopping, 1);
+    /* whether or not mod_watchdog says STOPPING first: if this child held
+     * the singleton, it no longer does */
+    ingest_metrics_worker_holder(getpid(), 0);
     ingest_db_drain(w->s, release_leases, w);
     return APR_SUCCESS;
 }
@@ -310,10 +314,13 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
         ingest_rng_seed(&w->rng, seed ^ (apr_uint64_t)apr_time_now());
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
                      w->owner, ingest_conf_processor_name(w->conf));
+        ingest_metrics_worker_holder(getpid(), 1);
         break;
     case AP_WATCHDOG_STATE_RUNNING:
         if (!apr_atomic_read32(&w->stopping)) {
-            worker_pass(w, pool);
+            apr_time_t start = apr_time_now();
+            apr_status_t rv = worker_pass(w, pool);
+            ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
         }
         break;
     case AP_WATCHDOG_STATE_STOPPING: {
@@ -323,6 +330,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
          * that cleanup has begun. */
         ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
+        ingest_metrics_worker_holder(getpid(), 0);
         if ((dbd = ingest_db_open(pool, w->s))) {
             release_leases(dbd, pool, w);
             ingest_db_close(w->s, dbd);

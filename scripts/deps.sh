@@ -7,7 +7,7 @@ set -eu
 PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-pgsql libpq-dev
 postgresql postgresql-client libjansson-dev libjwt-dev libssl-dev libcsv-dev libyajl-dev
 check autoconf automake libtool pkg-config make gcc perl openssl curl valgrind
-clang libclang-rt-14-dev strace chromium"
+clang libclang-rt-14-dev strace chromium redis-server"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -67,7 +67,9 @@ perl "$top/scripts/render-conf.pl" "$top/conf/httpd.conf.in" "$state/httpd.conf"
     EXTRA="IngestProcessor parse
 IngestCallbackSecret file:$state/callback.secret
 IngestJWTAdminClaim role admin
-IngestMockDataset $top/data/mock_jobs.json"
+IngestMockDataset $top/data/mock_jobs.json
+LoadModule socache_shmcb_module $(apxs -q LIBEXECDIR)/mod_socache_shmcb.so
+IngestStatusCache shmcb:ingest-status(4194304)"
 /usr/sbin/apache2 -t -f "$state/httpd.conf" -d "$state" >/dev/null
 
 token=$("$top/scripts/token.sh" "$state/jwt.secret" demo demo-user 86400 '"role":"admin"')

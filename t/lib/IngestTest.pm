@@ -291,9 +291,10 @@ sub stop_httpd {
 # with Listen, ServerRoot, PidFile, DefaultRuntimeDir, ErrorLog and
 # CustomLog moved to a directory of its own. Returns a handle with {dir}
 # and {port} that httpd_pid, error_log and stop_httpd accept; its
-# error_log is checked at this object's teardown.
+# error_log is checked at this object's teardown. $edit, when given, is
+# called with the config text (in $_[0]) to change it.
 sub start_second_httpd {
-    my ($self) = @_;
+    my ($self, $edit) = @_;
     my $dir = tempdir('ingest-t2-XXXXXX', TMPDIR => 1, CLEANUP => 0);
     make_dirs($dir, qw(run logs));
     my $port = free_port();
@@ -310,6 +311,7 @@ sub start_second_httpd {
     $conf =~ s/^CoreDumpDirectory\s+.*$/CoreDumpDirectory "$dir\/san"/m;
     my @missing = grep { !$seen{$_} } sort keys %seen;
     die "second httpd: no @missing line in " . $self->conf_file . "\n" if @missing;
+    $edit->($conf) if $edit;
     my $h = { dir => $dir, port => $port, conf => "$dir/httpd.conf" };
     open my $out, '>', $h->{conf} or die $!;
     print $out $conf;
@@ -317,6 +319,38 @@ sub start_second_httpd {
     push @{ $self->{seconds} }, $h;
     launch_httpd($h, apache2_cmd($dir, $h->{conf}, '-k', 'start'));
     return $h;
+}
+
+# A private redis-server for this test (IngestStatusCache redis:...): on a
+# free loopback port, nothing saved to disk, stopped at teardown. Returns
+# its port; start_redis again after stop_redis brings it back on the same
+# port.
+sub start_redis {
+    my ($self) = @_;
+    my $port = $self->{redis_port} //= free_port();
+    run_or_die('redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--daemonize', 'yes', '--pidfile', "$self->{dir}/run/redis.pid", '--dir', "$self->{dir}/run",
+        '--logfile', "$self->{dir}/logs/redis.log");
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
+        if ($s) { close $s; return $port }
+        sleep 0.05;
+    }
+    die "redis-server did not start on port $port\n";
+}
+
+sub stop_redis {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/run/redis.pid" or return;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    kill 'TERM', $pid;
+    my $deadline = time + 10;
+    while (time < $deadline && kill(0, $pid)) { sleep 0.05 }
+    kill 'KILL', $pid if kill(0, $pid);
+    unlink "$self->{dir}/run/redis.pid";
 }
 
 sub start_pg { my ($s) = @_; run_or_die("$TOP/scripts/pg.sh", 'start', $s->{pgdata}, $s->{pgport}) }
@@ -503,6 +537,7 @@ sub teardown {
     local ($?, $@);
     eval { $self->stop_httpd };
     eval { stop_httpd($_) } for @{ $self->{seconds} // [] };
+    eval { $self->stop_redis } if $self->{redis_port};
     return unless grep { $_->{started} } $self, @{ $self->{seconds} // [] };
     my @p = $self->log_problems;
     my $n = @{ $self->{seconds} // [] };

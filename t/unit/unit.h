@@ -25,6 +25,8 @@ Suite *suite_parse_regress(void);
 Suite *suite_fuzz_replay(void);
 Suite *suite_records(void);
 Suite *suite_profile(void);
+Suite *suite_metrics(void);
+Suite *suite_cache(void);
 Suite *suite_cursor(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and

@@ -92,6 +92,8 @@ int main(void)
     srunner_add_suite(sr, suite_fuzz_replay());
     srunner_add_suite(sr, suite_records());
     srunner_add_suite(sr, suite_profile());
+    srunner_add_suite(sr, suite_metrics());
+    srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_cursor());
     srunner_set_tap(sr, "-");
     srunner_run_all(sr, CK_SILENT);
