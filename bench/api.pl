@@ -28,7 +28,7 @@
 #                          the directive (httpd -t); 0: never; any other
 #                          value: the directive line(s) to use
 #   BENCH_NO_BUILD [0]     1: use the module as built
-# Needs wrk and pgbench (apt-get install wrk postgresql-contrib).
+# Needs wrk and pgbench (apt-get install wrk; pgbench comes with the postgresql package).
 use strict;
 use warnings;
 use FindBin;
