@@ -67,13 +67,24 @@ const ingest_stmt_t ingest_worker_statements[] = {
     /* queued -> running. The due time becomes the end of the running phase
      * (simulate; job metadata has none) and the lease the external
      * deadline (external). Which jobs: all, job metadata only, or all but
-     * job metadata (INGEST_CLAIM_*). */
+     * job metadata (INGEST_CLAIM_*).
+     * Fair to every tenant (sql/010): the tenants with queued jobs, at
+     * most a batch of them in random order, each get an equal share of
+     * the batch (at least one job), taken in priority and age order within
+     * the tenant; priority never orders jobs across tenants. A tenant with
+     * fewer due jobs than its share leaves the rest to the next claim. */
     {"ingest_w_claim",
-     "WITH c AS ("
-     " SELECT job_id FROM ingest_jobs WHERE status = 'queued' AND due_at <= now()"
-     "  AND CASE %s::text WHEN 'jobmeta' THEN source_type = 'job_metadata'"
-     "       WHEN 'not_jobmeta' THEN source_type <> 'job_metadata' ELSE true END"
-     " ORDER BY priority, created_at LIMIT %s::int FOR UPDATE SKIP LOCKED),"
+     "WITH t AS ("
+     " SELECT tenant_id FROM ingest_job_counts WHERE status = 'queued' AND n <> 0"
+     " GROUP BY tenant_id HAVING sum(n) > 0 ORDER BY random() LIMIT %s::int),"
+     " share AS (SELECT ceil(%s::float8 / greatest(count(*), 1))::int AS k FROM t),"
+     " c AS ("
+     " SELECT p.job_id FROM t CROSS JOIN share CROSS JOIN LATERAL ("
+     "  SELECT j.job_id FROM ingest_jobs j WHERE j.tenant_id = t.tenant_id AND j.status = 'queued'"
+     "   AND j.due_at <= now()"
+     "   AND CASE %s::text WHEN 'jobmeta' THEN j.source_type = 'job_metadata'"
+     "        WHEN 'not_jobmeta' THEN j.source_type <> 'job_metadata' ELSE true END"
+     "  ORDER BY j.priority, j.created_at LIMIT share.k FOR UPDATE SKIP LOCKED) p),"
      " u AS (UPDATE ingest_jobs j SET status = 'running', lease_owner = %s,"
      "  lease_expires_at = now() + make_interval(secs => %s::float8),"
      "  started_at = coalesce(j.started_at, now()),"
@@ -219,8 +230,9 @@ apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        const char *which, const char *owner, apr_interval_time_t lease,
                                        apr_interval_time_t run_for, int *claimed)
 {
-    const char *args[5] = {which, apr_itoa(p, batch), owner, secs(p, lease), secs(p, run_for)};
-    apr_status_t rv = exec_changing(p, s, dbd, "ingest_w_claim", 5, args, claimed);
+    const char *b = apr_itoa(p, batch);
+    const char *args[6] = {b, b, which, owner, secs(p, lease), secs(p, run_for)};
+    apr_status_t rv = exec_changing(p, s, dbd, "ingest_w_claim", 6, args, claimed);
     return counted(rv, INGEST_M_CLAIMS, *claimed);
 }
 
