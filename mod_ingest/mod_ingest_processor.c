@@ -60,24 +60,36 @@ apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int
     return rv;
 }
 
-apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *job, int *finished)
+apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *jobs, int *finished)
 {
-    ingest_sim_outcome_t o;
-    char *rd = NULL;
-    int done = 0;
+    json_t *outcomes = json_array(), *job;
     apr_status_t rv;
+    char *text;
+    size_t i;
 
-    ingest_simulate_outcome(st->rng, ingest_conf_sim_failure_rate(st->conf),
-                            json_integer_value(json_object_get(job, "elapsed_ms")), &o);
-    if (o.result_data) {
-        rd = json_dumps(o.result_data, JSON_COMPACT);
-        json_decref(o.result_data);
+    *finished = 0;
+    json_array_foreach(jobs, i, job)
+    {
+        ingest_sim_outcome_t o;
+        ingest_simulate_outcome(st->rng, ingest_conf_sim_failure_rate(st->conf),
+                                json_integer_value(json_object_get(job, "elapsed_ms")), &o);
+        json_array_append_new(
+            outcomes, json_pack("{s:O, s:s, s:o?, s:s?, s:I}", "job_id", json_object_get(job, "job_id"),
+                                "status", o.success ? "completed" : "failed", "result_data", o.result_data,
+                                "error", o.error, "items", (json_int_t)o.rows));
     }
-    rv = ingest_store_worker_finish(st->p, st->s, st->dbd, str(job, "job_id"), st->owner, o.success, rd,
-                                    o.error, o.rows, &done);
-    free(rd);
-    /* 0 rows: the lease was lost meanwhile; the step is not ours to take */
-    *finished = done;
+    if (!json_array_size(outcomes)) {
+        json_decref(outcomes);
+        return APR_SUCCESS;
+    }
+    text = json_dumps(outcomes, JSON_COMPACT);
+    json_decref(outcomes);
+    if (!text) {
+        return APR_ENOMEM;
+    }
+    /* jobs whose lease was lost meanwhile are not finished (not counted) */
+    rv = ingest_store_worker_finish_batch(st->p, st->s, st->dbd, st->owner, text, finished);
+    free(text);
     return rv;
 }
 

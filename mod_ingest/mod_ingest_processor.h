@@ -35,7 +35,9 @@ apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id
                                      const char *error, apr_int64_t items, int *finished);
 
 apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int *finished);
-apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *job, int *finished);
+/* The simulated outcome of a batch of jobs (not a step per job: one
+ * statement finishes them all); *finished: how many ended. */
+apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *jobs, int *finished);
 apr_status_t ingest_processor_parse(const ingest_step_t *st, json_t *job, int *finished);
 /* ML job metadata, under any processor (mod_ingest_processor_jobmeta.c). */
 apr_status_t ingest_processor_jobmeta(const ingest_step_t *st, json_t *job, int *finished);

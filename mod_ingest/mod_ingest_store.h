@@ -75,6 +75,11 @@ apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
 apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                         const char *owner, int success, const char *result_data,
                                         const char *error, apr_int64_t items, int *done);
+/* ingest_store_worker_finish for many jobs in one statement: outcomes is
+ * a JSON array of {job_id, status (completed|failed), result_data, error,
+ * items}; *done: the jobs still held by owner, now finished. */
+apr_status_t ingest_store_worker_finish_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
+                                              const char *outcomes, int *done);
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                          int *released);
 /* *files: the pruned jobs' storage paths, for the caller to remove. */

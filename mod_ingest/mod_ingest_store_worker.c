@@ -146,6 +146,20 @@ const ingest_stmt_t ingest_worker_statements[] = {
      "  lease_owner = NULL, lease_expires_at = NULL"
      " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
      0},
+    /* The same for a batch of jobs in one statement: outcomes is a JSON
+     * array of {job_id, status, result_data, error, items}. */
+    {"ingest_w_finish_batch",
+     "WITH f AS (SELECT * FROM json_to_recordset(%s::json)"
+     "  AS x(job_id uuid, status ingest_job_status, result_data jsonb, error text, items bigint)),"
+     " u AS (UPDATE ingest_jobs j SET status = f.status, result_data = f.result_data, error = f.error,"
+     "  total_items = f.items, processed_items = f.items, completed_at = now(),"
+     "  lease_owner = NULL, lease_expires_at = NULL"
+     "  FROM f WHERE j.job_id = f.job_id AND j.status = 'running' AND j.lease_owner = %s"
+     "  RETURNING j.job_id, j.status)"
+     " SELECT json_build_object('n', count(*), 'ids', coalesce(json_agg(job_id), '[]'::json),"
+     "  'completed', count(*) FILTER (WHERE status = 'completed'))"
+     " FROM u",
+     0},
     /* A stopping worker gives its running jobs back at once instead of
      * leaving them to wait out their leases. */
     {"ingest_w_release",
@@ -255,6 +269,19 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
     apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done);
     ingest_cache_forget(s, p, job_id);
     return counted(rv, success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED, *done);
+}
+
+apr_status_t ingest_store_worker_finish_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
+                                              const char *outcomes, int *done)
+{
+    const char *args[2] = {outcomes, owner};
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_finish_batch", 2, args, &res);
+    int completed = (int)json_integer_value(json_object_get(res, "completed"));
+    ingest_cache_forget_all(s, p, json_object_get(res, "ids"));
+    *done = rv == APR_SUCCESS ? (int)json_integer_value(json_object_get(res, "n")) : 0;
+    counted(rv, INGEST_M_FINISH_COMPLETED, completed);
+    return counted(rv, INGEST_M_FINISH_FAILED, *done - completed);
 }
 
 apr_status_t ingest_store_worker_release(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,

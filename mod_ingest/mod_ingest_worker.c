@@ -105,9 +105,10 @@ static apr_status_t step_failed(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, json_
 static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *finished)
 {
     ingest_step_t st;
-    json_t *jobs = NULL, *job;
+    json_t *jobs = NULL, *job, *simulated;
     apr_status_t rv;
     size_t i;
+    int n = 0;
 
     *finished = 0;
     rv = ingest_store_worker_due(p, w->s, dbd, w->owner, ingest_conf_worker_batch(w->conf), &jobs);
@@ -121,12 +122,14 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
     st.owner = w->owner;
     st.rng = &w->rng;
     st.stopping = &w->stopping;
+    /* simulated files end together, in one statement, after the rest */
+    simulated = ingest_json_pool_own(p, json_array());
     json_array_foreach(jobs, i, job)
     {
         const char *source = json_string_value(json_object_get(job, "source_type"));
         int ended = 0;
         if (apr_atomic_read32(&w->stopping)) {
-            break;
+            return APR_SUCCESS;
         }
         if (source && !strcmp(source, "mappings")) {
             rv = ingest_processor_mappings(&st, job, &ended);
@@ -135,7 +138,8 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
         } else if (ingest_conf_processor(w->conf) == INGEST_PROC_PARSE) {
             rv = ingest_processor_parse(&st, job, &ended);
         } else {
-            rv = ingest_processor_simulate(&st, job, &ended);
+            json_array_append(simulated, job);
+            continue;
         }
         if (rv == INGEST_EDB_DOWN) {
             return rv; /* the connection is gone: nothing more this pass */
@@ -146,6 +150,10 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
         /* a step that advanced without ending still counts as work done */
         *finished += 1;
     }
+    if ((rv = ingest_processor_simulate(&st, simulated, &n)) != APR_SUCCESS) {
+        return rv;
+    }
+    *finished += (int)json_array_size(simulated);
     return APR_SUCCESS;
 }
 
