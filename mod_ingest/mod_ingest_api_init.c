@@ -77,7 +77,7 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     quota.key = key;
     quota.new_job = 1;
     quota.bytes = wait_for_file ? req.file_size : 0;
-    if ((rc = ingest_quota_enter(r, dbd, &quota)) != OK) {
+    if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
         return rc;
     }
     rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc),

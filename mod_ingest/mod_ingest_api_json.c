@@ -81,7 +81,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
         quota.key = key;
         quota.new_job = 1;
         quota.bytes = (apr_off_t)len;
-        if ((rc = ingest_quota_enter(r, dbd, &quota)) != OK) {
+        if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
             ingest_storage_remove(r->pool, root, rel); /* refused: no job names this file */
             return rc;
         }
@@ -108,7 +108,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
         quota.tenant = id->tenant;
         quota.key = key;
         quota.new_job = 1;
-        if ((rc = ingest_quota_enter(r, dbd, &quota)) != OK) {
+        if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
             free(mappings);
             return rc;
         }

@@ -165,7 +165,7 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
     quota.tenant = json_string_value(json_object_get(job, "tenant_id"));
     quota.job_id = job_id;
     quota.bytes = declared;
-    if ((rc = ingest_quota_enter(r, dbd, &quota)) != OK) {
+    if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
         ingest_db_release(r);
         ingest_storage_remove(r->pool, root, rel); /* the job still waits for its file */
         return rc;

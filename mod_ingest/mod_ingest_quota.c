@@ -19,7 +19,7 @@ int ingest_quota_enter(request_rec *r, ap_dbd_t *dbd, ingest_quota_t *q)
 
     q->in_txn = 0;
     if (!max_active && !max_storage) {
-        return OK;
+        return DECLINED;
     }
     if ((rv = ingest_db_begin(r->server, dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
@@ -51,7 +51,7 @@ int ingest_quota_enter(request_rec *r, ap_dbd_t *dbd, ingest_quota_t *q)
                          u.stored, u.reserved, q->bytes, max_storage));
     }
     q->in_txn = 1;
-    return OK;
+    return DECLINED;
 }
 
 apr_status_t ingest_quota_leave(request_rec *r, ap_dbd_t *dbd, ingest_quota_t *q, apr_status_t rv)

@@ -8,7 +8,7 @@
  * reads its usage, so concurrent requests of one tenant are judged one
  * after the other and the limit is exact.
  *
- *     if ((rc = ingest_quota_enter(r, dbd, &q)) != OK) return rc;
+ *     if ((rc = ingest_quota_enter(r, dbd, &q)) != DECLINED) return rc;
  *     rv = <the write>;
  *     rv = ingest_quota_leave(r, dbd, &q, rv);   COMMIT or ROLLBACK
  */
@@ -26,8 +26,8 @@ typedef struct {
     int in_txn;         /* set by ingest_quota_enter */
 } ingest_quota_t;
 
-/* OK: go on with the write (in a transaction when q->in_txn). Otherwise
- * the response has been sent (429, 507, or a database error) and nothing
+/* DECLINED: go on with the write (in a transaction when q->in_txn).
+ * Otherwise the response has been sent (429, 507, or a database error) and nothing
  * is held. */
 int ingest_quota_enter(request_rec *r, ap_dbd_t *dbd, ingest_quota_t *q);
 
