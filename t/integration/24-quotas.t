@@ -22,6 +22,7 @@ $t->{extra} = <<'CONF';
 </Location>
 <Location /api/ingest/json>
     IngestTenantMaxActiveJobs 10
+    IngestTenantMaxStorage 10000
     IngestRetryAfter 7
 </Location>
 <Location /api/ingest/upload>
@@ -144,6 +145,25 @@ is(files(), $files, 'upload refused: no file kept');
 $r = $put->($gj, 'y' x 10);
 is($r->{status}, 200, 'an upload within the quota is stored') or diag $r->{content};
 is($t->psql("SELECT status FROM ingest_jobs WHERE job_id = '$gj->{job_id}'"), 'queued', 'and its job is queued');
+
+# ---- storage at POST json: records are a stored file, mappings are not
+# (initech: 6000 and 3000 announced by its pending jobs)
+my $before_json = rows('initech');
+$files = files();
+$r = $t->request('POST', '/api/ingest/json', token => $tok{initech}, json => { records => [ { a => 'x' x 2000 } ] });
+problem_ok($r, 507, 'tenant-storage-exceeded', 'json records past IngestTenantMaxStorage');
+is(files(), $files, 'json records refused: the file is removed');
+is(rows('initech'), $before_json, 'json records refused: no job');
+$r = $t->request('POST', '/api/ingest/json', token => $tok{initech}, json => { records => [ { a => 1 } ] });
+is($r->{status}, 202, 'json records that fit are accepted') or diag $r->{content};
+$r = $t->request('POST', '/api/ingest/json', token => $tok{initech},
+    json => { mappings => [ { id => 'm', source => 's', target => 't' } ] });
+is($r->{status}, 202, 'json mappings do not count against the storage quota');
+
+# every pooled session is left clean: no transaction open, no lock held
+is($t->psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'ingest' AND state LIKE 'idle in transaction%'"),
+    0, 'no session is left in a transaction');
+is($t->psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0, 'no quota lock is held');
 
 # ---- a Location without the directives has no limit
 $t->stop_httpd;
