@@ -160,6 +160,21 @@ $r = $t->request('POST', '/api/ingest/json', token => $tok{initech},
     json => { mappings => [ { id => 'm', source => 's', target => 't' } ] });
 is($r->{status}, 202, 'json mappings do not count against the storage quota');
 
+# a statement that fails inside the quota's transaction rolls it back
+$t->expect_log(qr/IG00206.*ingest_job_create_nokey failed: .*quota test: refused/);
+$t->psql(q{CREATE FUNCTION quota_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF NEW.filename = 'boom.csv' THEN RAISE EXCEPTION 'quota test: refused'; END IF; RETURN NEW; END $$});
+$t->psql("CREATE TRIGGER quota_boom BEFORE INSERT ON ingest_jobs FOR EACH ROW EXECUTE FUNCTION quota_boom()");
+my $gbefore = rows('globex');
+for (1 .. 3) {
+    $r = $t->request('POST', '/api/ingest/init', token => $tok{globex},
+        json => { filename => 'boom.csv', file_type => 'csv', file_size => 10 });
+    problem_ok($r, 500, 'internal', "a failed insert under the quota ($_)");
+}
+is(rows('globex'), $gbefore, 'the failed inserts left nothing');
+is(init('globex')->{status}, 201, 'and the next init of that tenant is not blocked');
+$t->psql("DROP TRIGGER quota_boom ON ingest_jobs");
+
 # every pooled session is left clean: no transaction open, no lock held
 is($t->psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'ingest' AND state LIKE 'idle in transaction%'"),
     0, 'no session is left in a transaction');
