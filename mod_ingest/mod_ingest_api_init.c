@@ -9,6 +9,7 @@
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
+#include "mod_ingest_quota.h"
 #include "mod_ingest_store.h"
 
 /* A retried Idempotency-Key must describe the same ingestion; otherwise the
@@ -36,7 +37,8 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     apr_status_t rv;
     apr_interval_time_t due_in = 0;
     ingest_processor_e proc;
-    int created = 0, wait_for_file;
+    int created = 0, wait_for_file, rc;
+    ingest_quota_t quota = {0};
 
     (void)param;
     if (ingest_read_json(r, ingest_conf_max_body(dc), &body, &pb) != APR_SUCCESS) {
@@ -70,8 +72,17 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
         ingest_rng_seed(&rng, seed);
         due_in = ingest_rng_range(&rng, ingest_conf_sim_delay_min(sc), ingest_conf_sim_delay_max(sc));
     }
+    /* only a job that waits for its file will store one */
+    quota.tenant = id->tenant;
+    quota.key = key;
+    quota.new_job = 1;
+    quota.bytes = wait_for_file ? req.file_size : 0;
+    if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
+        return rc;
+    }
     rv = ingest_store_job_create(r->pool, r->server, dbd, id, &req, key, ingest_conf_upload_ttl(dc),
                                  wait_for_file ? "pending" : "queued", due_in, &job, &created, &expires);
+    rv = ingest_quota_leave(r, dbd, &quota, rv);
     if (rv != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }

@@ -14,6 +14,7 @@
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
+#include "mod_ingest_quota.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
 
@@ -39,7 +40,8 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
     json_t *job = NULL, *out;
     ap_dbd_t *dbd;
     apr_status_t rv;
-    int created = 0;
+    int created = 0, rc;
+    ingest_quota_t quota = {0};
 
     if (key && ingest_validate_idempotency_key(key, &why) != APR_SUCCESS) {
         return ingest_send_invalid(r, "Idempotency-Key", why);
@@ -75,8 +77,17 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
                                      "Cannot store the records", "the server could not store the records");
         }
         records_sha = sha;
+        quota.tenant = id->tenant;
+        quota.key = key;
+        quota.new_job = 1;
+        quota.bytes = (apr_off_t)len;
+        if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
+            ingest_storage_remove(r->pool, root, rel); /* refused: no job names this file */
+            return rc;
+        }
         rv = ingest_store_json_records(r->pool, r->server, dbd, id, source, job_id, (apr_off_t)len, sha, rel,
                                        req.count, req.priority, key, &job, &created);
+        rv = ingest_quota_leave(r, dbd, &quota, rv);
         if ((rv == APR_SUCCESS && !created) || rv == INGEST_EDB_QUERY || rv == INGEST_EDB_CONFLICT) {
             /* a replay (its job has its own file), or an INSERT that was
              * refused: no job names this file */
@@ -93,8 +104,17 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
     } else {
         char *mappings = json_dumps(json_object_get(body, "mappings"), JSON_COMPACT);
         records_sha = ingest_sha256_hex(r->pool, mappings, strlen(mappings));
+        /* mappings are rows, not a stored file: only the job count applies */
+        quota.tenant = id->tenant;
+        quota.key = key;
+        quota.new_job = 1;
+        if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
+            free(mappings);
+            return rc;
+        }
         rv = ingest_store_json_mappings(r->pool, r->server, dbd, id, mappings, records_sha, req.count,
                                         req.priority, key, &job, &created);
+        rv = ingest_quota_leave(r, dbd, &quota, rv);
         free(mappings);
     }
     if (rv != APR_SUCCESS) {

@@ -12,6 +12,7 @@
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_http.h"
+#include "mod_ingest_quota.h"
 #include "mod_ingest_metrics.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
@@ -69,6 +70,7 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
     ap_dbd_t *dbd;
     apr_status_t rv;
     int rc;
+    ingest_quota_t quota = {0};
 
     (void)id;
     if (ingest_upload_verify(r->pool, sc->upload_secret, sc->upload_secret_len, "PUT", job_id, r->args,
@@ -158,7 +160,18 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
         ingest_storage_remove(r->pool, root, rel); /* nothing was sent: the job still waits */
         return ingest_send_db_error(r, rv);
     }
+    /* the file's bytes against the tenant's storage quota: the init
+     * reserved them, so only a lowered quota refuses here */
+    quota.tenant = json_string_value(json_object_get(job, "tenant_id"));
+    quota.job_id = job_id;
+    quota.bytes = declared;
+    if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
+        ingest_db_release(r);
+        ingest_storage_remove(r->pool, root, rel); /* the job still waits for its file */
+        return rc;
+    }
     rv = ingest_store_upload_done(r->pool, r->server, dbd, job_id, sha, rel, &job);
+    rv = ingest_quota_leave(r, dbd, &quota, rv);
     ingest_db_release(r);
     if (rv == APR_NOTFOUND) {
         ingest_storage_remove(r->pool, root, rel); /* the job did not take it */

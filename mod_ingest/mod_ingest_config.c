@@ -2,6 +2,7 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <limits.h>
 #include <http_core.h>
 #include <http_config.h>
 
@@ -25,6 +26,8 @@ void *ingest_create_dir_conf(apr_pool_t *p, char *dir)
     c->max_upload = INGEST_UNSET_INT;
     c->upload_ttl = INGEST_UNSET_INT;
     c->retry_after = INGEST_UNSET_INT;
+    c->tenant_max_active = INGEST_UNSET_INT;
+    c->tenant_max_storage = INGEST_UNSET_INT;
     c->tenant_env_admin = INGEST_UNSET_INT;
     c->profile = INGEST_UNSET_INT;
     return c;
@@ -71,6 +74,8 @@ void *ingest_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_upload);
     MERGE_INT(upload_ttl);
     MERGE_INT(retry_after);
+    MERGE_INT(tenant_max_active);
+    MERGE_INT(tenant_max_storage);
     return c;
 }
 
@@ -203,6 +208,16 @@ int ingest_conf_upload_ttl(const ingest_dir_conf *c)
 int ingest_conf_retry_after(const ingest_dir_conf *c)
 {
     return c->retry_after != INGEST_UNSET_INT ? c->retry_after : INGEST_DEFAULT_RETRY_AFTER;
+}
+
+int ingest_conf_tenant_max_active(const ingest_dir_conf *c)
+{
+    return c->tenant_max_active != INGEST_UNSET_INT ? c->tenant_max_active : 0;
+}
+
+apr_off_t ingest_conf_tenant_max_storage(const ingest_dir_conf *c)
+{
+    return c->tenant_max_storage != INGEST_UNSET_INT ? c->tenant_max_storage : 0;
 }
 
 #define SRV_GETTER(type, name, field, dflt)                                                                  \
@@ -502,6 +517,25 @@ static const char *parse_count(cmd_parms *cmd, const char *arg, int min, int max
     return NULL;
 }
 
+/* "off" (an inherited quota lifted) or a limit of at least 1 */
+static const char *set_tenant_max_active(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (!strcasecmp(arg, "off")) {
+        ((ingest_dir_conf *)dc)->tenant_max_active = 0;
+        return NULL;
+    }
+    return parse_count(cmd, arg, 1, INT_MAX, &((ingest_dir_conf *)dc)->tenant_max_active);
+}
+
+static const char *set_tenant_max_storage(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (!strcasecmp(arg, "off")) {
+        ((ingest_dir_conf *)dc)->tenant_max_storage = 0;
+        return NULL;
+    }
+    return parse_size(cmd, arg, 1, &((ingest_dir_conf *)dc)->tenant_max_storage);
+}
+
 static const char *set_jwt_leeway(cmd_parms *cmd, void *dc, const char *arg)
 {
     return parse_duration(cmd, arg, "s", 0, apr_time_from_sec(3600), &((ingest_dir_conf *)dc)->jwt_leeway);
@@ -780,6 +814,11 @@ const command_rec ingest_cmds[] = {
                   "seconds an upload URL stays valid (default 3600)"),
     AP_INIT_TAKE1("IngestRetryAfter", set_retry_after, NULL, DIR_CTX,
                   "Retry-After seconds sent with 503 when the database is down (default 5)"),
+    AP_INIT_TAKE1("IngestTenantMaxActiveJobs", set_tenant_max_active, NULL, DIR_CTX,
+                  "most pending + queued + running jobs a tenant may have, or off (default off)"),
+    AP_INIT_TAKE1(
+        "IngestTenantMaxStorage", set_tenant_max_storage, NULL, DIR_CTX,
+        "most bytes of stored and announced files a tenant may have (K, M, G), or off (default off)"),
     AP_INIT_TAKE1("IngestUploadSecret", set_upload_secret, NULL, RSRC_CONF,
                   "key that signs upload URLs, inline or file:/path"),
     AP_INIT_TAKE1("IngestProcessor", set_processor, NULL, RSRC_CONF,

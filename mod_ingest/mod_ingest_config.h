@@ -40,6 +40,8 @@ typedef struct {
     apr_off_t max_upload;
     int upload_ttl;
     int retry_after;
+    int tenant_max_active;        /* IngestTenantMaxActiveJobs; 0: off */
+    apr_off_t tenant_max_storage; /* IngestTenantMaxStorage; 0: off */
 } ingest_dir_conf;
 
 typedef enum {
@@ -119,6 +121,8 @@ apr_off_t ingest_conf_max_body(const ingest_dir_conf *c);
 apr_off_t ingest_conf_max_upload(const ingest_dir_conf *c);
 int ingest_conf_upload_ttl(const ingest_dir_conf *c);
 int ingest_conf_retry_after(const ingest_dir_conf *c);
+int ingest_conf_tenant_max_active(const ingest_dir_conf *c);        /* 0: no quota */
+apr_off_t ingest_conf_tenant_max_storage(const ingest_dir_conf *c); /* 0: no quota */
 
 ingest_processor_e ingest_conf_processor(const ingest_srv_conf *c);
 const char *ingest_conf_processor_name(const ingest_srv_conf *c);

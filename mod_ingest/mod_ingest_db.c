@@ -555,3 +555,35 @@ apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, 
     }
     return APR_SUCCESS;
 }
+
+/* Transaction control, not prepared (PREPARE takes no BEGIN): one plain
+ * round trip each. A failure of BEGIN or COMMIT is the connection's or
+ * the transaction's; ROLLBACK leaves a pooled session clean for its next
+ * user even after a statement in the transaction failed. */
+static apr_status_t plain(server_rec *s, ap_dbd_t *dbd, const char *sql)
+{
+    int n = 0;
+    if (apr_dbd_query(dbd->driver, dbd->handle, &n, sql) == 0) {
+        return APR_SUCCESS;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00214) "%s failed: %s", sql,
+                 apr_dbd_error(dbd->driver, dbd->handle, 0));
+    ingest_metrics_inc(INGEST_M_DB_ERRORS);
+    return conn_ok(dbd) ? INGEST_EDB_QUERY : INGEST_EDB_DOWN;
+}
+
+apr_status_t ingest_db_begin(server_rec *s, ap_dbd_t *dbd)
+{
+    return plain(s, dbd, "BEGIN");
+}
+
+apr_status_t ingest_db_end(server_rec *s, ap_dbd_t *dbd, apr_status_t rv)
+{
+    if (rv == APR_SUCCESS) {
+        return plain(s, dbd, "COMMIT");
+    }
+    if (conn_ok(dbd)) {
+        plain(s, dbd, "ROLLBACK");
+    }
+    return rv;
+}

@@ -79,6 +79,14 @@ apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const c
 apr_status_t ingest_db_select_json(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                                    const char **args, json_t **out);
 
+/* An explicit transaction, for the few paths that need more than one
+ * statement's atomicity (the tenant quotas). ingest_db_end() COMMITs when
+ * rv is APR_SUCCESS and answers COMMIT's outcome; otherwise it ROLLBACKs
+ * and answers rv. Statements run inside one should not be retry_safe: a
+ * rerun after a reconnect would run outside the transaction. */
+apr_status_t ingest_db_begin(server_rec *s, ap_dbd_t *dbd);
+apr_status_t ingest_db_end(server_rec *s, ap_dbd_t *dbd, apr_status_t rv);
+
 /* The last error on dbd's session, one line ("54000: total size of ..."),
  * at most 400 characters, for a job's error or a log line. */
 const char *ingest_db_error(apr_pool_t *p, ap_dbd_t *dbd);

@@ -107,6 +107,22 @@ apr_status_t ingest_store_callback_apply(apr_pool_t *p, server_rec *s, ap_dbd_t 
                                          const ingest_callback_t *cb, apr_interval_time_t deadline,
                                          json_t **outcome);
 
+/* ---- tenant quotas (mod_ingest_store_quota.c) */
+extern const ingest_stmt_t ingest_quota_statements[];
+
+typedef struct {
+    apr_int64_t active;   /* pending + queued + running jobs */
+    apr_int64_t stored;   /* bytes of the files the tenant's jobs name */
+    apr_int64_t reserved; /* bytes announced by pending jobs, not job_id's */
+    int replay;           /* key names an existing job of the tenant */
+} ingest_quota_usage_t;
+
+/* Inside a transaction (ingest_db_begin): takes the tenant's quota lock
+ * until the transaction ends, then reads its usage. key and job_id may be
+ * NULL. */
+apr_status_t ingest_store_quota_usage(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *tenant,
+                                      const char *key, const char *job_id, ingest_quota_usage_t *u);
+
 /* ---- uploads and JSON bodies (mod_ingest_store_uploads.c) */
 extern const ingest_stmt_t ingest_upload_statements[];
 

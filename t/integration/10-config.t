@@ -27,7 +27,9 @@ sub configtest {
 my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\nIngestSimulateDuration 500ms\n"
     . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"
     . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
-    . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\n");
+    . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\n"
+    . "IngestTenantMaxActiveJobs 100\nIngestTenantMaxStorage 5G\n<Location /api/internal/>\nIngestTenantMaxActiveJobs off\n"
+    . "IngestTenantMaxStorage OFF\n</Location>\n");
 ok($ok, 'a full, valid configuration passes httpd -t') or diag $out;
 
 my @bad = (
@@ -47,6 +49,10 @@ my @bad = (
     ["IngestMaxRecordSize lots", qr/IngestMaxRecordSize: 'lots' is not a size/],
     ["<VirtualHost 127.0.0.1:1>\nIngestMaxRecordSize 2M\n</VirtualHost>",
         qr/IngestMaxRecordSize cannot occur within <VirtualHost> section/],
+    ["IngestTenantMaxActiveJobs 0", qr/IngestTenantMaxActiveJobs: '0' must be a whole number from 1/],
+    ["IngestTenantMaxActiveJobs many", qr/IngestTenantMaxActiveJobs: 'many' must be a whole number/],
+    ["IngestTenantMaxStorage lots", qr/IngestTenantMaxStorage: 'lots' is not a size/],
+    ["IngestTenantMaxStorage 0", qr/IngestTenantMaxStorage: must be at least 1/],
     ["IngestJWTSecret short", qr/IngestJWTSecret: the secret must be at least 16 bytes/],
     ["IngestJWTSecret file:/nonexistent/secret", qr/IngestJWTSecret: cannot read '\/nonexistent\/secret'/],
     ["IngestCallbackSecret whsec_!!!notbase64!!!", qr/IngestCallbackSecret: /],
