@@ -181,6 +181,11 @@ is($t->psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'ingest' AND 
 is($t->psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0, 'no quota lock is held');
 
 # ---- a Location without the directives has no limit
+# Stopping httpd while connections the test just closed are in the event
+# MPM's lingering close: a child that exits closes its pollset under them,
+# and mpm_event logs AH03092 (epoll_ctl on the closed pollset: EBADF).
+# httpd's shutdown, not this module's; seen once in CI.
+$t->expect_log(qr/\[mpm_event:error\] .*\(9\)Bad file descriptor: AH03092: process_lingering_close: apr_pollset_add failure/);
 $t->stop_httpd;
 $t->{extra} = '';
 $t->start_httpd;
