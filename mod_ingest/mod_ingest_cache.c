@@ -192,16 +192,6 @@ void ingest_cache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-int ingest_cache_enabled(void)
-{
-    return ready;
-}
-
-const char *ingest_cache_provider_name(void)
-{
-    return ready ? provider_name : NULL;
-}
-
 static int usable(void)
 {
     return ready && apr_time_now() >= cooling_until;

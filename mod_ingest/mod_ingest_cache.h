@@ -37,9 +37,6 @@ void ingest_cache_pre_config(apr_pool_t *pconf);
 apr_status_t ingest_cache_post_config(apr_pool_t *pconf, server_rec *s);
 void ingest_cache_child_init(apr_pool_t *p, server_rec *s);
 
-/* Whether IngestStatusCache is set. */
-int ingest_cache_enabled(void);
-
 /* A usable entry of this tenant's job, worded for this request's route:
  * APR_SUCCESS. Otherwise APR_NOTFOUND (t says what to store), or another
  * status when there is no cache to use. */
@@ -54,8 +51,5 @@ void ingest_cache_store(request_rec *r, const ingest_cache_ticket_t *t, const ch
 void ingest_cache_forget(server_rec *s, apr_pool_t *p, const char *job_id);
 /* ids: an array of job id strings (NULL: none). */
 void ingest_cache_forget_all(server_rec *s, apr_pool_t *p, json_t *ids);
-
-/* "shmcb", "redis", ... or NULL without a cache: for the status page. */
-const char *ingest_cache_provider_name(void);
 
 #endif
