@@ -1,0 +1,96 @@
+#!/usr/bin/perl
+# Worker burn-down: JOBS simulated no-op jobs (no delay, no running phase,
+# no failures) queued over TENANTS tenants before httpd starts, then timed
+# until every one is completed, at one or more backlog sizes. Prints, per
+# size: the wall time and jobs/s seen by polling, the database's own
+# timing (first started_at to last completed_at), the transitions recorded
+# (each job must have exactly queued>running and running>completed), and
+# whether the stats counters still equal a count(*) of the jobs.
+# With EXPLAIN=1 it also prints the plans (EXPLAIN ANALYZE, BUFFERS, through
+# auto_explain, which slows the run) of the worker's first claim, due and
+# finish statements at that backlog.
+# Loopback only; bounded: each size stops after 600 s.
+#   perl bench/worker_burndown.pl [JOBS ...]      (default 10000 1000000)
+#   BATCH=1000 TENANTS=10 EXPLAIN=1 DURABLE=1 perl bench/worker_burndown.pl 10000
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../t/lib";
+use IngestTest;
+use Time::HiRes qw(time sleep);
+
+my @sizes = @ARGV ? @ARGV : (10_000, 1_000_000);
+my $batch = $ENV{BATCH} // 1000;
+my $tenants = $ENV{TENANTS} // 10;
+for (@sizes, $batch, $tenants) {
+    die "sizes, BATCH and TENANTS are positive integers (sizes up to 2,000,000)\n"
+        unless /^\d+$/ && $_ >= 1 && $_ <= 2_000_000;
+}
+
+# The first plan auto_explain logged for a statement matching $re.
+sub first_plan {
+    my ($t, $re) = @_;
+    open my $fh, '<', "$t->{pgdata}/server.log" or return "(no server.log)\n";
+    local $/;
+    my $log = <$fh>;
+    for my $entry (split /^(?=\S.*LOG:  duration: )/m, $log) {
+        next unless $entry =~ /Query Text:.*$re/s;
+        $entry =~ s/^/    /mg;
+        return $entry;
+    }
+    return "(not logged)\n";
+}
+
+sub run {
+    my ($jobs) = @_;
+    my $t = IngestTest->new(no_httpd => 1, durable => $ENV{DURABLE}, log_level => 'warn',
+        extra => "IngestProcessor simulate\nIngestSimulateDelay 0 0\nIngestSimulateDuration 0\n"
+            . "IngestSimulateFailureRate 0\nIngestWorkerBatch $batch\nIngestWorkerInterval 50ms\n");
+    my $t0 = time;
+    $t->psql("INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status) "
+        . "SELECT 'bench-' || (n % $tenants), 'file_upload', 'f' || n || '.csv', 'csv', 1, 'queued'"
+        . " FROM generate_series(1, $jobs) n");
+    $t->psql("VACUUM ANALYZE $_") for qw(ingest_jobs ingest_job_transitions ingest_job_counts);
+    my $queued_in = time - $t0;
+    if ($ENV{EXPLAIN}) {
+        $t->psql("ALTER DATABASE ingest SET session_preload_libraries = 'auto_explain';"
+            . " ALTER DATABASE ingest SET auto_explain.log_min_duration = 0;"
+            . " ALTER DATABASE ingest SET auto_explain.log_analyze = on;"
+            . " ALTER DATABASE ingest SET auto_explain.log_buffers = on;"
+            . " ALTER DATABASE ingest SET auto_explain.log_timing = off");
+    }
+    $t->start_httpd;
+    $t0 = time;
+    my $done = 0;
+    while (time - $t0 < 600) {
+        $done = $t->psql("SELECT coalesce(sum(n), 0) FROM ingest_job_counts WHERE status = 'completed'");
+        last if $done >= $jobs;
+        sleep 0.05;
+    }
+    my $wall = time - $t0;
+    $t->stop_httpd;
+    my ($db_secs) = split /\|/, $t->psql("SELECT extract(epoch FROM max(completed_at) - min(started_at))"
+        . " FROM ingest_jobs");
+    my $bad_paths = $t->psql("SELECT count(*) FROM (SELECT job_id FROM ingest_job_transitions GROUP BY job_id"
+        . " HAVING string_agg(coalesce(from_status::text, '') || '>' || to_status::text, ' ' ORDER BY id)"
+        . " <> '>queued queued>running running>completed') x");
+    my $counts_ok = $t->psql("SELECT (SELECT coalesce(sum(n), 0) FROM ingest_job_counts WHERE status = 'completed')"
+        . " = (SELECT count(*) FROM ingest_jobs WHERE status = 'completed')");
+    if ($ENV{EXPLAIN}) {
+        for (['claim', qr/WITH t AS/], ['due', qr/'elapsed_ms'/], ['finish', qr/json_to_recordset/]) {
+            print "## $jobs queued, batch $batch: the first $_->[0]\n", first_plan($t, $_->[1]);
+        }
+    }
+    $t->teardown;
+    return { jobs => $jobs, queued_in => $queued_in, done => $done, wall => $wall, db => $db_secs,
+        bad_paths => $bad_paths, counts_ok => $counts_ok eq 't' ? 'yes' : 'NO' };
+}
+
+my @rows = map { run($_) } @sizes;
+printf "\n%-9s %-6s %-8s %9s %9s %9s %10s %10s %10s %8s\n", 'jobs', 'batch', 'tenants', 'queue s', 'wall s',
+    'db s', 'jobs/s', 'db jobs/s', 'bad paths', 'counts';
+for my $r (@rows) {
+    printf "%-9d %-6d %-8d %9.1f %9.2f %9.2f %10.0f %10.0f %10d %8s\n", $r->{jobs}, $batch, $tenants,
+        $r->{queued_in}, $r->{wall}, $r->{db}, $r->{done} / $r->{wall}, $r->{done} / ($r->{db} || 1e-9),
+        $r->{bad_paths}, $r->{counts_ok};
+}
