@@ -72,7 +72,10 @@ const ingest_stmt_t ingest_worker_statements[] = {
      * most a batch of them in random order, each get an equal share of
      * the batch (at least one job), taken in priority and age order within
      * the tenant; priority never orders jobs across tenants. A tenant with
-     * fewer due jobs than its share leaves the rest to the next claim. */
+     * fewer due jobs than its share leaves the rest to the next claim.
+     * The chosen ids are updated through the primary key (= ANY of an
+     * array): a join with them could be planned as a hash of every queued
+     * job, a cost that grows with the backlog. */
     {"ingest_w_claim",
      "WITH t AS ("
      " SELECT tenant_id FROM ingest_job_counts WHERE status = 'queued' AND n <> 0"
@@ -90,7 +93,7 @@ const ingest_stmt_t ingest_worker_statements[] = {
      "  started_at = coalesce(j.started_at, now()),"
      "  due_at = now() + CASE WHEN j.source_type = 'job_metadata' THEN interval '0'"
      "                   ELSE make_interval(secs => %s::float8) END"
-     " FROM c WHERE j.job_id = c.job_id AND j.status = 'queued' RETURNING j.job_id)" CHANGED_JOBS,
+     " WHERE j.job_id = ANY (ARRAY(SELECT job_id FROM c)) AND j.status = 'queued' RETURNING j.job_id)" CHANGED_JOBS,
      0},
     /* The holder's running jobs whose running phase is over. */
     {"ingest_w_due",
