@@ -11,7 +11,12 @@
 # finish statements at that backlog.
 # Loopback only; bounded: each size stops after 600 s.
 #   perl bench/worker_burndown.pl [JOBS ...]      (default 10000 1000000)
-#   BATCH=1000 TENANTS=10 EXPLAIN=1 DURABLE=1 perl bench/worker_burndown.pl 10000
+#   BATCH=1000 TENANTS=10 EXPLAIN=1 DURABLE=0 SHARED_BUFFERS=128MB perl bench/worker_burndown.pl 10000
+# PostgreSQL runs durable (fsync, synchronous_commit) unless DURABLE=0, with
+# shared_buffers 1GB unless SHARED_BUFFERS says otherwise: a million jobs
+# and their indexes (about 900 MB) do not fit in the default 128MB, and
+# every batch then waits for evictions that have nothing to do with the
+# queue's length.
 use strict;
 use warnings;
 use FindBin;
@@ -22,6 +27,10 @@ use Time::HiRes qw(time sleep);
 my @sizes = @ARGV ? @ARGV : (10_000, 1_000_000);
 my $batch = $ENV{BATCH} // 1000;
 my $tenants = $ENV{TENANTS} // 10;
+my $durable = $ENV{DURABLE} // 1;
+my $shared_buffers = $ENV{SHARED_BUFFERS} // '1GB';
+die "SHARED_BUFFERS is a size such as 1GB or 128MB\n" unless $shared_buffers =~ /^\d+[kMG]B$/;
+$ENV{PG_OPTS} = "-c shared_buffers=$shared_buffers";
 for (@sizes, $batch, $tenants) {
     die "sizes, BATCH and TENANTS are positive integers (sizes up to 2,000,000)\n"
         unless /^\d+$/ && $_ >= 1 && $_ <= 2_000_000;
@@ -43,7 +52,7 @@ sub first_plan {
 
 sub run {
     my ($jobs) = @_;
-    my $t = IngestTest->new(no_httpd => 1, durable => $ENV{DURABLE}, log_level => 'warn',
+    my $t = IngestTest->new(no_httpd => 1, durable => $durable, log_level => 'warn',
         extra => "IngestProcessor simulate\nIngestSimulateDelay 0 0\nIngestSimulateDuration 0\n"
             . "IngestSimulateFailureRate 0\nIngestWorkerBatch $batch\nIngestWorkerInterval 50ms\n");
     my $t0 = time;
@@ -87,7 +96,9 @@ sub run {
 }
 
 my @rows = map { run($_) } @sizes;
-printf "\n%-9s %-6s %-8s %9s %9s %9s %10s %10s %10s %8s\n", 'jobs', 'batch', 'tenants', 'queue s', 'wall s',
+printf "\nPostgreSQL: shared_buffers %s, %s\n", $shared_buffers,
+    $durable ? 'durable (fsync, synchronous_commit on)' : 'fsync and synchronous_commit off';
+printf "%-9s %-6s %-8s %9s %9s %9s %10s %10s %10s %8s\n", 'jobs', 'batch', 'tenants', 'queue s', 'wall s',
     'db s', 'jobs/s', 'db jobs/s', 'bad paths', 'counts';
 for my $r (@rows) {
     printf "%-9d %-6d %-8d %9.1f %9.2f %9.2f %10.0f %10.0f %10d %8s\n", $r->{jobs}, $batch, $tenants,

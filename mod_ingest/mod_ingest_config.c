@@ -128,6 +128,7 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(callback_tolerance);
     MERGE_INT(callback_auth);
     MERGE_PTR(storage_dir);
+    MERGE_PTR(tenant_weights);
     MERGE_PTR(mock_dataset);
     MERGE_INT(max_record);
     MERGE_INT(batch_size);
@@ -227,6 +228,11 @@ apr_off_t ingest_conf_tenant_max_storage(const ingest_dir_conf *c)
     }
 
 SRV_GETTER(ingest_processor_e, processor, processor, INGEST_PROC_NONE)
+
+const char *ingest_conf_tenant_weights(const ingest_srv_conf *c)
+{
+    return c->tenant_weights ? c->tenant_weights : "{}";
+}
 SRV_GETTER(apr_interval_time_t, worker_interval, worker_interval, INGEST_DEFAULT_WORKER_INTERVAL)
 SRV_GETTER(int, worker_batch, worker_batch, INGEST_DEFAULT_WORKER_BATCH)
 SRV_GETTER(apr_interval_time_t, lease_time, lease_time, INGEST_DEFAULT_LEASE_TIME)
@@ -575,6 +581,44 @@ static const char *set_worker_batch(cmd_parms *cmd, void *dc, const char *arg)
     return parse_count(cmd, arg, 1, 10000, &srv_of(cmd)->worker_batch);
 }
 
+/* IngestTenantWeight TENANT WEIGHT: the tenant's share of each claim,
+ * relative to the others' (default 1). Kept as the JSON text the claim
+ * statement reads. */
+static const char *set_tenant_weight(cmd_parms *cmd, void *dc, const char *tenant, const char *arg)
+{
+    ingest_srv_conf *c = srv_of(cmd);
+    json_t *weights;
+    const char *err;
+    char *text;
+    int weight;
+
+    WORKER_DIRECTIVE(cmd);
+    (void)dc;
+    if (!*tenant || strlen(tenant) > 128) {
+        return apr_psprintf(cmd->pool, "%s: the tenant must be 1 to 128 characters", cmd->cmd->name);
+    }
+    if ((err = parse_count(cmd, arg, 1, 1000, &weight))) {
+        return err;
+    }
+    weights = json_loads(c->tenant_weights ? c->tenant_weights : "{}", 0, NULL);
+    if (!weights) {
+        return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
+    }
+    if (json_object_get(weights, tenant)) {
+        json_decref(weights);
+        return apr_psprintf(cmd->pool, "%s: tenant '%s' already has a weight", cmd->cmd->name, tenant);
+    }
+    json_object_set_new(weights, tenant, json_integer(weight));
+    text = json_dumps(weights, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(weights);
+    if (!text) {
+        return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
+    }
+    c->tenant_weights = apr_pstrdup(cmd->pool, text);
+    free(text);
+    return NULL;
+}
+
 static const char *set_lease_time(cmd_parms *cmd, void *dc, const char *arg)
 {
     WORKER_DIRECTIVE(cmd);
@@ -827,6 +871,9 @@ const command_rec ingest_cmds[] = {
                   "pause between worker passes when no work is due (default 200ms)"),
     AP_INIT_TAKE1("IngestWorkerBatch", set_worker_batch, NULL, RSRC_CONF,
                   "jobs claimed per statement (default 100)"),
+    AP_INIT_TAKE2(
+        "IngestTenantWeight", set_tenant_weight, NULL, RSRC_CONF,
+        "TENANT WEIGHT: the tenant's share of each worker claim against the others' (1 to 1000, default 1)"),
     AP_INIT_TAKE1("IngestLeaseTime", set_lease_time, NULL, RSRC_CONF,
                   "how long a claimed job stays with its worker unless renewed (default 30s)"),
     AP_INIT_TAKE1("IngestMaxAttempts", set_max_attempts, NULL, RSRC_CONF,

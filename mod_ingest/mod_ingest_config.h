@@ -90,6 +90,7 @@ typedef struct {
     int batch_size;
     double sim_success_rate;
     const char *mock_dataset;
+    const char *tenant_weights; /* IngestTenantWeight: JSON object tenant -> weight; NULL: none */
 } ingest_srv_conf;
 
 extern const command_rec ingest_cmds[];
@@ -128,6 +129,9 @@ ingest_processor_e ingest_conf_processor(const ingest_srv_conf *c);
 const char *ingest_conf_processor_name(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_worker_interval(const ingest_srv_conf *c);
 int ingest_conf_worker_batch(const ingest_srv_conf *c);
+/* IngestTenantWeight as a JSON object {"tenant": weight, ...}; "{}" when
+ * no tenant has one (every tenant weighs 1) */
+const char *ingest_conf_tenant_weights(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_lease_time(const ingest_srv_conf *c);
 int ingest_conf_max_attempts(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_sim_delay_min(const ingest_srv_conf *c);

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "mod_ingest_cache.h"
+#include "mod_ingest_config.h"
 #include "mod_ingest_metrics.h"
 #include "mod_ingest_store.h"
 
@@ -69,31 +70,35 @@ const ingest_stmt_t ingest_worker_statements[] = {
      * deadline (external). Which jobs: all, job metadata only, or all but
      * job metadata (INGEST_CLAIM_*).
      * Fair to every tenant (sql/010): the tenants with queued jobs, at
-     * most a batch of them in random order, each get an equal share of
-     * the batch (at least one job), taken in priority and age order within
-     * the tenant; priority never orders jobs across tenants. A tenant with
-     * fewer due jobs than its share leaves the rest to the next claim.
+     * most a batch of them in random order, each get a share of the batch
+     * in proportion to its IngestTenantWeight (1 unless configured; at
+     * least one job), taken in priority and age order within the tenant;
+     * priority never orders jobs across tenants. A tenant with fewer due
+     * jobs than its share leaves the rest to the next claim.
      * The chosen ids are updated through the primary key (= ANY of an
      * array): a join with them could be planned as a hash of every queued
      * job, a cost that grows with the backlog. */
     {"ingest_w_claim",
      "WITH t AS ("
-     " SELECT tenant_id FROM ingest_job_counts WHERE status = 'queued' AND n <> 0"
+     " SELECT tenant_id, coalesce((%s::jsonb ->> tenant_id)::float8, 1) AS w FROM ingest_job_counts"
+     " WHERE status = 'queued' AND n <> 0"
      " GROUP BY tenant_id HAVING sum(n) > 0 ORDER BY random() LIMIT %s::int),"
-     " share AS (SELECT ceil(%s::float8 / greatest(count(*), 1))::int AS k FROM t),"
+     " share AS (SELECT greatest(sum(w), 1) AS total FROM t),"
      " c AS ("
      " SELECT p.job_id FROM t CROSS JOIN share CROSS JOIN LATERAL ("
      "  SELECT j.job_id FROM ingest_jobs j WHERE j.tenant_id = t.tenant_id AND j.status = 'queued'"
      "   AND j.due_at <= now()"
      "   AND CASE %s::text WHEN 'jobmeta' THEN j.source_type = 'job_metadata'"
      "        WHEN 'not_jobmeta' THEN j.source_type <> 'job_metadata' ELSE true END"
-     "  ORDER BY j.priority, j.created_at LIMIT share.k FOR UPDATE SKIP LOCKED) p),"
+     "  ORDER BY j.priority, j.created_at LIMIT ceil(%s::float8 * t.w / share.total)::int"
+     "  FOR UPDATE SKIP LOCKED) p),"
      " u AS (UPDATE ingest_jobs j SET status = 'running', lease_owner = %s,"
      "  lease_expires_at = now() + make_interval(secs => %s::float8),"
      "  started_at = coalesce(j.started_at, now()),"
      "  due_at = now() + CASE WHEN j.source_type = 'job_metadata' THEN interval '0'"
      "                   ELSE make_interval(secs => %s::float8) END"
-     " WHERE j.job_id = ANY (ARRAY(SELECT job_id FROM c)) AND j.status = 'queued' RETURNING j.job_id)" CHANGED_JOBS,
+     " WHERE j.job_id = ANY (ARRAY(SELECT job_id FROM c)) AND j.status = 'queued' RETURNING "
+     "j.job_id)" CHANGED_JOBS,
      0},
     /* The holder's running jobs whose running phase is over. */
     {"ingest_w_due",
@@ -248,8 +253,9 @@ apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        apr_interval_time_t run_for, int *claimed)
 {
     const char *b = apr_itoa(p, batch);
-    const char *args[6] = {b, b, which, owner, secs(p, lease), secs(p, run_for)};
-    apr_status_t rv = exec_changing(p, s, dbd, "ingest_w_claim", 6, args, claimed);
+    const char *args[7] = {
+        ingest_conf_tenant_weights(ingest_sconf(s)), b, which, b, owner, secs(p, lease), secs(p, run_for)};
+    apr_status_t rv = exec_changing(p, s, dbd, "ingest_w_claim", 7, args, claimed);
     return counted(rv, INGEST_M_CLAIMS, *claimed);
 }
 

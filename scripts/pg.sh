@@ -32,6 +32,8 @@ init)
 start)
     opts="-p $port -c listen_addresses=127.0.0.1 -k $data -c max_connections=200"
     [ -n "${PG_NOSYNC:-}" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # more server settings, e.g. PG_OPTS="-c shared_buffers=1GB" (benchmarks)
+    [ -n "${PG_OPTS:-}" ] && opts="$opts $PG_OPTS"
     as_owner "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -o "$opts" -w -t 60 start >/dev/null \
         || { tail -n 20 "$data/server.log" >&2; exit 1; }
     if ! psql -X -h 127.0.0.1 -p "$port" -U ingest -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'ingest'" | grep -q 1; then

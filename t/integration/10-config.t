@@ -28,6 +28,7 @@ my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\n
     . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"
     . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
     . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\n"
+    . "IngestTenantWeight gold 5\nIngestTenantWeight \"team blue\" 2\n"
     . "IngestTenantMaxActiveJobs 100\nIngestTenantMaxStorage 5G\n<Location /api/internal/>\nIngestTenantMaxActiveJobs off\n"
     . "IngestTenantMaxStorage OFF\n</Location>\n");
 ok($ok, 'a full, valid configuration passes httpd -t') or diag $out;
@@ -49,6 +50,12 @@ my @bad = (
     ["IngestMaxRecordSize lots", qr/IngestMaxRecordSize: 'lots' is not a size/],
     ["<VirtualHost 127.0.0.1:1>\nIngestMaxRecordSize 2M\n</VirtualHost>",
         qr/IngestMaxRecordSize cannot occur within <VirtualHost> section/],
+    ["IngestTenantWeight gold 0", qr/IngestTenantWeight: '0' must be a whole number from 1 to 1000/],
+    ["IngestTenantWeight gold 1001", qr/IngestTenantWeight: '1001' must be a whole number from 1 to 1000/],
+    ["IngestTenantWeight gold", qr/IngestTenantWeight takes two arguments/],
+    ["IngestTenantWeight gold 2\nIngestTenantWeight gold 3", qr/IngestTenantWeight: tenant 'gold' already has a weight/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestTenantWeight gold 2\n</VirtualHost>",
+        qr/IngestTenantWeight cannot occur within <VirtualHost> section/],
     ["IngestTenantMaxActiveJobs 0", qr/IngestTenantMaxActiveJobs: '0' must be a whole number from 1/],
     ["IngestTenantMaxActiveJobs many", qr/IngestTenantMaxActiveJobs: 'many' must be a whole number/],
     ["IngestTenantMaxStorage lots", qr/IngestTenantMaxStorage: 'lots' is not a size/],

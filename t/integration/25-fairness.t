@@ -58,4 +58,28 @@ is($low_early, 0, "A's 5 LOW jobs started after all of A's HIGH ones, older as t
 is($t->psql("SELECT count(*) FROM ingest_jobs WHERE tenant_id = 'tenant-b' AND status <> 'completed'"), 0,
     "B's jobs completed");
 
+$t->teardown;
+
+# ---- IngestTenantWeight: each claim shares the batch by weight
+# W (weight 3) and V (default 1) queue 600 jobs each before the worker
+# runs; every claim while both have queued jobs takes ceil(100 * 3/4) = 75
+# of W's and ceil(100 * 1/4) = 25 of V's.
+my $w = IngestTest->new(no_httpd => 1, extra => "IngestProcessor simulate\nIngestSimulateDelay 0 0\n"
+    . "IngestSimulateDuration 0\nIngestSimulateFailureRate 0\nIngestWorkerInterval 100ms\nIngestWorkerBatch 100\n"
+    . "IngestTenantWeight tenant-w 3\n");
+$w->psql("INSERT INTO ingest_jobs (tenant_id, source_type, status)"
+    . " SELECT t, 'json_records', 'queued' FROM generate_series(1, 600) g, unnest(ARRAY['tenant-w', 'tenant-v']) t");
+$w->start_httpd;
+ok(wait_until("W's jobs", 120, sub { $w->psql("SELECT count(*) FROM ingest_jobs WHERE tenant_id = 'tenant-w'"
+    . " AND started_at IS NOT NULL") == 600 }, 0.5), "all of W's jobs started");
+# the claims (started_at is the claiming statement's now()) while W still had queued jobs
+my @claims = split /\n/, $w->psql("SELECT count(*) FILTER (WHERE tenant_id = 'tenant-w') || ':'"
+    . " || count(*) FILTER (WHERE tenant_id = 'tenant-v') FROM ingest_jobs WHERE started_at IS NOT NULL"
+    . " GROUP BY started_at ORDER BY started_at"
+    . " LIMIT 8");
+is_deeply(\@claims, [('75:25') x 8], "8 claims took 75 of W's jobs and 25 of V's each (weights 3 and 1)")
+    or diag explain \@claims;
+ok(wait_until("V's jobs", 120, sub { $w->psql("SELECT count(*) FROM ingest_jobs WHERE status <> 'completed'") == 0 },
+    0.5), "then V's other 400 ran too");
+
 done_testing;
