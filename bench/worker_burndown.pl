@@ -85,6 +85,34 @@ sub run {
         . " <> '>queued queued>running running>completed') x");
     my $counts_ok = $t->psql("SELECT (SELECT coalesce(sum(n), 0) FROM ingest_job_counts WHERE status = 'completed')"
         . " = (SELECT count(*) FROM ingest_jobs WHERE status = 'completed')");
+    # The ceiling, in the same cluster: the same jobs queued again and
+    # burnt down by SQL alone, batch by batch, one commit per statement as
+    # the worker does: a claim (the same fair-share claim is not
+    # reproduced; a plain SKIP LOCKED range) and a finish, with every
+    # trigger, index and transition row of the schema, but no worker.
+    $t->psql("TRUNCATE ingest_jobs CASCADE");
+    $t->psql("INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status) "
+        . "SELECT 'bench-' || (n % $tenants), 'file_upload', 'f' || n || '.csv', 'csv', 1, 'queued'"
+        . " FROM generate_series(1, $jobs) n");
+    $t->psql("VACUUM ANALYZE $_") for qw(ingest_jobs ingest_job_transitions ingest_job_counts);
+    my $s0 = time;
+    $t->psql(<<"SQL");
+DO \$\$ DECLARE k int; BEGIN LOOP
+  UPDATE ingest_jobs SET status = 'running', lease_owner = 'sql', started_at = now(),
+    lease_expires_at = now() + interval '30 s', due_at = now()
+  WHERE job_id = ANY (ARRAY(SELECT job_id FROM ingest_jobs WHERE status = 'queued'
+    ORDER BY tenant_id, priority, created_at LIMIT $batch FOR UPDATE SKIP LOCKED));
+  GET DIAGNOSTICS k = ROW_COUNT;
+  COMMIT;
+  EXIT WHEN k = 0;
+  UPDATE ingest_jobs SET status = 'completed', completed_at = now(), result_data = '{"rows_processed": 1}',
+    total_items = 1, processed_items = 1, lease_owner = NULL, lease_expires_at = NULL
+  WHERE status = 'running' AND lease_owner = 'sql';
+  COMMIT;
+END LOOP; END \$\$
+SQL
+    my $sql_secs = time - $s0;
+    my $sql_done = $t->psql("SELECT count(*) FROM ingest_jobs WHERE status = 'completed'");
     if ($ENV{EXPLAIN}) {
         for (['claim', qr/WITH t AS/], ['due', qr/'elapsed_ms'/], ['finish', qr/json_to_recordset/]) {
             print "## $jobs queued, batch $batch: the first $_->[0]\n", first_plan($t, $_->[1]);
@@ -92,16 +120,19 @@ sub run {
     }
     $t->teardown;
     return { jobs => $jobs, queued_in => $queued_in, done => $done, wall => $wall, db => $db_secs,
-        bad_paths => $bad_paths, counts_ok => $counts_ok eq 't' ? 'yes' : 'NO' };
+        bad_paths => $bad_paths, counts_ok => $counts_ok eq 't' ? 'yes' : 'NO', sql => $sql_done / $sql_secs };
 }
 
 my @rows = map { run($_) } @sizes;
 printf "\nPostgreSQL: shared_buffers %s, %s\n", $shared_buffers,
     $durable ? 'durable (fsync, synchronous_commit on)' : 'fsync and synchronous_commit off';
-printf "%-9s %-6s %-8s %9s %9s %9s %10s %10s %10s %8s\n", 'jobs', 'batch', 'tenants', 'queue s', 'wall s',
-    'db s', 'jobs/s', 'db jobs/s', 'bad paths', 'counts';
+printf "%-9s %-6s %-8s %9s %9s %9s %10s %10s %10s %8s %10s %8s\n", 'jobs', 'batch', 'tenants', 'queue s', 'wall s',
+    'db s', 'jobs/s', 'db jobs/s', 'bad paths', 'counts', 'SQL jobs/s', 'ratio';
 for my $r (@rows) {
-    printf "%-9d %-6d %-8d %9.1f %9.2f %9.2f %10.0f %10.0f %10d %8s\n", $r->{jobs}, $batch, $tenants,
+    printf "%-9d %-6d %-8d %9.1f %9.2f %9.2f %10.0f %10.0f %10d %8s %10.0f %8.2f\n", $r->{jobs}, $batch, $tenants,
         $r->{queued_in}, $r->{wall}, $r->{db}, $r->{done} / $r->{wall}, $r->{done} / ($r->{db} || 1e-9),
-        $r->{bad_paths}, $r->{counts_ok};
+        $r->{bad_paths}, $r->{counts_ok}, $r->{sql}, $r->{done} / $r->{wall} / $r->{sql};
 }
+print "\nSQL jobs/s: the same jobs burnt down by SQL alone in the same cluster (claim and finish\n"
+    . "statements of BATCH jobs, a commit each, all triggers): the ceiling for this schema and server.\n"
+    . "ratio: the worker's jobs/s over it.\n";
