@@ -14,7 +14,11 @@
 --    transition tables; the join it needs is planned afresh each time
 --    (EXECUTE), with the row counts of this statement. Every status change
 --    is still recorded exactly once, in the same transaction as the change.
--- 3. ingest_jobs_claim (priority, created_at), the claim order across all
+-- 3. The terminal guard called plpgsql for every status change to find
+--    that it had nothing to refuse; its condition is now the trigger's
+--    WHEN clause, evaluated without a function call, and the function
+--    only raises the error.
+-- 4. ingest_jobs_claim (priority, created_at), the claim order across all
 --    tenants before 010, is no longer read by any statement, but was
 --    maintained on every change to a queued job and kept the planner off
 --    the per-tenant index of 010.
@@ -57,5 +61,10 @@ CREATE TRIGGER ingest_jobs_insert_transitions AFTER INSERT ON ingest_jobs
 CREATE TRIGGER ingest_jobs_update_transitions AFTER UPDATE ON ingest_jobs
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION ingest_record_update_transitions();
+
+DROP TRIGGER ingest_jobs_terminal_guard ON ingest_jobs;
+CREATE TRIGGER ingest_jobs_terminal_guard BEFORE UPDATE OF status ON ingest_jobs
+    FOR EACH ROW WHEN (OLD.status IN ('completed', 'failed') AND NEW.status IS DISTINCT FROM OLD.status)
+    EXECUTE FUNCTION ingest_guard_terminal();
 
 DROP INDEX ingest_jobs_claim;

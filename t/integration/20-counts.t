@@ -92,6 +92,25 @@ $t->psql("UPDATE ingest_jobs SET tenant_id = 'globex' WHERE filename LIKE 'bulk2
 agrees('after moving jobs between tenants');
 $t->psql("DELETE FROM ingest_jobs WHERE filename LIKE 'bulk3%'");
 agrees('after a bulk delete');
+
+# The transition history (statement triggers since sql/011): one row per
+# job and per status change, for a many-row statement too, none for an
+# update that changes no status; and the terminal guard still refuses.
+$t->psql("UPDATE ingest_jobs SET status = 'queued' WHERE filename LIKE 'bulk4%'");
+$t->psql("UPDATE ingest_jobs SET lease_owner = 'nobody' WHERE filename LIKE 'bulk4%'");
+is($t->psql("SELECT count(*) || ' ' || count(DISTINCT j.job_id) FROM ingest_job_transitions t"
+    . " JOIN ingest_jobs j USING (job_id) WHERE j.filename LIKE 'bulk4%' AND t.from_status = 'pending'"
+    . " AND t.to_status = 'queued' AND t.lease_owner = 'nobody' IS NOT TRUE"),
+    $t->psql("SELECT count(*) || ' ' || count(*) FROM ingest_jobs WHERE filename LIKE 'bulk4%'"),
+    'a 111-job status update recorded one pending>queued transition per job; a lease update none');
+my $paths = $t->psql("SELECT string_agg(coalesce(from_status::text, '') || '>' || to_status, ' ' ORDER BY id)"
+    . " FROM ingest_job_transitions WHERE job_id = (SELECT job_id FROM ingest_jobs WHERE filename = 'bulk4.csv')");
+is($paths, '>pending pending>queued', "one job's history: created pending, then queued");
+my $failed = $t->psql("SELECT job_id FROM ingest_jobs WHERE status = 'failed' LIMIT 1");
+ok(!eval { $t->psql("UPDATE ingest_jobs SET status = 'queued', completed_at = NULL WHERE job_id = '$failed'"); 1 },
+    'the terminal guard refuses failed -> queued');
+is($t->psql("SELECT status FROM ingest_jobs WHERE job_id = '$failed'"), 'failed', 'and the job stays failed');
+agrees('after the history checks');
 $t->psql('TRUNCATE ingest_jobs CASCADE');
 agrees('after a truncate');
 
