@@ -101,7 +101,10 @@ static void *APR_THREAD_FUNC step_thread(apr_thread_t *thd, void *data)
     wt->live--;
     apr_thread_cond_broadcast(wt->gone);
     apr_thread_mutex_unlock(wt->lock);
-    apr_thread_exit(thd, APR_SUCCESS);
+    /* A return, not apr_thread_exit(): pthread_exit() from here would
+     * leave this frame's stack poisoned under ASan (apr_thread_exit is not
+     * declared noreturn), which then reports the thread's own exit as a
+     * stack-use-after-scope. The thread's pool is a child of wt->pool. */
     return NULL;
 }
 
