@@ -206,6 +206,9 @@ static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *f
         if (wt) {
             /* APR_EEXIST: in flight already */
             if (ingest_wthreads_dispatch(wt, job) == APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
+                             IGLOGNO(00423) "worker: job %s: step handed to a step thread",
+                             json_string_value(json_object_get(job, "job_id")));
                 *finished += 1;
             }
             continue;

@@ -28,7 +28,8 @@ use Time::HiRes qw(sleep time);
 use constant MiB => 1024 * 1024;
 
 my $T0 = time;
-my $t = IngestTest->new(extra => <<'CONF');
+# ingest at debug: IG00423 names each step handed to a step thread
+my $t = IngestTest->new(log_level => 'info ingest:debug', extra => <<'CONF');
 IngestProcessor parse
 IngestWorkerInterval 100ms
 CONF
@@ -192,6 +193,13 @@ diag sprintf 'part 1: %.1f s; the big parse took %d ms (%.0f MB/s)', time - $t1,
 state_machine_ok($t, "j.job_id IN ($in_small, '$big')", $SMALL + 1, 'part 1');
 is($t->psql("SELECT count(*) FROM ingest_job_transitions WHERE job_id IN ($in_small, '$big') AND to_status = 'running'"),
     $SMALL + 1, 'each job was claimed once');
+# the big job stayed running and due for seconds, returned by the due query
+# of every pass (every 100 ms): still handed to a thread once
+my %handed;
+$handed{$_}++ for $t->error_log =~ /IG00423: worker: job (\S+): step handed to a step thread/g;
+my @twice = grep { ($handed{$_} // 0) != 1 } @small, $big;
+is(scalar @twice, 0, 'each job\'s step was handed to a step thread once (IG00423)')
+    or diag join "\n", map { "$_: " . ($handed{$_} // 0) . ' times' } @twice;
 
 # ---------------------------------------------------------------- 2. graceful restart mid-parse
 my $t2 = time;
