@@ -14,6 +14,8 @@
 #    harness's teardown fails the test on any crash, assertion (mod_dbd's
 #    reslist aborts a child that exits with a connection out) or error in
 #    the error_log.
+# 3. httpd stopped while a 200 MiB parse runs: the job is given back
+#    (queued, no attempt counted) and the stop does not wait for the file.
 use strict;
 use warnings;
 use FindBin;
@@ -220,6 +222,26 @@ is($path, '->pending -, pending>queued -, queued>running old, running>queued old
 my $log = $t->error_log;
 like($log, qr/IG00405: worker: stopping; gave 1 running job\(s\) back to the queue/, 'the release was logged (IG00405)');
 unlike($log, qr/IG00421|IG00212/, 'the exit waited neither on step threads past their bound nor on held connections');
-diag sprintf 'part 2: %.1f s; total %.1f s', time - $t2, time - $T0;
+diag sprintf 'part 2: %.1f s', time - $t2;
+
+# ---------------------------------------------------------------- 3. stop mid-parse
+# httpd stopped (SIGTERM) while a parse runs on a step thread: the child
+# exits at once rather than after the file, and gives the job back.
+my $t3 = time;
+my $third_init = init_big('big-third.csv');
+my $third = $third_init->{job_id};
+upload_big($third_init, 'big-third.csv');
+parse_running($third, 'the third big parse', 1);
+my $t_stop = time;
+ok($t->stop_httpd, 'httpd stopped while the third big parse ran');
+my $stop_secs = time - $t_stop;
+my ($st3, $done3, $owner3, $att3) = split /\|/, $t->psql("SELECT status || '|' || processed_items || '|' || "
+    . "coalesce(lease_owner, '-') || '|' || attempts FROM ingest_jobs WHERE job_id = '$third'");
+is("$st3 $owner3 $att3", 'queued - 0', "the job was given back: queued, no lease, no attempt counted (at $done3 records)");
+cmp_ok($done3, '<', $BIG_RECORDS, 'it was in the middle of its parse');
+my $released = () = $t->error_log =~ /IG00405: worker: stopping; gave 1 running job\(s\) back to the queue/g;
+is($released, 2, 'the release was logged at the restart and at the stop');
+unlike($t->error_log, qr/IG00421|IG00212/, 'the stop waited neither on step threads past their bound nor on held connections');
+diag sprintf 'part 3: %.1f s; httpd stopped in %.1f s; total %.1f s', time - $t3, $stop_secs, time - $T0;
 unlink $big_file;
 done_testing;
