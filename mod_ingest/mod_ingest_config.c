@@ -86,6 +86,7 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->processor = INGEST_UNSET_INT;
     c->worker_interval = INGEST_UNSET_INT;
     c->worker_batch = INGEST_UNSET_INT;
+    c->worker_threads = INGEST_UNSET_INT;
     c->lease_time = INGEST_UNSET_INT;
     c->max_attempts = INGEST_UNSET_INT;
     c->sim_delay_min = INGEST_UNSET_INT;
@@ -117,6 +118,7 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(processor);
     MERGE_INT(worker_interval);
     MERGE_INT(worker_batch);
+    MERGE_INT(worker_threads);
     MERGE_INT(lease_time);
     MERGE_INT(max_attempts);
     MERGE_INT(sim_delay_min);
@@ -235,6 +237,7 @@ const char *ingest_conf_tenant_weights(const ingest_srv_conf *c)
 }
 SRV_GETTER(apr_interval_time_t, worker_interval, worker_interval, INGEST_DEFAULT_WORKER_INTERVAL)
 SRV_GETTER(int, worker_batch, worker_batch, INGEST_DEFAULT_WORKER_BATCH)
+SRV_GETTER(int, worker_threads, worker_threads, INGEST_DEFAULT_WORKER_THREADS)
 SRV_GETTER(apr_interval_time_t, lease_time, lease_time, INGEST_DEFAULT_LEASE_TIME)
 SRV_GETTER(int, max_attempts, max_attempts, INGEST_DEFAULT_MAX_ATTEMPTS)
 SRV_GETTER(apr_interval_time_t, sim_delay_min, sim_delay_min, INGEST_DEFAULT_SIM_DELAY_MIN)
@@ -619,6 +622,13 @@ static const char *set_tenant_weight(cmd_parms *cmd, void *dc, const char *tenan
     return NULL;
 }
 
+static const char *set_worker_threads(cmd_parms *cmd, void *dc, const char *arg)
+{
+    WORKER_DIRECTIVE(cmd);
+    (void)dc;
+    return parse_count(cmd, arg, 0, INGEST_MAX_WORKER_THREADS, &srv_of(cmd)->worker_threads);
+}
+
 static const char *set_lease_time(cmd_parms *cmd, void *dc, const char *arg)
 {
     WORKER_DIRECTIVE(cmd);
@@ -874,6 +884,9 @@ const command_rec ingest_cmds[] = {
     AP_INIT_TAKE2(
         "IngestTenantWeight", set_tenant_weight, NULL, RSRC_CONF,
         "TENANT WEIGHT: the tenant's share of each worker claim against the others' (1 to 1000, default 1)"),
+    AP_INIT_TAKE1(
+        "IngestWorkerThreads", set_worker_threads, NULL, RSRC_CONF,
+        "threads that run the worker's long steps, 0 to 64; 0: on the worker's own thread (default 2)"),
     AP_INIT_TAKE1("IngestLeaseTime", set_lease_time, NULL, RSRC_CONF,
                   "how long a claimed job stays with its worker unless renewed (default 30s)"),
     AP_INIT_TAKE1("IngestMaxAttempts", set_max_attempts, NULL, RSRC_CONF,

@@ -53,6 +53,8 @@ typedef enum {
 
 #define INGEST_DEFAULT_WORKER_INTERVAL apr_time_from_msec(200)
 #define INGEST_DEFAULT_WORKER_BATCH    100
+#define INGEST_DEFAULT_WORKER_THREADS  2
+#define INGEST_MAX_WORKER_THREADS      64
 #define INGEST_DEFAULT_LEASE_TIME      apr_time_from_sec(30)
 #define INGEST_DEFAULT_MAX_ATTEMPTS    3
 #define INGEST_DEFAULT_SIM_DELAY_MIN   apr_time_from_sec(5)
@@ -74,6 +76,7 @@ typedef struct {
     int processor;
     apr_interval_time_t worker_interval;
     int worker_batch;
+    int worker_threads; /* IngestWorkerThreads; 0: steps on the watchdog thread */
     apr_interval_time_t lease_time;
     int max_attempts;
     apr_interval_time_t sim_delay_min, sim_delay_max;
@@ -132,6 +135,7 @@ int ingest_conf_worker_batch(const ingest_srv_conf *c);
 /* IngestTenantWeight as a JSON object {"tenant": weight, ...}; "{}" when
  * no tenant has one (every tenant weighs 1) */
 const char *ingest_conf_tenant_weights(const ingest_srv_conf *c);
+int ingest_conf_worker_threads(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_lease_time(const ingest_srv_conf *c);
 int ingest_conf_max_attempts(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_sim_delay_min(const ingest_srv_conf *c);

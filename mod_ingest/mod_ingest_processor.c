@@ -88,8 +88,29 @@ apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *jobs, in
         return APR_ENOMEM;
     }
     /* jobs whose lease was lost meanwhile are not finished (not counted) */
+    if (st->lease_lock) {
+        apr_thread_mutex_lock(st->lease_lock);
+    }
     rv = ingest_store_worker_finish_batch(st->p, st->s, st->dbd, st->owner, text, finished);
+    if (st->lease_lock) {
+        apr_thread_mutex_unlock(st->lease_lock);
+    }
     free(text);
+    return rv;
+}
+
+apr_status_t ingest_processor_progress(const ingest_step_t *st, const char *job_id, apr_int64_t processed,
+                                       apr_int64_t total, int *held)
+{
+    apr_status_t rv;
+    if (st->lease_lock) {
+        apr_thread_mutex_lock(st->lease_lock);
+    }
+    rv = ingest_store_worker_progress(st->p, st->s, st->dbd, job_id, st->owner, processed, total,
+                                      ingest_conf_lease_time(st->conf), held);
+    if (st->lease_lock) {
+        apr_thread_mutex_unlock(st->lease_lock);
+    }
     return rv;
 }
 
@@ -157,9 +178,7 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
             apr_int64_t est =
                 done_bytes > 0 ? (apr_int64_t)((double)recs * (double)size / (double)done_bytes) : 0;
             last = apr_time_now();
-            rv = ingest_store_worker_progress(st->p, st->s, st->dbd, str(job, "job_id"), st->owner, recs,
-                                              est > recs ? est : recs + 1, ingest_conf_lease_time(st->conf),
-                                              &held);
+            rv = ingest_processor_progress(st, str(job, "job_id"), recs, est > recs ? est : recs + 1, &held);
             if (rv != APR_SUCCESS || !held || apr_atomic_read32(st->stopping)) {
                 /* lost the job, or the child is exiting: the next holder
                  * parses the file again from the start */

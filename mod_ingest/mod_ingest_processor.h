@@ -7,6 +7,8 @@
  * lost the job (its lease expired and someone else took it) changes
  * nothing. */
 
+#include <apr_thread_mutex.h>
+
 #include "ingest_simulate.h"
 #include "mod_ingest.h"
 #include "mod_ingest_config.h"
@@ -20,6 +22,10 @@ typedef struct {
     const char *owner;
     ingest_rng_t *rng;
     volatile apr_uint32_t *stopping; /* set when the child is exiting */
+    /* with IngestWorkerThreads: held around the statements that renew
+     * every lease of the owner (see ingest_wthreads_lease_lock); NULL
+     * when one thread does all the steps */
+    apr_thread_mutex_t *lease_lock;
 } ingest_step_t;
 
 /* job: one element of ingest_store_worker_due(). *finished: the job ended. */
@@ -33,6 +39,11 @@ apr_status_t ingest_processor_in_pool(const ingest_step_t *st, json_t *job, int 
  * and the item count, under the lease. */
 apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id, int success, json_t *result,
                                      const char *error, apr_int64_t items, int *finished);
+
+/* A long step's progress (ingest_store_worker_progress), which renews the
+ * holder's every lease, under st->lease_lock. *held 0: the lease is lost. */
+apr_status_t ingest_processor_progress(const ingest_step_t *st, const char *job_id, apr_int64_t processed,
+                                       apr_int64_t total, int *held);
 
 apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int *finished);
 /* The simulated outcome of a batch of jobs (not a step per job: one

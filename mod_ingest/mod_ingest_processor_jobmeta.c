@@ -59,9 +59,8 @@ static int keep_going(jm_run_t *run)
         return 1;
     }
     run->last_progress = apr_time_now();
-    rv = ingest_store_worker_progress(st->p, st->s, st->dbd, run->job_id, st->owner, run->written,
-                                      run->total > run->written ? run->total : run->written,
-                                      ingest_conf_lease_time(st->conf), &held);
+    rv = ingest_processor_progress(st, run->job_id, run->written,
+                                   run->total > run->written ? run->total : run->written, &held);
     if (rv != APR_SUCCESS) {
         run->db_rv = rv;
     }

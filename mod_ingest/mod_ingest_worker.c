@@ -20,11 +20,16 @@
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
 #include "mod_ingest_worker.h"
+#include "mod_ingest_worker_threads.h"
 
 /* A pass keeps going while work is due, but hands the thread back to
  * mod_watchdog at least this often, so httpd can stop it promptly. */
 #define PASS_BUDGET apr_time_from_msec(1000)
 #define PRUNE_EVERY apr_time_from_sec(5)
+/* How long the child's exit waits for the step threads before it goes on
+ * to the drain (which still waits for any database connection they hold):
+ * a step stops at its next progress report, every 250 ms. */
+#define STEPS_STOP_WAIT apr_time_from_sec(5)
 
 typedef struct {
     server_rec *s;
@@ -49,6 +54,10 @@ typedef struct {
      * waits for the ones out before it gives the running jobs back. */
     volatile apr_uint32_t stopping; /* no new pass may start */
     volatile apr_uint32_t released; /* leases given back (once) */
+    /* IngestWorkerThreads > 0: the long steps' threads, started at
+     * STARTING in the child that holds the singleton (NULL elsewhere, and
+     * with 0: the steps run in the pass, on the watchdog thread) */
+    ingest_wthreads_t *volatile threads;
 } worker_t;
 
 static worker_t *the_worker; /* per generation, set in post_config */
@@ -101,46 +110,110 @@ static apr_status_t step_failed(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, json_
     return rv == INGEST_EDB_DOWN ? rv : APR_SUCCESS;
 }
 
-/* Runs the due step of every running job this worker holds. */
+/* The step of a job that is not simulated: a mappings batch, job
+ * metadata, a parse; NULL for a simulated one. */
+static ingest_step_fn *long_step(const worker_t *w, json_t *job)
+{
+    const char *source = json_string_value(json_object_get(job, "source_type"));
+    if (source && !strcmp(source, "mappings")) {
+        return ingest_processor_mappings;
+    }
+    if (source && !strcmp(source, "job_metadata")) {
+        return ingest_processor_jobmeta;
+    }
+    return ingest_conf_processor(w->conf) == INGEST_PROC_PARSE ? ingest_processor_parse : NULL;
+}
+
+static void step_init(worker_t *w, ingest_step_t *st, apr_pool_t *p, ap_dbd_t *dbd, ingest_rng_t *rng)
+{
+    st->p = p;
+    st->s = w->s;
+    st->dbd = dbd;
+    st->conf = w->conf;
+    st->owner = w->owner;
+    st->rng = rng;
+    st->stopping = &w->stopping;
+    st->lease_lock = ingest_wthreads_lease_lock(w->threads);
+}
+
+/* One long step on a step thread, with a connection of its own through
+ * the gate (the pass's stays with the pass). A step the child's exit
+ * interrupts, or that finds no connection, leaves its job running under
+ * the lease: the pass hands it over again, or the release at exit gives
+ * it back to the queue. */
+static void step_task(apr_pool_t *p, ingest_rng_t *rng, json_t *job, void *baton)
+{
+    worker_t *w = baton;
+    ingest_step_t st;
+    ap_dbd_t *dbd;
+    apr_status_t rv;
+    int ended = 0;
+
+    if (apr_atomic_read32(&w->stopping) || !(dbd = ingest_db_open(p, w->s))) {
+        return;
+    }
+    if (ingest_db_ready(p, w->s, dbd) == APR_SUCCESS) {
+        step_init(w, &st, p, dbd, rng);
+        rv = long_step(w, job)(&st, job, &ended);
+        if (rv != APR_SUCCESS && rv != INGEST_EDB_DOWN) {
+            step_failed(w, p, dbd, job, rv);
+        }
+    }
+    ingest_db_close(w->s, dbd);
+}
+
+/* Runs the due step of every running job this worker holds, or hands it
+ * to a step thread. */
 static apr_status_t finish_due(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, int *finished)
 {
+    ingest_wthreads_t *wt = w->threads;
     ingest_step_t st;
     json_t *jobs = NULL, *job, *simulated;
     apr_status_t rv;
     size_t i;
-    int n = 0;
+    int n = 0, batch = ingest_conf_worker_batch(w->conf);
 
     *finished = 0;
-    rv = ingest_store_worker_due(p, w->s, dbd, w->owner, ingest_conf_worker_batch(w->conf), &jobs);
+    if (wt) {
+        /* Steps that ended on the threads count as work done. A job in
+         * flight is running and due, so the query returns it: the threads'
+         * set of job ids, not the database, says it was handed over (it is
+         * this process's own state, gone with it like the threads, while
+         * the lease covers the job). A step that ended after this call
+         * stays in the set until the next pass, since the query may read
+         * its row from before its last statement committed. */
+        *finished = ingest_wthreads_forget_ended(wt);
+        batch += ingest_wthreads_inflight(wt); /* room for a batch besides them */
+    }
+    rv = ingest_store_worker_due(p, w->s, dbd, w->owner, batch, &jobs);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    st.p = p;
-    st.s = w->s;
-    st.dbd = dbd;
-    st.conf = w->conf;
-    st.owner = w->owner;
-    st.rng = &w->rng;
-    st.stopping = &w->stopping;
+    step_init(w, &st, p, dbd, &w->rng);
     /* simulated files end together, in one statement, after the rest */
     simulated = ingest_json_pool_own(p, json_array());
     json_array_foreach(jobs, i, job)
     {
-        const char *source = json_string_value(json_object_get(job, "source_type"));
+        ingest_step_fn *fn = long_step(w, job);
         int ended = 0;
         if (apr_atomic_read32(&w->stopping)) {
             return APR_SUCCESS;
         }
-        if (source && !strcmp(source, "mappings")) {
-            rv = ingest_processor_mappings(&st, job, &ended);
-        } else if (source && !strcmp(source, "job_metadata")) {
-            rv = ingest_processor_jobmeta(&st, job, &ended);
-        } else if (ingest_conf_processor(w->conf) == INGEST_PROC_PARSE) {
-            rv = ingest_processor_parse(&st, job, &ended);
-        } else {
+        if (!fn) {
             json_array_append(simulated, job);
             continue;
         }
+        if (wt) {
+            /* APR_EEXIST: in flight already */
+            if (ingest_wthreads_dispatch(wt, job) == APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
+                             IGLOGNO(00423) "worker: job %s: step handed to a step thread",
+                             json_string_value(json_object_get(job, "job_id")));
+                *finished += 1;
+            }
+            continue;
+        }
+        rv = fn(&st, job, &ended);
         if (rv == INGEST_EDB_DOWN) {
             return rv; /* the connection is gone: nothing more this pass */
         }
@@ -189,7 +262,14 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     rv = ingest_store_worker_heartbeat(p, w->s, dbd, ingest_worker_name(p), w->owner,
                                        ingest_conf_processor_name(c), apr_time_now() - w->last_work);
     if (rv == APR_SUCCESS) {
+        apr_thread_mutex_t *lease_lock = ingest_wthreads_lease_lock(w->threads);
+        if (lease_lock) {
+            apr_thread_mutex_lock(lease_lock);
+        }
         rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
+        if (lease_lock) {
+            apr_thread_mutex_unlock(lease_lock);
+        }
     }
     if (rv == APR_SUCCESS) {
         rv = ingest_store_worker_expire_uploads(p, w->s, dbd, &n);
@@ -211,7 +291,11 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     while (rv == APR_SUCCESS) {
         int own = 0;
         claimed = 0;
-        if (proc == INGEST_PROC_EXTERNAL) {
+        if (w->threads && ingest_wthreads_inflight(w->threads) >= ingest_conf_worker_batch(c)) {
+            /* a batch waits for the step threads already: no more jobs
+             * taken from the queue (and from other hosts) until they get
+             * through it */
+        } else if (proc == INGEST_PROC_EXTERNAL) {
             /* the pipeline gets every job but job metadata, which lands in
              * this database and so is this worker's */
             rv =
@@ -286,6 +370,21 @@ static void release_leases(ap_dbd_t *dbd, apr_pool_t *p, void *data)
     }
 }
 
+/* With stopping set: no step starts any more, and the running ones end at
+ * their next progress report; waits for them (bounded) so that they are
+ * done before the leases go back. Past the bound the drain still waits
+ * for any connection a step holds. */
+static void stop_steps(worker_t *w)
+{
+    ingest_wthreads_t *wt = __atomic_load_n(&w->threads, __ATOMIC_SEQ_CST);
+    int left;
+    if (wt && (left = ingest_wthreads_stop(wt, STEPS_STOP_WAIT)) > 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                     IGLOGNO(00421) "worker: stopping; %d step thread(s) still running after %d s", left,
+                     (int)apr_time_sec(STEPS_STOP_WAIT));
+    }
+}
+
 static apr_status_t worker_child_exit(void *data)
 {
     worker_t *w = data;
@@ -293,6 +392,7 @@ static apr_status_t worker_child_exit(void *data)
     /* whether or not mod_watchdog says STOPPING first: if this child held
      * the singleton, it no longer does */
     ingest_metrics_worker_holder(getpid(), 0);
+    stop_steps(w);
     ingest_db_drain(w->s, release_leases, w);
     return APR_SUCCESS;
 }
@@ -302,6 +402,29 @@ void ingest_worker_child_init(apr_pool_t *pchild, server_rec *s)
     (void)s;
     if (the_worker) {
         apr_pool_pre_cleanup_register(pchild, the_worker, worker_child_exit);
+    }
+}
+
+/* At STARTING: the step threads of this child, which holds the
+ * singleton now. Without them (IngestWorkerThreads 0, or none could
+ * start) the pass runs the steps itself. */
+static void start_steps(worker_t *w)
+{
+    int n = ingest_conf_worker_threads(w->conf);
+    ingest_wthreads_t *wt = NULL;
+    if (n <= 0 || w->threads || apr_atomic_read32(&w->stopping)) {
+        return;
+    }
+    if (ingest_wthreads_create(&wt, w->s, n, step_task, w) != APR_SUCCESS || !wt) {
+        ap_log_error(
+            APLOG_MARK, APLOG_ERR, 0, w->s,
+            IGLOGNO(00422) "worker: no step thread could start; steps run on the worker's own thread");
+        return;
+    }
+    __atomic_store_n(&w->threads, wt, __ATOMIC_SEQ_CST);
+    /* the child's exit may have begun meanwhile, and found no threads */
+    if (apr_atomic_read32(&w->stopping)) {
+        stop_steps(w);
     }
 }
 
@@ -323,6 +446,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, IGLOGNO(00406) "worker %s started (processor %s)",
                      w->owner, ingest_conf_processor_name(w->conf));
         ingest_metrics_worker_holder(getpid(), 1);
+        start_steps(w);
         break;
     case AP_WATCHDOG_STATE_RUNNING:
         if (!apr_atomic_read32(&w->stopping)) {
@@ -339,6 +463,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
         ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
         ingest_metrics_worker_holder(getpid(), 0);
+        stop_steps(w);
         if ((dbd = ingest_db_open(pool, w->s))) {
             release_leases(dbd, pool, w);
             ingest_db_close(w->s, dbd);

@@ -27,7 +27,7 @@ sub configtest {
 my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\nIngestSimulateDuration 500ms\n"
     . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"
     . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
-    . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\n"
+    . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\nIngestWorkerThreads 0\n"
     . "IngestTenantWeight gold 5\nIngestTenantWeight \"team blue\" 2\n"
     . "IngestTenantMaxActiveJobs 100\nIngestTenantMaxStorage 5G\n<Location /api/internal/>\nIngestTenantMaxActiveJobs off\n"
     . "IngestTenantMaxStorage OFF\n</Location>\n");
@@ -41,6 +41,12 @@ my @bad = (
     ["IngestWorkerInterval 1ms", qr/IngestWorkerInterval: '1ms' must be a duration from 10ms/],
     ["IngestWorkerBatch 0", qr/IngestWorkerBatch: '0' must be a whole number from 1 to 10000/],
     ["IngestMaxAttempts -1", qr/IngestMaxAttempts/],
+    ["IngestWorkerThreads 65", qr/IngestWorkerThreads: '65' must be a whole number from 0 to 64/],
+    ["IngestWorkerThreads -1", qr/IngestWorkerThreads: '-1' must be a whole number from 0 to 64/],
+    ["IngestWorkerThreads two", qr/IngestWorkerThreads: 'two' must be a whole number from 0 to 64/],
+    ["IngestWorkerThreads 2.5", qr/IngestWorkerThreads: '2.5' must be a whole number from 0 to 64/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestWorkerThreads 4\n</VirtualHost>",
+        qr/IngestWorkerThreads cannot occur within <VirtualHost> section/],
     ["IngestMaxBodySize 17179869184G", qr/IngestMaxBodySize: '17179869184G' is too large/],
     ["IngestMaxBodySize 12Q", qr/IngestMaxBodySize: '12Q' is not a size/],
     ["IngestMaxBodySize 10", qr/IngestMaxBodySize: must be at least 64/],

@@ -114,8 +114,11 @@ SQL
 
 # ---- jobs claimed with a long parse wait behind it: their leases stay
 # fresh (a rescue elsewhere must not take them). Uploaded while no worker
-# runs, so one claim takes all three, the big one first.
-{
+# runs, so one claim takes all three, the big one first. They wait behind
+# it on the worker's own thread (IngestWorkerThreads 0), or queued for the
+# only step thread (1); with more threads they would not wait at all
+# (27-worker-threads.t).
+for my $threads (0, 1) {
     my $t = IngestTest->new(extra => '');
     my $tok = $t->token('tenant-w', 'u1');
     # many small tokens: about 3 s of parsing, three lease times
@@ -123,7 +126,7 @@ SQL
     my $big = upload($t, $tok, 'big.ndjson', $lines, 'ndjson');
     my @small = map { upload($t, $tok, "s$_.csv", "a\n$_\n") } 1 .. 2;
     $t->stop_httpd;
-    $t->{extra} = "IngestProcessor parse\nIngestWorkerInterval 100ms\nIngestLeaseTime 1\n";
+    $t->{extra} = "IngestProcessor parse\nIngestWorkerInterval 100ms\nIngestLeaseTime 1\nIngestWorkerThreads $threads\n";
     $t->start_httpd;
     my ($samples, $expired, $first, $lastseen) = (0, 0);
     my $deadline = time + 30;
@@ -145,11 +148,13 @@ SQL
     # waiting jobs' leases (1 s) would have run out (a slower machine
     # parses longer, so the window only grows)
     my $watched = defined $first ? $lastseen - $first : 0;
-    ok($watched > 1.2, sprintf('the big parse ran %.1f s with two claimed jobs waiting behind it (%d samples)', $watched, $samples));
-    is($expired, 0, 'no claimed job\'s lease expired while it waited');
+    ok($watched > 1.2, sprintf('%d step thread(s): the big parse ran %.1f s with two claimed jobs waiting behind it (%d samples)',
+        $threads, $watched, $samples));
+    is($expired, 0, "$threads step thread(s): no claimed job's lease expired while it waited");
     ok(wait_until('all three', 30, sub {
         $t->psql("SELECT count(*) FROM ingest_jobs WHERE status = 'completed' AND attempts = 0") == 3 }),
-        'all three complete, none counted a lost attempt');
+        "$threads step thread(s): all three complete, none counted a lost attempt");
+    $t->teardown;
 }
 
 done_testing;
