@@ -16,6 +16,7 @@
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
 #include "mod_ingest_metrics.h"
+#include "mod_ingest_notify.h"
 #include "mod_ingest_processor.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
@@ -49,6 +50,7 @@ typedef struct {
      * waits for the ones out before it gives the running jobs back. */
     volatile apr_uint32_t stopping; /* no new pass may start */
     volatile apr_uint32_t released; /* leases given back (once) */
+    ingest_notify_t *notify;        /* IngestWorkerNotify; NULL when off */
 } worker_t;
 
 static worker_t *the_worker; /* per generation, set in post_config */
@@ -290,6 +292,8 @@ static apr_status_t worker_child_exit(void *data)
 {
     worker_t *w = data;
     apr_atomic_set32(&w->stopping, 1);
+    /* the worker thread lets go of it within a slice of its wait */
+    ingest_notify_close(w->notify);
     /* whether or not mod_watchdog says STOPPING first: if this child held
      * the singleton, it no longer does */
     ingest_metrics_worker_holder(getpid(), 0);
@@ -303,6 +307,31 @@ void ingest_worker_child_init(apr_pool_t *pchild, server_rec *s)
     if (the_worker) {
         apr_pool_pre_cleanup_register(pchild, the_worker, worker_child_exit);
     }
+}
+
+/* Passes, each in a pool of its own. With IngestWorkerNotify, the thread
+ * stays here: after each pass it waits on the LISTEN connection for up to
+ * the interval, and the next pass starts as soon as a job is queued (or
+ * the interval is over). It goes back to mod_watchdog, whose next call
+ * comes one interval later, when the child stops or there is no LISTEN
+ * connection. */
+static void worker_run(worker_t *w, apr_pool_t *pool)
+{
+    apr_pool_t *p;
+    int next = 1;
+
+    if (apr_pool_create(&p, pool) != APR_SUCCESS) {
+        return;
+    }
+    while (next && !apr_atomic_read32(&w->stopping)) {
+        apr_time_t start = apr_time_now();
+        apr_status_t rv = worker_pass(w, p);
+        ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
+        apr_pool_clear(p);
+        next = ingest_notify_wait(w->notify, p, ingest_conf_worker_interval(w->conf), &w->stopping);
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
 }
 
 static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
@@ -324,13 +353,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
                      w->owner, ingest_conf_processor_name(w->conf));
         ingest_metrics_worker_holder(getpid(), 1);
         break;
-    case AP_WATCHDOG_STATE_RUNNING:
-        if (!apr_atomic_read32(&w->stopping)) {
-            apr_time_t start = apr_time_now();
-            apr_status_t rv = worker_pass(w, pool);
-            ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
-        }
-        break;
+    case AP_WATCHDOG_STATE_RUNNING: worker_run(w, pool); break;
     case AP_WATCHDOG_STATE_STOPPING: {
         /* Depending on httpd's version this comes from the watchdog thread
          * or from the thread destroying the process pool, before or after
@@ -338,6 +361,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
          * that cleanup has begun. */
         ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
+        ingest_notify_close(w->notify);
         ingest_metrics_worker_holder(getpid(), 0);
         if ((dbd = ingest_db_open(pool, w->s))) {
             release_leases(dbd, pool, w);
@@ -383,6 +407,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     w->s = s;
     w->conf = c;
     w->last_prune = 0;
+    w->notify = ingest_conf_worker_notify(c) ? ingest_notify_create(pconf, s) : NULL;
     for (vs = s; vs; vs = vs->next) {
         apr_interval_time_t tol = ingest_conf_callback_tolerance(ingest_sconf(vs));
         if (2 * tol > w->deliveries_kept) {
