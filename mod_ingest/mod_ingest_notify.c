@@ -64,6 +64,9 @@ struct ingest_notify_t {
     const char **keys, **values;
     apr_time_t next_try;
     int outage; /* IG00414 logged, IG00415 not yet */
+    /* the last message the server sent on its own (the FATAL before it
+     * ends the session), for IG00414 rather than libpq's stderr */
+    char notice[256];
 };
 
 ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s)
@@ -168,6 +171,13 @@ static const char *load_params(ingest_notify_t *n, apr_pool_t *p)
     return NULL;
 }
 
+static void keep_notice(void *arg, const char *message)
+{
+    ingest_notify_t *n = arg;
+    apr_size_t len = strcspn(message, "\n");
+    apr_cpystrn(n->notice, message, len + 1 < sizeof(n->notice) ? len + 1 : sizeof(n->notice));
+}
+
 static const char *pq_error(apr_pool_t *p, PGconn *c)
 {
     const char *msg = c ? PQerrorMessage(c) : NULL;
@@ -197,6 +207,8 @@ static apr_status_t connect_listen(ingest_notify_t *n, apr_pool_t *p, volatile a
         *why = "out of memory";
         return APR_ENOMEM;
     }
+    PQsetNoticeProcessor(c, keep_notice, n);
+    n->notice[0] = '\0';
     while (PQstatus(c) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
         struct pollfd pfd;
         apr_time_t now = apr_time_now();
@@ -240,10 +252,13 @@ static apr_status_t connect_listen(ingest_notify_t *n, apr_pool_t *p, volatile a
     return APR_SUCCESS;
 }
 
-static void outage(ingest_notify_t *n, const char *why)
+static void outage(ingest_notify_t *n, apr_pool_t *p, const char *why)
 {
     if (!n->outage) {
         n->outage = 1;
+        if (n->notice[0]) {
+            why = apr_pstrcat(p, why, "; the server said: ", n->notice, NULL);
+        }
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, n->s,
                      IGLOGNO(00414) "worker: no LISTEN connection for queued jobs (%s); they are picked up "
                                     "every IngestWorkerInterval until it is back; retrying every %d s",
@@ -283,7 +298,7 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
             return 0;
         }
         if (rv != APR_SUCCESS) {
-            outage(n, why);
+            outage(n, p, why);
             return 0;
         }
         if (n->outage) {
@@ -295,7 +310,7 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
         return 1;
     }
     if (!PQconsumeInput(n->conn) || PQstatus(n->conn) != CONNECTION_OK) {
-        outage(n, pq_error(p, n->conn));
+        outage(n, p, pq_error(p, n->conn));
         drop(n);
         return 0;
     }
@@ -314,13 +329,13 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
     pfd.events = POLLIN;
     pfd.revents = 0;
     if (pfd.fd < 0) {
-        outage(n, "the connection has no socket");
+        outage(n, p, "the connection has no socket");
         drop(n);
         return 0;
     }
     r = poll(&pfd, 1, (int)((left < SLICE ? left : SLICE) + 999) / 1000);
     if (r < 0 && errno != EINTR) {
-        outage(n, apr_psprintf(p, "poll: %s", strerror(errno)));
+        outage(n, p, apr_psprintf(p, "poll: %s", strerror(errno)));
         drop(n);
         return 0;
     }
