@@ -8,8 +8,9 @@
 # notification. Then: the LISTEN session killed by the server is
 # reconnected (IG00414, IG00415) and wakes the worker again; a graceful
 # restart leaves exactly one LISTEN session, the new generation's, and a
-# clean error_log; the directive parses (on, off) and bad values fail
-# httpd -t with a precise message.
+# clean error_log; the triggers send one notification per statement that
+# leaves a job queued and none otherwise; the directive parses (on, off)
+# and bad values fail httpd -t with a precise message.
 use strict;
 use warnings;
 use FindBin;
@@ -118,6 +119,31 @@ sub init_maker {
     is(listeners($t), 0, 'notify off: no LISTEN session');
 }
 
+# ---- the triggers: one notification per statement that leaves a job queued, none otherwise
+{
+    my $t = IngestTest->new(no_httpd => 1);
+    # a session's own notifications reach it at commit; psql prints each
+    my $heard = sub {
+        my ($sql) = @_;
+        open my $fh, '-|', 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', $t->{pgport},
+            '-U', 'ingest', '-d', 'ingest', '-c', 'LISTEN ingest_queued', '-c', $sql, '-c', 'SELECT 1' or die $!;
+        my $out = do { local $/; <$fh> } // '';
+        close $fh or die "psql failed: $sql\n";
+        return scalar(() = $out =~ /Asynchronous notification "ingest_queued"/g);
+    };
+    my $ins = "INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status)"
+        . " SELECT 'trg', 'file_upload', 'f' || n || '.csv', 'csv', 1, %s FROM generate_series(1, 50) n";
+    is($heard->(sprintf $ins, "'queued'"), 1, 'an INSERT of 50 queued jobs: one notification');
+    is($heard->(sprintf $ins, "'pending'"), 0, 'an INSERT of 50 pending jobs: none');
+    is($heard->("UPDATE ingest_jobs SET status = 'running', lease_owner = 'x', lease_expires_at = now()"
+        . " WHERE status = 'queued'"), 0, 'an UPDATE that claims every queued job: none');
+    is($heard->("UPDATE ingest_jobs SET status = 'queued' WHERE status = 'pending'"), 1,
+        'an UPDATE that queues 50 jobs: one notification');
+    is($heard->("UPDATE ingest_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
+        . " WHERE status = 'running'"), 1, 'an UPDATE that gives running jobs back: one notification');
+    is($heard->("UPDATE ingest_jobs SET status = 'queued' WHERE false"), 0, 'an UPDATE of no row: none');
+}
+
 # ---- the directive
 {
     my $t = IngestTest->new(no_httpd => 1);
@@ -143,7 +169,7 @@ sub init_maker {
         ["<VirtualHost 127.0.0.1:1>\nIngestWorkerNotify off\n</VirtualHost>",
             qr/IngestWorkerNotify cannot occur within <VirtualHost> section/]) {
         my ($ok, $out) = $configtest->("IngestProcessor simulate\n$bad->[0]\n");
-        ok(!$ok, "refused: $bad->[0]");
+        ok(!$ok, 'refused: ' . ($bad->[0] =~ s/\n/ /gr));
         like($out, $bad->[1], "  with: $bad->[1]");
     }
 }
