@@ -119,6 +119,20 @@ sub init_maker {
     is(listeners($t), 0, 'notify off: no LISTEN session');
 }
 
+# ---- without sql/012 (optional): notify on, the worker listens, hears nothing, polls
+{
+    my $t = IngestTest->new(no_httpd => 1, extra => $conf);
+    $t->psql("DROP TRIGGER ingest_jobs_notify_insert ON ingest_jobs; DROP TRIGGER ingest_jobs_notify_update ON ingest_jobs;"
+        . " DROP FUNCTION ingest_notify_queued(); DELETE FROM schema_migrations WHERE version = 12");
+    $t->start_httpd;
+    my $tok = $t->token('no012', 'u1');
+    ok(wait_until('the LISTEN session', 30, sub { listeners($t) == 1 }), 'without 012: the worker still LISTENs');
+    my ($took, $after) = pickup($t, 'init, without 012', init_maker($t, $tok));
+    ok(defined $after && $after < 1, 'without 012: created within 1 s of a pass');
+    ok(defined $took && $took > 3, 'without 012: started ' . ($took // '?') . ' s after, at the next pass');
+    is($t->request('GET', '/api/ingest/health')->{status}, 200, 'without 012: healthy');
+}
+
 # ---- the triggers: one notification per statement that leaves a job queued, none otherwise
 {
     my $t = IngestTest->new(no_httpd => 1);
