@@ -1,10 +1,13 @@
 -- 012: wake the worker when a job becomes queued (issue 12, pick-up latency).
 --
 -- After any INSERT or UPDATE statement on ingest_jobs that leaves at least
--- one row queued (an init in simulate or external mode, an upload that
--- finished, POST /api/ingest/json, a rescue, release or retry back to the
--- queue, SQL run by hand), the statement sends one notification on the
--- channel ingest_queued, with an empty payload. The worker LISTENs on it
+-- one row queued and due (an init in simulate or external mode, an upload
+-- that finished, POST /api/ingest/json, a rescue, release or retry back to
+-- the queue, SQL run by hand), the statement sends one notification on the
+-- channel ingest_queued, with an empty payload. A job queued for later (a
+-- simulate delay, a retry's backoff: due_at after now()) sends nothing: a
+-- worker woken now could not claim it, and its interval poll finds it once
+-- it is due. The worker LISTENs on it
 -- (IngestWorkerNotify, docs/worker.md) and claims at once instead of at its
 -- next IngestWorkerInterval.
 --
@@ -20,7 +23,7 @@
 
 CREATE FUNCTION ingest_notify_queued() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_rows WHERE status = 'queued') THEN
+    IF EXISTS (SELECT 1 FROM new_rows WHERE status = 'queued' AND due_at <= now()) THEN
         PERFORM pg_notify('ingest_queued', '');
     END IF;
     RETURN NULL;

@@ -149,6 +149,9 @@ sub init_maker {
         . " SELECT 'trg', 'file_upload', 'f' || n || '.csv', 'csv', 1, %s FROM generate_series(1, 50) n";
     is($heard->(sprintf $ins, "'queued'"), 1, 'an INSERT of 50 queued jobs: one notification');
     is($heard->(sprintf $ins, "'pending'"), 0, 'an INSERT of 50 pending jobs: none');
+    is($heard->("INSERT INTO ingest_jobs (tenant_id, source_type, status, due_at)"
+        . " VALUES ('trg', 'json_records', 'queued', now() + interval '1 hour')"), 0,
+        'an INSERT of a job queued for later (due_at ahead): none');
     is($heard->("UPDATE ingest_jobs SET status = 'running', lease_owner = 'x', lease_expires_at = now()"
         . " WHERE status = 'queued'"), 0, 'an UPDATE that claims every queued job: none');
     is($heard->("UPDATE ingest_jobs SET status = 'queued' WHERE status = 'pending'"), 1,
