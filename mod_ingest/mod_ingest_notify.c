@@ -274,7 +274,7 @@ static void drop(ingest_notify_t *n)
     }
 }
 
-/* One slice of a wait: 1 (pass now), 0 (hand back), -1 (wait on). The
+/* One slice of a wait: an INGEST_NOTIFY_ answer, or -1 (wait on). The
  * caller holds `use`. */
 static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volatile apr_uint32_t *stopping)
 {
@@ -284,22 +284,22 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
     int got = 0, r;
 
     if (child_stopping(stopping)) {
-        return 0;
+        return INGEST_NOTIFY_HANDBACK;
     }
     if (!n->conn) {
         const char *why = NULL;
         apr_status_t rv;
         if (apr_time_now() < n->next_try) {
-            return 0; /* the interval goes on through mod_watchdog */
+            return INGEST_NOTIFY_HANDBACK; /* the interval goes on through mod_watchdog */
         }
         n->next_try = apr_time_now() + RETRY_EVERY;
         rv = connect_listen(n, p, stopping, &why);
         if (rv == APR_EINTR) {
-            return 0;
+            return INGEST_NOTIFY_HANDBACK;
         }
         if (rv != APR_SUCCESS) {
             outage(n, p, why);
-            return 0;
+            return INGEST_NOTIFY_HANDBACK;
         }
         if (n->outage) {
             n->outage = 0;
@@ -307,23 +307,23 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
                          IGLOGNO(00415) "worker: listening for queued jobs again");
         }
         /* whatever was queued before the LISTEN took effect was not heard */
-        return 1;
+        return INGEST_NOTIFY_WOKEN;
     }
     if (!PQconsumeInput(n->conn) || PQstatus(n->conn) != CONNECTION_OK) {
         outage(n, p, pq_error(p, n->conn));
         drop(n);
-        return 0;
+        return INGEST_NOTIFY_HANDBACK;
     }
     while ((note = PQnotifies(n->conn))) {
         got = 1;
         PQfreemem(note);
     }
     if (got) {
-        return 1;
+        return INGEST_NOTIFY_WOKEN;
     }
     left = until - apr_time_now();
     if (left <= 0) {
-        return 1; /* the whole interval: the fallback poll */
+        return INGEST_NOTIFY_TIMEOUT; /* the fallback poll */
     }
     pfd.fd = PQsocket(n->conn);
     pfd.events = POLLIN;
@@ -331,13 +331,13 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
     if (pfd.fd < 0) {
         outage(n, p, "the connection has no socket");
         drop(n);
-        return 0;
+        return INGEST_NOTIFY_HANDBACK;
     }
     r = poll(&pfd, 1, (int)((left < SLICE ? left : SLICE) + 999) / 1000);
     if (r < 0 && errno != EINTR) {
         outage(n, p, apr_psprintf(p, "poll: %s", strerror(errno)));
         drop(n);
-        return 0;
+        return INGEST_NOTIFY_HANDBACK;
     }
     return -1; /* PQconsumeInput reads whatever arrived */
 }
@@ -349,11 +349,11 @@ int ingest_notify_wait(ingest_notify_t *n, apr_pool_t *p, apr_interval_time_t ti
     int result = -1;
 
     if (!n) {
-        return 0;
+        return INGEST_NOTIFY_HANDBACK;
     }
     while (result < 0) {
         if (apr_atomic_cas32(&n->use, USE_BUSY, USE_IDLE) != USE_IDLE) {
-            return 0; /* closed */
+            return INGEST_NOTIFY_HANDBACK; /* closed */
         }
         result = wait_slice(n, p, until, stopping);
         apr_atomic_cas32(&n->use, USE_IDLE, USE_BUSY);

@@ -20,14 +20,19 @@ typedef struct ingest_notify_t ingest_notify_t;
  * worker thread of the child that holds the singleton, on first use. */
 ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s);
 
+/* What ingest_notify_wait() answers. */
+#define INGEST_NOTIFY_HANDBACK 0 /* back to mod_watchdog */
+#define INGEST_NOTIFY_WOKEN    1 /* pass now: notified, or a new LISTEN */
+#define INGEST_NOTIFY_TIMEOUT  2 /* pass now: the whole timeout passed */
+
 /* From the worker thread, after a pass. Waits for a notification for up
  * to timeout, in slices, noticing *stopping and the child's exit within
- * one slice. Answers 1 when the next pass should run now (a job was
- * queued, the LISTEN connection is new and may have missed one, or the
- * whole interval passed: the fallback poll), 0 when the worker should hand
- * the thread back to mod_watchdog (n is NULL, the child is stopping, or
- * there is no LISTEN connection: reconnected at most every few seconds,
- * and the interval goes on meanwhile). */
+ * one slice. Answers WOKEN when a job was queued (or the LISTEN connection
+ * is new and may have missed one), TIMEOUT when the whole timeout passed
+ * (the fallback poll): the next pass should run now. HANDBACK when the
+ * worker should hand the thread back to mod_watchdog: n is NULL, the
+ * child is stopping, or there is no LISTEN connection (made again at most
+ * every few seconds; the interval goes on meanwhile). */
 int ingest_notify_wait(ingest_notify_t *n, apr_pool_t *p, apr_interval_time_t timeout,
                        volatile apr_uint32_t *stopping);
 

@@ -26,6 +26,11 @@
  * mod_watchdog at least this often, so httpd can stop it promptly. */
 #define PASS_BUDGET apr_time_from_msec(1000)
 #define PRUNE_EVERY apr_time_from_sec(5)
+/* With IngestWorkerNotify: after a pass that a notification started and
+ * that found work, the next comes at least this soon (sql/012 lets one of
+ * several concurrent transactions notify for all; the others may commit
+ * just after the pass it started). */
+#define NOTIFY_LINGER apr_time_from_msec(20)
 
 typedef struct {
     server_rec *s;
@@ -312,23 +317,27 @@ void ingest_worker_child_init(apr_pool_t *pchild, server_rec *s)
 /* Passes, each in a pool of its own. With IngestWorkerNotify, the thread
  * stays here: after each pass it waits on the LISTEN connection for up to
  * the interval, and the next pass starts as soon as a job is queued (or
- * the interval is over). It goes back to mod_watchdog, whose next call
- * comes one interval later, when the child stops or there is no LISTEN
- * connection. */
+ * the interval is over; 20 ms when a woken pass found work). It goes back
+ * to mod_watchdog, whose next call comes one interval later, when the
+ * child stops or there is no LISTEN connection. */
 static void worker_run(worker_t *w, apr_pool_t *pool)
 {
     apr_pool_t *p;
-    int next = 1;
+    int next = INGEST_NOTIFY_TIMEOUT;
 
     if (apr_pool_create(&p, pool) != APR_SUCCESS) {
         return;
     }
-    while (next && !apr_atomic_read32(&w->stopping)) {
-        apr_time_t start = apr_time_now();
+    while (next != INGEST_NOTIFY_HANDBACK && !apr_atomic_read32(&w->stopping)) {
+        apr_time_t start = apr_time_now(), worked = w->last_work;
+        apr_interval_time_t wait = ingest_conf_worker_interval(w->conf);
         apr_status_t rv = worker_pass(w, p);
         ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
         apr_pool_clear(p);
-        next = ingest_notify_wait(w->notify, p, ingest_conf_worker_interval(w->conf), &w->stopping);
+        if (next == INGEST_NOTIFY_WOKEN && w->last_work != worked && wait > NOTIFY_LINGER) {
+            wait = NOTIFY_LINGER;
+        }
+        next = ingest_notify_wait(w->notify, p, wait, &w->stopping);
         apr_pool_clear(p);
     }
     apr_pool_destroy(p);

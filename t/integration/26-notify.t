@@ -17,6 +17,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use IngestTest qw(wait_until);
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 my $APP = 'mod_ingest worker LISTEN';
@@ -159,6 +160,21 @@ sub init_maker {
     is($heard->("UPDATE ingest_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
         . " WHERE status = 'running'"), 1, 'an UPDATE that gives running jobs back: one notification');
     is($heard->("UPDATE ingest_jobs SET status = 'queued' WHERE false"), 0, 'an UPDATE of no row: none');
+    # one notifier at a time: while another session holds the notifier's
+    # advisory lock (a transaction about to notify), a queuing statement
+    # leaves the notification to it
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', '/dev/null';
+        exec 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $t->{pgport}, '-U', 'ingest', '-d', 'ingest',
+            '-c', 'SELECT pg_advisory_lock(1229866068, 12), pg_sleep(3)' or POSIX::_exit(127);
+    }
+    ok(wait_until('the notifier lock held elsewhere', 10, sub { $t->psql("SELECT count(*) FROM pg_locks"
+        . " WHERE locktype = 'advisory' AND classid = 1229866068 AND objid = 12 AND granted") == 1 }, 0.05),
+        'another session holds the notifier lock');
+    is($heard->(sprintf $ins, "'queued'"), 0, 'an INSERT of queued jobs meanwhile: left to the other session');
+    waitpid $pid, 0;
+    is($heard->(sprintf $ins, "'queued'"), 1, 'once it let go: one notification again');
 }
 
 # ---- the directive
