@@ -10,7 +10,7 @@
 # interval alone). Prints a table.
 # Loopback only; bounded: each mode stops waiting after 120 s.
 #   perl bench/pickup_latency.pl [JOBS]      (default 500)
-#   SPACING=20 CLIENTS=4 INTERVAL=200ms MODES=on,off perl bench/pickup_latency.pl 500
+#   SPACING=20 CLIENTS=4 INTERVAL=200ms MODES=on,off DETAIL=1 perl bench/pickup_latency.pl 500
 use strict;
 use warnings;
 use FindBin;
@@ -77,6 +77,11 @@ SELECT count(*), count(started_at),
 FROM (SELECT started_at, extract(epoch FROM started_at - created_at) * 1000 AS ms FROM ingest_jobs) j
 SQL
     my ($n, $started, @p) = split /\|/, $row;
+    # DETAIL=1: the slowest jobs' latencies, to tell a missed wake-up (about
+    # one interval) from a slow machine
+    print "# $mode: slowest (ms): ", $t->psql("SELECT string_agg(round(ms)::text, ' ') FROM (SELECT extract(epoch"
+        . " FROM started_at - created_at) * 1000 AS ms FROM ingest_jobs ORDER BY 1 DESC LIMIT 20) s"), "\n"
+        if $ENV{DETAIL};
     $t->teardown;
     return ($created, $started, $late, $sent, @p);
 }
