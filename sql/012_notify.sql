@@ -23,7 +23,7 @@
 -- flush): the commits of notifying transactions are serialized across all
 -- sessions. With one notification per queuing statement, POST init fell
 -- from about 700 to about 310 requests/s (32 connections, durable commits,
--- docs/performance.md). So a statement notifies only if it can take the
+-- docs/worker.md). So a statement notifies only if it can take the
 -- transaction-level advisory lock (1229866068, 12) at once: when another
 -- transaction holds it, that one is about to notify, and this one leaves
 -- it at that. Its job is claimed by the pass that notification starts if
