@@ -8,9 +8,11 @@
 # notification. Then: the LISTEN session killed by the server is
 # reconnected (IG00414, IG00415) and wakes the worker again; a graceful
 # restart leaves exactly one LISTEN session, the new generation's, and a
-# clean error_log; the triggers send one notification per statement that
-# leaves a job queued and none otherwise; the directive parses (on, off)
-# and bad values fail httpd -t with a precise message.
+# clean error_log; without sql/012 the worker still runs, at the interval;
+# the triggers send one notification per statement that leaves a due job
+# queued and none otherwise, and none while another transaction holds the
+# notifier lock; the directive parses (on, off) and bad values fail
+# httpd -t with a precise message.
 use strict;
 use warnings;
 use FindBin;
