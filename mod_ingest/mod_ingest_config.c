@@ -85,6 +85,7 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     c->processor = INGEST_UNSET_INT;
     c->worker_interval = INGEST_UNSET_INT;
+    c->worker_notify = INGEST_UNSET_INT;
     c->worker_batch = INGEST_UNSET_INT;
     c->worker_threads = INGEST_UNSET_INT;
     c->lease_time = INGEST_UNSET_INT;
@@ -117,6 +118,7 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->upload_secret_generated = 0; /* decided in post_config */
     MERGE_INT(processor);
     MERGE_INT(worker_interval);
+    MERGE_INT(worker_notify);
     MERGE_INT(worker_batch);
     MERGE_INT(worker_threads);
     MERGE_INT(lease_time);
@@ -236,6 +238,7 @@ const char *ingest_conf_tenant_weights(const ingest_srv_conf *c)
     return c->tenant_weights ? c->tenant_weights : "{}";
 }
 SRV_GETTER(apr_interval_time_t, worker_interval, worker_interval, INGEST_DEFAULT_WORKER_INTERVAL)
+SRV_GETTER(int, worker_notify, worker_notify, 1)
 SRV_GETTER(int, worker_batch, worker_batch, INGEST_DEFAULT_WORKER_BATCH)
 SRV_GETTER(int, worker_threads, worker_threads, INGEST_DEFAULT_WORKER_THREADS)
 SRV_GETTER(apr_interval_time_t, lease_time, lease_time, INGEST_DEFAULT_LEASE_TIME)
@@ -577,6 +580,14 @@ static const char *set_worker_interval(cmd_parms *cmd, void *dc, const char *arg
                           &srv_of(cmd)->worker_interval);
 }
 
+static const char *set_worker_notify(cmd_parms *cmd, void *dc, int on)
+{
+    WORKER_DIRECTIVE(cmd);
+    (void)dc;
+    srv_of(cmd)->worker_notify = on ? 1 : 0;
+    return NULL;
+}
+
 static const char *set_worker_batch(cmd_parms *cmd, void *dc, const char *arg)
 {
     WORKER_DIRECTIVE(cmd);
@@ -879,6 +890,8 @@ const command_rec ingest_cmds[] = {
                   "what the background worker does: none (default), simulate, parse, external"),
     AP_INIT_TAKE1("IngestWorkerInterval", set_worker_interval, NULL, RSRC_CONF,
                   "pause between worker passes when no work is due (default 200ms)"),
+    AP_INIT_FLAG("IngestWorkerNotify", set_worker_notify, NULL, RSRC_CONF,
+                 "wake the worker through LISTEN/NOTIFY when a job is queued (default On)"),
     AP_INIT_TAKE1("IngestWorkerBatch", set_worker_batch, NULL, RSRC_CONF,
                   "jobs claimed per statement (default 100)"),
     AP_INIT_TAKE2(

@@ -75,6 +75,7 @@ typedef struct {
     int upload_secret_generated; /* no IngestUploadSecret: random per start */
     int processor;
     apr_interval_time_t worker_interval;
+    int worker_notify; /* IngestWorkerNotify; 1 by default */
     int worker_batch;
     int worker_threads; /* IngestWorkerThreads; 0: steps on the watchdog thread */
     apr_interval_time_t lease_time;
@@ -131,6 +132,7 @@ apr_off_t ingest_conf_tenant_max_storage(const ingest_dir_conf *c); /* 0: no quo
 ingest_processor_e ingest_conf_processor(const ingest_srv_conf *c);
 const char *ingest_conf_processor_name(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_worker_interval(const ingest_srv_conf *c);
+int ingest_conf_worker_notify(const ingest_srv_conf *c);
 int ingest_conf_worker_batch(const ingest_srv_conf *c);
 /* IngestTenantWeight as a JSON object {"tenant": weight, ...}; "{}" when
  * no tenant has one (every tenant weighs 1) */

@@ -16,6 +16,7 @@
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
 #include "mod_ingest_metrics.h"
+#include "mod_ingest_notify.h"
 #include "mod_ingest_processor.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
@@ -30,6 +31,11 @@
  * to the drain (which still waits for any database connection they hold):
  * a step stops at its next progress report, every 250 ms. */
 #define STEPS_STOP_WAIT apr_time_from_sec(5)
+/* With IngestWorkerNotify: after a pass that a notification started and
+ * that found work, the next comes at least this soon (sql/012 lets one of
+ * several concurrent transactions notify for all; the others may commit
+ * just after the pass it started). */
+#define NOTIFY_LINGER apr_time_from_msec(20)
 
 typedef struct {
     server_rec *s;
@@ -58,6 +64,7 @@ typedef struct {
      * STARTING in the child that holds the singleton (NULL elsewhere, and
      * with 0: the steps run in the pass, on the watchdog thread) */
     ingest_wthreads_t *volatile threads;
+    ingest_notify_t *notify;        /* IngestWorkerNotify; NULL when off */
 } worker_t;
 
 static worker_t *the_worker; /* per generation, set in post_config */
@@ -389,6 +396,8 @@ static apr_status_t worker_child_exit(void *data)
 {
     worker_t *w = data;
     apr_atomic_set32(&w->stopping, 1);
+    /* the worker thread lets go of it within a slice of its wait */
+    ingest_notify_close(w->notify);
     /* whether or not mod_watchdog says STOPPING first: if this child held
      * the singleton, it no longer does */
     ingest_metrics_worker_holder(getpid(), 0);
@@ -428,6 +437,35 @@ static void start_steps(worker_t *w)
     }
 }
 
+/* Passes, each in a pool of its own. With IngestWorkerNotify, the thread
+ * stays here: after each pass it waits on the LISTEN connection for up to
+ * the interval, and the next pass starts as soon as a job is queued (or
+ * the interval is over; 20 ms when a woken pass found work). It goes back
+ * to mod_watchdog, whose next call comes one interval later, when the
+ * child stops or there is no LISTEN connection. */
+static void worker_run(worker_t *w, apr_pool_t *pool)
+{
+    apr_pool_t *p;
+    int next = INGEST_NOTIFY_TIMEOUT;
+
+    if (apr_pool_create(&p, pool) != APR_SUCCESS) {
+        return;
+    }
+    while (next != INGEST_NOTIFY_HANDBACK && !apr_atomic_read32(&w->stopping)) {
+        apr_time_t start = apr_time_now(), worked = w->last_work;
+        apr_interval_time_t wait = ingest_conf_worker_interval(w->conf);
+        apr_status_t rv = worker_pass(w, p);
+        ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
+        apr_pool_clear(p);
+        if (next == INGEST_NOTIFY_WOKEN && w->last_work != worked && wait > NOTIFY_LINGER) {
+            wait = NOTIFY_LINGER;
+        }
+        next = ingest_notify_wait(w->notify, p, wait, &w->stopping);
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+}
+
 static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
 {
     worker_t *w = data;
@@ -448,13 +486,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
         ingest_metrics_worker_holder(getpid(), 1);
         start_steps(w);
         break;
-    case AP_WATCHDOG_STATE_RUNNING:
-        if (!apr_atomic_read32(&w->stopping)) {
-            apr_time_t start = apr_time_now();
-            apr_status_t rv = worker_pass(w, pool);
-            ingest_metrics_worker_pass(start, apr_time_now(), rv == APR_SUCCESS);
-        }
-        break;
+    case AP_WATCHDOG_STATE_RUNNING: worker_run(w, pool); break;
     case AP_WATCHDOG_STATE_STOPPING: {
         /* Depending on httpd's version this comes from the watchdog thread
          * or from the thread destroying the process pool, before or after
@@ -462,6 +494,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
          * that cleanup has begun. */
         ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
+        ingest_notify_close(w->notify);
         ingest_metrics_worker_holder(getpid(), 0);
         stop_steps(w);
         if ((dbd = ingest_db_open(pool, w->s))) {
@@ -508,6 +541,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     w->s = s;
     w->conf = c;
     w->last_prune = 0;
+    w->notify = ingest_conf_worker_notify(c) ? ingest_notify_create(pconf, s) : NULL;
     for (vs = s; vs; vs = vs->next) {
         apr_interval_time_t tol = ingest_conf_callback_tolerance(ingest_sconf(vs));
         if (2 * tol > w->deliveries_kept) {
