@@ -64,7 +64,7 @@ typedef struct {
      * STARTING in the child that holds the singleton (NULL elsewhere, and
      * with 0: the steps run in the pass, on the watchdog thread) */
     ingest_wthreads_t *volatile threads;
-    ingest_notify_t *notify;        /* IngestWorkerNotify; NULL when off */
+    ingest_notify_t *notify; /* IngestWorkerNotify; NULL when off */
 } worker_t;
 
 static worker_t *the_worker; /* per generation, set in post_config */
