@@ -10,19 +10,7 @@ use IngestTest;
 
 my $t = IngestTest->new(no_httpd => 1);
 
-sub configtest {
-    my ($extra) = @_;
-    $t->{extra} = $extra;
-    $t->write_conf;
-    my $pid = open(my $fh, '-|') // die $!;
-    if (!$pid) {
-        open STDERR, '>&', \*STDOUT;
-        exec $t->httpd_cmd('-t') or exit 127;
-    }
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    return ($? == 0, $out);
-}
+sub configtest { $t->configtest(@_) }
 
 my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\nIngestSimulateDuration 500ms\n"
     . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"

@@ -276,14 +276,7 @@ EOC
 # ------------------------------------------------------------ directives
 {
     # the first server's configuration file, rewritten for httpd -t only
-    my $c = $t;
-    my $try = sub {
-        my ($extra) = @_;
-        $c->{extra} = $extra;
-        $c->write_conf;
-        my $out = `@{[ join ' ', map { "'$_'" } $c->httpd_cmd('-t') ]} 2>&1`;
-        return ($? == 0, $out);
-    };
+    my $try = sub { $t->configtest(@_) };
     my ($ok, $out) = $try->("LoadModule socache_shmcb_module $MODULES/mod_socache_shmcb.so\nIngestStatusCache shmcb\nIngestStatusCacheTTL 2mi\n");
     ok($ok, 'IngestStatusCache shmcb with a TTL of 2mi: valid') or diag $out;
     ($ok, $out) = $try->("IngestStatusCache none\n");

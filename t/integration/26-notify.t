@@ -182,19 +182,7 @@ sub init_maker {
 # ---- the directive
 {
     my $t = IngestTest->new(no_httpd => 1);
-    my $configtest = sub {
-        my ($extra) = @_;
-        $t->{extra} = $extra;
-        $t->write_conf;
-        my $pid = open(my $fh, '-|') // die $!;
-        if (!$pid) {
-            open STDERR, '>&', \*STDOUT;
-            exec $t->httpd_cmd('-t') or exit 127;
-        }
-        my $out = do { local $/; <$fh> } // '';
-        close $fh;
-        return ($? == 0, $out);
-    };
+    my $configtest = sub { $t->configtest(@_) };
     for my $v ('on', 'off', 'On', 'OFF') {
         my ($ok, $out) = $configtest->("IngestProcessor simulate\nIngestWorkerNotify $v\n");
         ok($ok, "IngestWorkerNotify $v passes httpd -t") or diag $out;

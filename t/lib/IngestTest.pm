@@ -241,6 +241,21 @@ sub httpd_cmd {
     return apache2_cmd($self->{dir}, $self->conf_file, @args);
 }
 
+# httpd -t with EXTRA as this server's extra config: (passed, output).
+sub configtest {
+    my ($self, $extra) = @_;
+    $self->{extra} = $extra;
+    $self->write_conf;
+    my $pid = open(my $fh, '-|') // die $!;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec $self->httpd_cmd('-t') or exit 127;
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    return ($? == 0, $out);
+}
+
 sub httpd_pid {
     my ($self) = @_;
     open my $fh, '<', "$self->{dir}/run/httpd.pid" or return;
