@@ -205,8 +205,18 @@ function noticeTransitions(before, after) {
 /** Stats, the visible page of jobs and the open details; then (re)arms polling. */
 async function refresh({ stats = true, analytics = false } = {}) {
   const epoch = state.epoch;
-  const tasks = [loadJobs()];
-  if (stats) tasks.push(loadStats());
+  // The stats are read after the jobs, never before: polling stops once the
+  // jobs on screen have ended, and stats read before that last read of the
+  // jobs (a job picked up and finished within milliseconds) would stay
+  // behind, showing it queued, until the user acts.
+  const jobsThenStats = (async () => {
+    try {
+      await loadJobs();
+    } finally {
+      if (stats) await loadStats();
+    }
+  })();
+  const tasks = [jobsThenStats];
   if (analytics) tasks.push(loadAnalytics());
   const outcome = await Promise.allSettled(tasks);
   if (epoch !== state.epoch) return;

@@ -54,4 +54,12 @@ make -s t/unit/unit_core t/unit/unit_core_san
 if [ -x "$top/scripts/check-directives.sh" ]; then
     "$top/scripts/check-directives.sh"
 fi
-exec prove -j2 "$@" t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t t/browser/*.t t/fuzz/fuzz.t
+# The longest tests first, so that neither of prove's two slots is left
+# with one of them alone at the end; then the rest in name order.
+first="t/integration/26-notify.t t/integration/13-restarts.t t/integration/14-worker-faults.t"
+rest=
+for f in t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t t/browser/*.t t/fuzz/fuzz.t; do
+    case " $first " in *" $f "*) ;; *) rest="$rest $f" ;; esac
+done
+# shellcheck disable=SC2086
+exec prove -j2 "$@" $first $rest
