@@ -3,9 +3,10 @@
 # IngestWorkerNotify): with IngestWorkerInterval 5s, a job queued through
 # the API starts well within the interval; with IngestWorkerNotify off it
 # waits for the next pass. Every job is created just after a pass (a fresh
-# heartbeat in ingest_workers), so the next pass of the interval alone is
-# at least 5 s away: a start within 2 s is only possible through the
-# notification. Then: the LISTEN session killed by the server is
+# heartbeat in ingest_workers), and the next pass of the interval alone
+# comes about 5 s after that one: a start less than 4.5 s after it is only
+# possible through the notification, however long the machine took to
+# create the job. Then: the LISTEN session killed by the server is
 # reconnected (IG00414, IG00415) and wakes the worker again; a graceful
 # restart leaves exactly one LISTEN session, the new generation's, and a
 # clean error_log; without sql/012 the worker still runs, at the interval;
@@ -59,6 +60,22 @@ sub pickup {
     return ($took, $after);
 }
 
+# With IngestWorkerInterval 5s the pass after the one just before the job
+# comes about 5 s after it, whatever the load (a slow pass only delays it).
+# A job that started earlier than 4.5 s after that pass was woken for; one
+# that waited for the interval started later than that.
+sub before_next_poll {
+    my ($took, $after) = @_;
+    return defined $took && defined $after && $after + $took < 4.5;
+}
+
+sub at_next_poll {
+    my ($took, $after) = @_;
+    return defined $took && defined $after && $after + $took > 4.5;
+}
+
+sub when { sprintf('created %s s after a pass, started %s s later', map { $_ // '?' } @_[1, 0]) }
+
 sub init_maker {
     my ($t, $tok) = @_;
     return sub { $t->init_job($tok, filename => 'n.csv')->{job_id} };
@@ -73,16 +90,15 @@ sub init_maker {
     for my $n (1 .. 3) {
         my ($took, $after) = pickup($t, "init $n", init_maker($t, $tok));
         ok(defined $took, "init $n: the job started");
-        ok(defined $after && $after < 1, "init $n: created within 1 s of a pass (" . ($after // '?') . ' s)');
-        ok(defined $took && $took < 2, "init $n: started " . ($took // '?') . ' s after it was created (interval 5 s)');
+        ok(before_next_poll($took, $after), "init $n: started before the interval's next pass (" . when($took, $after) . ')');
     }
-    my ($took) = pickup($t, 'json', sub {
+    my ($took, $after) = pickup($t, 'json', sub {
         my $r = $t->request('POST', '/api/ingest/json', token => $tok,
             json => { mappings => [{ id => 'm1', source => 'a', target => 'b' }] });
         die "POST json: $r->{status} $r->{content}" unless $r->{status} == 202;
         return $r->{json}{job_id};
     });
-    ok(defined $took && $took < 2, 'POST /api/ingest/json (mappings): started ' . ($took // '?') . ' s after');
+    ok(before_next_poll($took, $after), 'POST /api/ingest/json (mappings): started before the next pass (' . when($took, $after) . ')');
 
     # ---- the server ends the LISTEN session: logged once, reconnected, wakes again
     my $old = listener_pids($t);
@@ -95,16 +111,16 @@ sub init_maker {
         'logged once it is back (IG00415)');
     my $n414 = () = $t->error_log =~ /IG00414/g;
     is($n414, 1, 'IG00414 once for the outage');
-    ($took) = pickup($t, 'after the reconnect', init_maker($t, $tok));
-    ok(defined $took && $took < 2, 'after the reconnect: started ' . ($took // '?') . ' s after');
+    ($took, $after) = pickup($t, 'after the reconnect', init_maker($t, $tok));
+    ok(before_next_poll($took, $after), 'after the reconnect: started before the next pass (' . when($took, $after) . ')');
 
     # ---- graceful restart: the new generation listens, the old session is gone
     $old = listener_pids($t);
     IngestTest::run_or_die($t->httpd_cmd('-k', 'graceful'));
     ok(wait_until('the new generation LISTENs', 30, sub { listener_pids($t) =~ /^\d+$/ && listener_pids($t) ne $old }),
         'after a graceful restart exactly one LISTEN session, a new one') or diag 'sessions: ' . listener_pids($t);
-    ($took) = pickup($t, 'after the graceful restart', init_maker($t, $tok));
-    ok(defined $took && $took < 2, 'after the graceful restart: started ' . ($took // '?') . ' s after');
+    ($took, $after) = pickup($t, 'after the graceful restart', init_maker($t, $tok));
+    ok(before_next_poll($took, $after), 'after the graceful restart: started before the next pass (' . when($took, $after) . ')');
     is($t->psql("SELECT count(*) FROM ingest_jobs WHERE status NOT IN ('completed', 'failed')"), 0,
         'nothing left queued or running');
     $t->stop_httpd;
@@ -117,8 +133,7 @@ sub init_maker {
     my $tok = $t->token('poll', 'u1');
     my ($took, $after) = pickup($t, 'init, notify off', init_maker($t, $tok));
     ok(defined $took, 'notify off: the job started');
-    ok(defined $after && $after < 1, 'notify off: created within 1 s of a pass');
-    ok(defined $took && $took > 3, 'notify off: started ' . ($took // '?') . ' s after, at the next pass of the interval');
+    ok(at_next_poll($took, $after), 'notify off: started at the next pass of the interval (' . when($took, $after) . ')');
     is(listeners($t), 0, 'notify off: no LISTEN session');
 }
 
@@ -131,8 +146,7 @@ sub init_maker {
     my $tok = $t->token('no012', 'u1');
     ok(wait_until('the LISTEN session', 30, sub { listeners($t) == 1 }), 'without 012: the worker still LISTENs');
     my ($took, $after) = pickup($t, 'init, without 012', init_maker($t, $tok));
-    ok(defined $after && $after < 1, 'without 012: created within 1 s of a pass');
-    ok(defined $took && $took > 3, 'without 012: started ' . ($took // '?') . ' s after, at the next pass');
+    ok(at_next_poll($took, $after), 'without 012: started at the next pass (' . when($took, $after) . ')');
     is($t->request('GET', '/api/ingest/health')->{status}, 200, 'without 012: healthy');
 }
 
