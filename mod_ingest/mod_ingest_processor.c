@@ -60,6 +60,20 @@ apr_status_t ingest_processor_mappings(const ingest_step_t *st, json_t *job, int
     return rv;
 }
 
+void ingest_lease_enter(apr_thread_mutex_t *lease_lock)
+{
+    if (lease_lock) {
+        apr_thread_mutex_lock(lease_lock);
+    }
+}
+
+void ingest_lease_leave(apr_thread_mutex_t *lease_lock)
+{
+    if (lease_lock) {
+        apr_thread_mutex_unlock(lease_lock);
+    }
+}
+
 apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *jobs, int *finished)
 {
     json_t *outcomes = json_array(), *job;
@@ -88,13 +102,9 @@ apr_status_t ingest_processor_simulate(const ingest_step_t *st, json_t *jobs, in
         return APR_ENOMEM;
     }
     /* jobs whose lease was lost meanwhile are not finished (not counted) */
-    if (st->lease_lock) {
-        apr_thread_mutex_lock(st->lease_lock);
-    }
+    ingest_lease_enter(st->lease_lock);
     rv = ingest_store_worker_finish_batch(st->p, st->s, st->dbd, st->owner, text, finished);
-    if (st->lease_lock) {
-        apr_thread_mutex_unlock(st->lease_lock);
-    }
+    ingest_lease_leave(st->lease_lock);
     free(text);
     return rv;
 }
@@ -103,14 +113,10 @@ apr_status_t ingest_processor_progress(const ingest_step_t *st, const char *job_
                                        apr_int64_t total, int *held)
 {
     apr_status_t rv;
-    if (st->lease_lock) {
-        apr_thread_mutex_lock(st->lease_lock);
-    }
+    ingest_lease_enter(st->lease_lock);
     rv = ingest_store_worker_progress(st->p, st->s, st->dbd, job_id, st->owner, processed, total,
                                       ingest_conf_lease_time(st->conf), held);
-    if (st->lease_lock) {
-        apr_thread_mutex_unlock(st->lease_lock);
-    }
+    ingest_lease_leave(st->lease_lock);
     return rv;
 }
 

@@ -40,6 +40,11 @@ apr_status_t ingest_processor_in_pool(const ingest_step_t *st, json_t *job, int 
 apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id, int success, json_t *result,
                                      const char *error, apr_int64_t items, int *finished);
 
+/* Take and give back a lease lock (ingest_step_t.lease_lock), when there
+ * is one: NULL without step threads. */
+void ingest_lease_enter(apr_thread_mutex_t *lease_lock);
+void ingest_lease_leave(apr_thread_mutex_t *lease_lock);
+
 /* A long step's progress (ingest_store_worker_progress), which renews the
  * holder's every lease, under st->lease_lock. *held 0: the lease is lost. */
 apr_status_t ingest_processor_progress(const ingest_step_t *st, const char *job_id, apr_int64_t processed,

@@ -270,13 +270,9 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
                                        ingest_conf_processor_name(c), apr_time_now() - w->last_work);
     if (rv == APR_SUCCESS) {
         apr_thread_mutex_t *lease_lock = ingest_wthreads_lease_lock(w->threads);
-        if (lease_lock) {
-            apr_thread_mutex_lock(lease_lock);
-        }
+        ingest_lease_enter(lease_lock);
         rv = ingest_store_worker_renew(p, w->s, dbd, w->owner, ingest_conf_lease_time(c));
-        if (lease_lock) {
-            apr_thread_mutex_unlock(lease_lock);
-        }
+        ingest_lease_leave(lease_lock);
     }
     if (rv == APR_SUCCESS) {
         rv = ingest_store_worker_expire_uploads(p, w->s, dbd, &n);

@@ -265,8 +265,7 @@ diag sprintf 'kill -9 part starts %.1f s after the start', time - $T0;
 
     ok(wait_until('the job to complete', 90, sub { count_where($t, "job_id = '$id' AND status IN ('completed', 'failed')") }),
         'kill -9: the job ended within 90 s');
-    my ($st, $items, $recs, $attempts) = split /\|/, $t->psql("SELECT status || '|' || processed_items || '|' || "
-        . "coalesce(result_data->>'records', '-') || '|' || attempts FROM ingest_jobs WHERE job_id = '$id'");
+    my ($st, $items, $recs, $attempts) = $t->job_outcome($id);
     is($st, 'completed', 'kill -9: the job completed');
     is($items, $records, "kill -9: processed_items is the file's record count ($records)");
     is($recs, $records, 'kill -9: result_data.records too');

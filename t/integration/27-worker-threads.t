@@ -105,8 +105,7 @@ sub big_done_ok {
     my ($id, $what) = @_;
     ok(wait_until("$what to end", 120, sub { count_where($t, "job_id = '$id' AND status IN ('completed', 'failed')") }),
         "$what ended");
-    my ($st, $items, $recs, $attempts) = split /\|/, $t->psql("SELECT status || '|' || processed_items || '|' || "
-        . "coalesce(result_data->>'records', '-') || '|' || attempts FROM ingest_jobs WHERE job_id = '$id'");
+    my ($st, $items, $recs, $attempts) = $t->job_outcome($id);
     is($st, 'completed', "$what completed");
     is($items, $BIG_RECORDS, "$what: processed_items $BIG_RECORDS");
     is($recs, $BIG_RECORDS, "$what: result_data.records $BIG_RECORDS");

@@ -241,6 +241,14 @@ sub httpd_cmd {
     return apache2_cmd($self->{dir}, $self->conf_file, @args);
 }
 
+# A job's outcome: (status, processed_items, result_data.records or '-',
+# attempts).
+sub job_outcome {
+    my ($self, $id) = @_;
+    return split /\|/, $self->psql("SELECT status || '|' || processed_items || '|' || "
+        . "coalesce(result_data->>'records', '-') || '|' || attempts FROM ingest_jobs WHERE job_id = '$id'");
+}
+
 # httpd -t with EXTRA as this server's extra config: (passed, output).
 sub configtest {
     my ($self, $extra) = @_;
