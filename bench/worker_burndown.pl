@@ -12,6 +12,8 @@
 # Loopback only; bounded: each size stops after 600 s.
 #   perl bench/worker_burndown.pl [JOBS ...]      (default 10000 1000000)
 #   BATCH=1000 TENANTS=10 EXPLAIN=1 DURABLE=0 SHARED_BUFFERS=128MB perl bench/worker_burndown.pl 10000
+# STATEMENTS=1 also prints the statements that took the most time while the
+# worker ran (pg_stat_statements: total ms, calls, rows, text).
 # PostgreSQL runs durable (fsync, synchronous_commit) unless DURABLE=0, with
 # shared_buffers 1GB unless SHARED_BUFFERS says otherwise: a million jobs
 # and their indexes (about 900 MB) do not fit in the default 128MB, and
@@ -31,6 +33,8 @@ my $durable = $ENV{DURABLE} // 1;
 my $shared_buffers = $ENV{SHARED_BUFFERS} // '1GB';
 die "SHARED_BUFFERS is a size such as 1GB or 128MB\n" unless $shared_buffers =~ /^\d+[kMG]B$/;
 $ENV{PG_OPTS} = "-c shared_buffers=$shared_buffers";
+$ENV{PG_OPTS} .= " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+    if $ENV{STATEMENTS};
 for (@sizes, $batch, $tenants) {
     die "sizes, BATCH and TENANTS are positive integers (sizes up to 2,000,000)\n"
         unless /^\d+$/ && $_ >= 1 && $_ <= 2_000_000;
@@ -68,6 +72,8 @@ sub run {
             . " ALTER DATABASE ingest SET auto_explain.log_buffers = on;"
             . " ALTER DATABASE ingest SET auto_explain.log_timing = off");
     }
+    $t->psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+        if $ENV{STATEMENTS};
     $t->start_httpd;
     $t0 = time;
     my $done = 0;
@@ -78,6 +84,12 @@ sub run {
     }
     my $wall = time - $t0;
     $t->stop_httpd;
+    if ($ENV{STATEMENTS}) {
+        print "## $jobs queued, batch $batch: the statements by total time (ms), while the worker ran\n";
+        print $t->psql("SELECT lpad(round(total_exec_time)::text, 8) || lpad(calls::text, 8) || lpad(rows::text, 9)"
+            . " || '  ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 110)"
+            . " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"), "\n";
+    }
     my ($db_secs) = split /\|/, $t->psql("SELECT extract(epoch FROM max(completed_at) - min(started_at))"
         . " FROM ingest_jobs");
     my $bad_paths = $t->psql("SELECT count(*) FROM (SELECT job_id FROM ingest_job_transitions GROUP BY job_id"

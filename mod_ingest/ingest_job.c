@@ -134,11 +134,16 @@ void ingest_job_add_derived(json_t *job)
                                          json_is_integer(done) ? json_integer_value(done) : 0)));
 }
 
-const char *ingest_uuid_v4(apr_pool_t *p)
+const char *ingest_uuid_v7(apr_pool_t *p, apr_time_t now)
 {
     unsigned char b[16];
+    apr_uint64_t ms = (apr_uint64_t)apr_time_as_msec(now);
+    int i;
     apr_generate_random_bytes(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
+    for (i = 0; i < 6; i++) {
+        b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    }
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x70); /* version 7 */
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
     return apr_psprintf(p, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
                         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],

@@ -7,6 +7,7 @@
 #include <apr_errno.h>
 #include <apr.h>
 #include <apr_pools.h>
+#include <apr_time.h>
 #include <jansson.h>
 
 typedef enum {
@@ -45,9 +46,11 @@ int ingest_file_type_valid(const char *s);
  * completed, so a bar never shows "done" for a job that can still fail. */
 int ingest_job_progress(ingest_status_e st, apr_int64_t total, apr_int64_t processed);
 
-/* A random (version 4) UUID, for ids chosen before the row exists (a file
- * is stored under its job's id before the job is inserted). */
-const char *ingest_uuid_v4(apr_pool_t *p);
+/* A time-ordered (version 7, RFC 9562) UUID made at `now`: 48 bits of Unix
+ * milliseconds, then 74 random bits; the same form as sql/013's
+ * ingest_uuid_v7(), for ids chosen before the row exists (a file is stored
+ * under its job's id before the job is inserted). */
+const char *ingest_uuid_v7(apr_pool_t *p, apr_time_t now);
 
 /* Adds what the API shows but does not store ("progress") to a job
  * document as ingest_job_json() in SQL renders it. */

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "ingest_job.h"
+#include "ingest_validate.h"
 #include "unit.h"
 
 static const char *const all_status_names[INGEST_ST_COUNT] = {
@@ -239,6 +240,22 @@ START_TEST(add_derived_ignores_unusable)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- ids */
+
+START_TEST(uuid_v7_layout)
+{
+    /* 2026-12-02T10:00:00.123Z = 1796205600123 ms = 0x01a236325d7b */
+    apr_time_t at = apr_time_from_msec(1796205600123LL);
+    const char *a = ingest_uuid_v7(unit_pool, at), *b = ingest_uuid_v7(unit_pool, at);
+    ck_assert_int_eq(ingest_is_uuid(a), 1);
+    ck_assert_int_eq(strncmp(a, "01a23632-5d7b-7", 15), 0); /* time, then version 7 */
+    ck_assert(strchr("89ab", a[19]) != NULL);                /* RFC variant */
+    ck_assert_str_ne(a, b);                                 /* 74 random bits */
+    /* a later millisecond sorts after */
+    ck_assert_int_lt(strcmp(a, ingest_uuid_v7(unit_pool, at + apr_time_from_msec(1))), 0);
+}
+END_TEST
+
 Suite *suite_job(void)
 {
     Suite *s = suite_create("ingest_job");
@@ -248,6 +265,7 @@ Suite *suite_job(void)
     tcase_add_test(tc, status_names);
     tcase_add_test(tc, status_round_trip);
     tcase_add_test(tc, status_parse_rejects_unknown);
+    tcase_add_test(tc, uuid_v7_layout);
     tcase_add_test(tc, status_is_terminal);
     suite_add_tcase(s, tc);
 
