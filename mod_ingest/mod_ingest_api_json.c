@@ -57,7 +57,8 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
              : req.kind == INGEST_JSON_JOBS  ? "job_metadata"
                                              : "mappings";
     if (req.kind != INGEST_JSON_MAPPINGS) {
-        const char *root = ingest_conf_storage_dir(sc), *sha, *job_id = ingest_uuid_v7(r->pool, apr_time_now());
+        const char *root = ingest_conf_storage_dir(sc), *sha,
+                   *job_id = ingest_uuid_v7(r->pool, apr_time_now());
         ingest_storage_file_t *f;
         apr_size_t len;
         char *ndjson;

@@ -249,7 +249,7 @@ START_TEST(uuid_v7_layout)
     const char *a = ingest_uuid_v7(unit_pool, at), *b = ingest_uuid_v7(unit_pool, at);
     ck_assert_int_eq(ingest_is_uuid(a), 1);
     ck_assert_int_eq(strncmp(a, "01a23632-5d7b-7", 15), 0); /* time, then version 7 */
-    ck_assert(strchr("89ab", a[19]) != NULL);                /* RFC variant */
+    ck_assert(strchr("89ab", a[19]) != NULL);               /* RFC variant */
     ck_assert_str_ne(a, b);                                 /* 74 random bits */
     /* a later millisecond sorts after */
     ck_assert_int_lt(strcmp(a, ingest_uuid_v7(unit_pool, at + apr_time_from_msec(1))), 0);
