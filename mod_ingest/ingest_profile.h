@@ -37,6 +37,7 @@ typedef enum {
     INGEST_EP_COST_BY_TEAM,
     INGEST_EP_ML_JOBS,
     INGEST_EP_ADMIN_MOCK,
+    INGEST_EP_RECORDS,
     INGEST_EP_COUNT
 } ingest_endpoint_e;
 

@@ -221,17 +221,13 @@ static int scan_arg(void *ctx, const char *key, const char *val)
     return 1;
 }
 
-apr_status_t ingest_validate_page(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
-                                  const char *expected, int default_limit, int *limit, apr_int64_t *offset,
-                                  ingest_verr_t *err)
+/* Only the allowed names, each at most once; expected is the detail for
+ * an unknown one. */
+static apr_status_t only_allowed(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
+                                 const char *expected, ingest_verr_t *err)
 {
-    const char *skip_or_offset = "offset";
     list_scan_t sc;
-    const char *v;
-    apr_int64_t n;
 
-    *limit = default_limit;
-    *offset = 0;
     memset(&sc, 0, sizeof(sc));
     sc.p = p;
     sc.err = err;
@@ -243,6 +239,22 @@ apr_status_t ingest_validate_page(apr_pool_t *p, apr_table_t *args, const char *
     }
     if (sc.repeated) {
         return ingest_verr(err, apr_pstrdup(p, sc.repeated), "must be given at most once");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_validate_page(apr_pool_t *p, apr_table_t *args, const char *const *allowed,
+                                  const char *expected, int default_limit, int *limit, apr_int64_t *offset,
+                                  ingest_verr_t *err)
+{
+    const char *skip_or_offset = "offset";
+    const char *v;
+    apr_int64_t n;
+
+    *limit = default_limit;
+    *offset = 0;
+    if (only_allowed(p, args, allowed, expected, err) != APR_SUCCESS) {
+        return APR_EINVAL;
     }
     if ((v = apr_table_get(args, "limit")) != NULL) {
         if (ingest_parse_int(v, 1, INGEST_LIST_LIMIT_MAX, &n) != APR_SUCCESS) {
@@ -339,6 +351,33 @@ apr_status_t ingest_validate_idempotency_key(const char *k, const char **why)
             *why = "must be printable ASCII";
             return APR_EINVAL;
         }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_validate_records(apr_pool_t *p, apr_table_t *args, ingest_records_req_t *out,
+                                     ingest_verr_t *err)
+{
+    static const char *const allowed[] = {"limit", "after", NULL};
+    const char *v;
+    apr_int64_t n;
+
+    out->limit = INGEST_RECORDS_LIMIT_DEFAULT;
+    out->after = 0;
+    if (only_allowed(p, args, allowed, "unknown query parameter (expected limit, after)", err) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if ((v = apr_table_get(args, "limit")) != NULL) {
+        if (ingest_parse_int(v, 1, INGEST_RECORDS_LIMIT_MAX, &n) != APR_SUCCESS) {
+            return ingest_verr(err, "limit", "must be an integer from 1 to 1000");
+        }
+        out->limit = (int)n;
+    }
+    if ((v = apr_table_get(args, "after")) != NULL) {
+        if (ingest_parse_int(v, 0, APR_INT64_MAX, &n) != APR_SUCCESS) {
+            return ingest_verr(err, "after", "must be a record's seq: an integer from 0");
+        }
+        out->after = n;
     }
     return APR_SUCCESS;
 }

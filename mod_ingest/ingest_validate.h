@@ -75,6 +75,19 @@ typedef struct {
 apr_status_t ingest_validate_results(apr_pool_t *p, apr_table_t *args, ingest_results_req_t *out,
                                      ingest_verr_t *err);
 
+#define INGEST_RECORDS_LIMIT_DEFAULT 100
+#define INGEST_RECORDS_LIMIT_MAX     1000
+
+typedef struct {
+    int limit;         /* 1..1000, default 100 */
+    apr_int64_t after; /* the seq the page starts after, 0: the first */
+} ingest_records_req_t;
+
+/* GET /api/ingest/status/{id}/records: limit and after; anything else is
+ * refused by name. */
+apr_status_t ingest_validate_records(apr_pool_t *p, apr_table_t *args, ingest_records_req_t *out,
+                                     ingest_verr_t *err);
+
 /* What every listing's query shares: only the allowed names (anything
  * else is refused with expected as the detail), each at most once; limit
  * (1..100, default_limit) and offset (0..2^31-1), which may also be

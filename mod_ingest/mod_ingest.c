@@ -92,6 +92,7 @@ static void ingest_register_hooks(apr_pool_t *p)
     ingest_db_register(ingest_jobmeta_statements);
     ingest_db_register(ingest_metrics_statements);
     ingest_db_register(ingest_quota_statements);
+    ingest_db_register(ingest_record_statements);
     ap_hook_pre_config(ingest_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "ingest_parse.h"
+#include "mod_ingest_landing.h"
 #include "mod_ingest_processor.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
@@ -144,6 +145,8 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     apr_off_t size = (apr_off_t)json_integer_value(json_object_get(job, "file_size")), done_bytes = 0;
     apr_time_t t0 = apr_time_now(), last = t0;
     ingest_parse_limits_t lim = {.record_bytes = ingest_conf_max_record(st->conf)};
+    ingest_parse_kind_e kind = ingest_parse_kind(str(job, "file_type"));
+    ingest_landing_t *land = NULL;
     ingest_parser_t *ps;
     apr_file_t *fd;
     apr_status_t rv, prv = APR_SUCCESS;
@@ -157,9 +160,15 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
                != APR_SUCCESS) {
         return finish(st, job, 0, NULL, "the stored file is missing", 0, finished);
     }
-    if ((rv = ingest_parser_create(st->p, ingest_parse_kind(str(job, "file_type")), &lim, &ps))
-        != APR_SUCCESS) {
+    if ((rv = ingest_parser_create(st->p, kind, &lim, &ps)) != APR_SUCCESS) {
         return rv;
+    }
+    /* every record lands in ingest_records (a re-run replaces them) */
+    if (kind != INGEST_PARSE_BINARY) {
+        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"), 0, &land, &held);
+        if (rv != APR_SUCCESS || !held) {
+            return rv;
+        }
     }
     buf = apr_palloc(st->p, PARSE_CHUNK);
     for (;;) {
@@ -180,16 +189,29 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
         if (apr_time_now() - last >= PROGRESS_EVERY) {
             apr_int64_t recs = ingest_parser_records(ps);
             /* the total is an estimate until the end: records so far,
-             * scaled by the share of bytes read */
+             * scaled by the share of bytes read; the records processed
+             * are those committed */
             apr_int64_t est =
                 done_bytes > 0 ? (apr_int64_t)((double)recs * (double)size / (double)done_bytes) : 0;
+            apr_int64_t done = land ? ingest_landing_committed(land) : recs;
+            est = est > recs ? est : recs + 1;
             last = apr_time_now();
-            rv = ingest_processor_progress(st, str(job, "job_id"), recs, est > recs ? est : recs + 1, &held);
+            if (land) {
+                ingest_landing_estimate(land, est);
+            }
+            rv = ingest_processor_progress(st, str(job, "job_id"), done, est, &held);
             if (rv != APR_SUCCESS || !held || apr_atomic_read32(st->stopping)) {
                 /* lost the job, or the child is exiting: the next holder
                  * parses the file again from the start */
                 return rv;
             }
+        }
+    }
+    if (prv != APR_SUCCESS && land) {
+        /* the database or the lease stopped the parse, not the file */
+        rv = ingest_landing_status(land, &held);
+        if (rv != APR_SUCCESS || !held) {
+            return rv;
         }
     }
     if (prv != APR_SUCCESS) {
@@ -200,8 +222,16 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
                           : column > 0 ? apr_psprintf(st->p, "line %d, column %d: %s", line, column, why)
                           : line > 0   ? apr_psprintf(st->p, "line %d: %s", line, why)
                                        : why;
-        return finish(st, job, 0, NULL, err ? err : "the file could not be parsed", ingest_parser_records(ps),
-                      finished);
+        rv = finish(st, job, 0, NULL, err ? err : "the file could not be parsed", ingest_parser_records(ps),
+                    finished);
+        /* a failed job keeps none of its records */
+        if (rv == APR_SUCCESS && *finished && land) {
+            rv = ingest_store_records_forget(st->p, st->s, st->dbd, str(job, "job_id"));
+        }
+        return rv;
+    }
+    if (land && ((rv = ingest_landing_finish(land, &held)) != APR_SUCCESS || !held)) {
+        return rv;
     }
     summary = ingest_parser_summary(ps);
     json_object_set_new(summary, "size", json_integer(size));

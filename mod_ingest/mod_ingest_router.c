@@ -33,6 +33,7 @@ static ingest_api_fn *const handlers[INGEST_EP_COUNT] = {
     [INGEST_EP_COST_BY_TEAM] = ingest_api_cost_by_team,
     [INGEST_EP_ML_JOBS] = ingest_api_ml_jobs,
     [INGEST_EP_ADMIN_MOCK] = ingest_api_admin_mock,
+    [INGEST_EP_RECORDS] = ingest_api_records,
 };
 
 /* What the send functions need to answer in the profile's words. */

@@ -107,6 +107,39 @@ apr_status_t ingest_store_callback_apply(apr_pool_t *p, server_rec *s, ap_dbd_t 
                                          const ingest_callback_t *cb, apr_interval_time_t deadline,
                                          json_t **outcome);
 
+/* ---- records of parsed files (mod_ingest_store_records.c) */
+extern const ingest_stmt_t ingest_record_statements[];
+
+/* The job a batch of records belongs to, its holder, and the counts the
+ * batch's commit shows: processed_items becomes `processed` (the records
+ * committed with this batch included), total_items at least that. */
+typedef struct {
+    const char *job_id;
+    const char *owner;
+    apr_interval_time_t lease;
+    apr_int64_t processed;
+    apr_int64_t total;
+} ingest_records_batch_t;
+
+/* One transaction: the lease checked and renewed, then a COPY of buf (a
+ * whole binary COPY stream, ingest_copy.h). *held 0: the job is no longer
+ * this worker's, nothing was written (and APR_SUCCESS). */
+apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                                       const char *buf, apr_size_t len, int *held);
+/* Deletes the records an earlier run of the job wrote, a batch per
+ * transaction, each under the lease. */
+apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                                        int *held);
+/* A failed job's records are to be swept as a deleted job's. */
+apr_status_t ingest_store_records_forget(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id);
+/* Deletes one batch of a gone job's records; *more: there may be more. */
+apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, apr_int64_t *deleted,
+                                        int *more);
+/* {exists, job: {status, processed_items}, records: [{seq, line, data}]}:
+ * up to limit + 1 records after seq `after`, the tenant's job only. */
+apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                       const char *job_id, apr_int64_t after, int limit, json_t **page);
+
 /* ---- tenant quotas (mod_ingest_store_quota.c) */
 extern const ingest_stmt_t ingest_quota_statements[];
 

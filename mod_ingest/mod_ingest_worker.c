@@ -353,6 +353,21 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
             }
         }
     }
+    /* the records of deleted and failed jobs, a batch at a time, while the
+     * pass has time: cheap when there are none */
+    while (rv == APR_SUCCESS && apr_time_now() < until) {
+        apr_int64_t swept = 0;
+        int more = 0;
+        rv = ingest_store_records_sweep(p, w->s, dbd, &swept, &more);
+        if (rv == APR_SUCCESS && swept) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
+                         IGLOGNO(00424) "worker: removed %" APR_INT64_T_FMT " record(s) of a deleted or failed job",
+                         swept);
+        }
+        if (!more) {
+            break;
+        }
+    }
     ingest_db_close(w->s, dbd);
     return rv;
 }

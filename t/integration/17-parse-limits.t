@@ -20,21 +20,7 @@ my $t = IngestTest->new(
 my $acme = $t->token('acme', 'alice');
 my $globex = $t->token('globex', 'bob');
 
-# Uploads $body as a new job of $type for $tok; returns the job once it has
-# ended (or undef).
-sub parsed {
-    my ($tok, $name, $type, $body) = @_;
-    my $init = $t->init_job($tok, filename => "$name.$type", file_type => $type, file_size => length $body);
-    my $res = HTTP::Tiny->new(timeout => 60, keep_alive => 0)->request('PUT', $t->url($init->{upload_url}),
-        { headers => { 'Content-Type' => 'application/octet-stream' }, content => $body });
-    is($res->{status}, 200, "$name: uploaded") or diag $res->{content};
-    my $job;
-    ok(wait_until("$name parsed", 60, sub {
-        $job = $t->request('GET', "/api/ingest/status/$init->{job_id}", token => $tok)->{json};
-        return $job && $job->{status} =~ /^(completed|failed)$/;
-    }), "$name: the job ended");
-    return $job;
-}
+sub parsed { return $t->upload_parsed(@_) }
 
 # The JSON text of result_data is under the summary's documented bound
 # (64 KiB of names, 64 KiB of preview, 256 bytes), with the processor's

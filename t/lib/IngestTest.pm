@@ -457,6 +457,23 @@ sub init_job {
     return $r->{json};
 }
 
+# Uploads $body as a new job of $type for $token through init and the
+# presigned PUT; returns the job's status JSON once it has ended (or undef),
+# after tests that the upload was taken.
+sub upload_parsed {
+    my ($self, $token, $name, $type, $body, $timeout) = @_;
+    my $init = $self->init_job($token, filename => "$name.$type", file_type => $type, file_size => length $body);
+    my $res = HTTP::Tiny->new(timeout => 60, keep_alive => 0)->request('PUT', $self->url($init->{upload_url}),
+        { headers => { 'Content-Type' => 'application/octet-stream' }, content => $body });
+    Test::More::is($res->{status}, 200, "$name: uploaded") or Test::More::diag($res->{content});
+    my $job;
+    Test::More::ok(wait_until("$name parsed", $timeout // 60, sub {
+        $job = $self->request('GET', "/api/ingest/status/$init->{job_id}", token => $token)->{json};
+        return $job && ($job->{status} // '') =~ /^(completed|failed)$/;
+    }), "$name: the job ended");
+    return $job;
+}
+
 # Sends bytes on a raw connection and returns the status code and the whole
 # response, for what HTTP::Tiny will not send (lying Content-Length, ...).
 sub raw {

@@ -28,6 +28,7 @@ Suite *suite_profile(void);
 Suite *suite_metrics(void);
 Suite *suite_cache(void);
 Suite *suite_cursor(void);
+Suite *suite_copy(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

@@ -1,0 +1,160 @@
+#include <apr_strings.h>
+
+#include "ingest_copy.h"
+#include "ingest_record_json.h"
+#include "mod_ingest_landing.h"
+#include "mod_ingest_store.h"
+
+/* A batch is sent once it holds this many records or bytes: big enough
+ * that a transaction's cost is spread over thousands of records, small
+ * enough that the child's memory does not grow with the file. */
+#define LANDING_RECORDS 10000
+#define LANDING_BYTES   (8 * 1024 * 1024)
+
+struct ingest_landing {
+    const ingest_step_t *st;
+    const char *job_id;
+    const char *tenant;
+    apr_size_t tenant_len;
+    unsigned char id[16];
+    ingest_copy_t buf;
+    apr_int64_t pending;   /* records in buf */
+    apr_int64_t committed; /* records committed */
+    apr_int64_t total;     /* estimate shown with each batch */
+    apr_status_t rv;       /* the first failure */
+    int held;
+};
+
+static apr_status_t landing_cleanup(void *data)
+{
+    ingest_landing_t *l = data;
+    ingest_copy_free(&l->buf);
+    return APR_SUCCESS;
+}
+
+static ingest_records_batch_t batch_of(const ingest_landing_t *l, apr_int64_t processed)
+{
+    ingest_records_batch_t b;
+    b.job_id = l->job_id;
+    b.owner = l->st->owner;
+    b.lease = ingest_conf_lease_time(l->st->conf);
+    b.processed = processed;
+    b.total = l->total > processed ? l->total : processed;
+    return b;
+}
+
+/* Sends buf's records, if any, in one transaction. */
+static apr_status_t flush(ingest_landing_t *l)
+{
+    ingest_records_batch_t b;
+    const ingest_step_t *st = l->st;
+
+    if (l->rv != APR_SUCCESS || !l->held) {
+        return l->rv;
+    }
+    if (!l->pending) {
+        return APR_SUCCESS;
+    }
+    ingest_copy_finish(&l->buf);
+    if (l->buf.failed) {
+        return l->rv = APR_ENOMEM;
+    }
+    b = batch_of(l, l->committed + l->pending);
+    l->rv = ingest_store_records_copy(st->p, st->s, st->dbd, &b, l->buf.data, l->buf.len, &l->held);
+    if (l->rv == APR_SUCCESS && l->held) {
+        l->committed += l->pending;
+    }
+    l->pending = 0;
+    ingest_copy_start(&l->buf);
+    return l->rv;
+}
+
+static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
+{
+    ingest_landing_t *l = baton;
+    const char *const *names;
+    const apr_size_t *name_lens;
+    apr_size_t at;
+
+    ingest_copy_tuple(&l->buf, 5);
+    ingest_copy_uuid(&l->buf, l->id);
+    ingest_copy_int8(&l->buf, rec->seq);
+    ingest_copy_int8(&l->buf, rec->line);
+    ingest_copy_text(&l->buf, l->tenant, l->tenant_len);
+    at = ingest_copy_jsonb_open(&l->buf);
+    if (rec->value) {
+        ingest_record_json_value(&l->buf, rec->value);
+    } else if (rec->text) {
+        ingest_record_json_line(&l->buf, rec->text, rec->text_len);
+    } else {
+        ingest_parser_columns(ps, &names, &name_lens);
+        ingest_record_json_csv(&l->buf, rec->nfields, names, name_lens, rec->fields, rec->field_lens);
+    }
+    ingest_copy_jsonb_close(&l->buf, at);
+    l->pending++;
+    if (l->pending >= LANDING_RECORDS || l->buf.len >= LANDING_BYTES) {
+        flush(l);
+    }
+    if (l->rv != APR_SUCCESS || !l->held) {
+        return ingest_parser_fail_record((ingest_parser_t *)ps, 0, 0,
+                                         l->held ? "the records could not be written to the database"
+                                                 : "the job's lease was lost");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
+                                  const char *tenant, apr_int64_t total_estimate, ingest_landing_t **out,
+                                  int *held)
+{
+    ingest_landing_t *l = apr_pcalloc(st->p, sizeof(*l));
+    ingest_records_batch_t b;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (!ingest_copy_uuid_parse(job_id, l->id) || !tenant) {
+        return APR_EINVAL;
+    }
+    l->st = st;
+    l->job_id = job_id;
+    l->tenant = tenant;
+    l->tenant_len = strlen(tenant);
+    l->total = total_estimate;
+    l->held = 1;
+    apr_pool_cleanup_register(st->p, l, landing_cleanup, apr_pool_cleanup_null);
+    /* a re-run replaces what an earlier one committed */
+    b = batch_of(l, 0);
+    rv = ingest_store_records_clear(st->p, st->s, st->dbd, &b, held);
+    if (rv != APR_SUCCESS || !*held) {
+        return rv;
+    }
+    ingest_copy_start(&l->buf);
+    if ((rv = ingest_parser_add_sink(ps, on_record, l)) != APR_SUCCESS) {
+        return rv;
+    }
+    *out = l;
+    return APR_SUCCESS;
+}
+
+void ingest_landing_estimate(ingest_landing_t *l, apr_int64_t total)
+{
+    l->total = total;
+}
+
+apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held)
+{
+    apr_status_t rv = flush(l);
+    *held = l->held;
+    return rv;
+}
+
+apr_int64_t ingest_landing_committed(const ingest_landing_t *l)
+{
+    return l->committed;
+}
+
+apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held)
+{
+    *held = l->held;
+    return l->rv;
+}

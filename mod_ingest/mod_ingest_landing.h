@@ -1,0 +1,31 @@
+#ifndef MOD_INGEST_LANDING_H
+#define MOD_INGEST_LANDING_H
+
+/* Landing a parse job's records in ingest_records (sql/014): a record sink
+ * of the parser (ingest_parse.h) that encodes each record as a COPY tuple
+ * and sends them in batches, each batch its own transaction under the
+ * job's lease (mod_ingest_store_records.c), so records_processed moves as
+ * batches commit and a worker that lost the job writes nothing more. */
+
+#include "ingest_parse.h"
+#include "mod_ingest_processor.h"
+
+typedef struct ingest_landing ingest_landing_t;
+
+/* Clears what an earlier run of the job landed, then attaches the sink to
+ * ps. *held 0: the job is no longer this worker's (nothing to do). */
+apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
+                                  const char *tenant, apr_int64_t total_estimate, ingest_landing_t **out,
+                                  int *held);
+/* The estimate of the job's records that a batch's commit shows as
+ * total_items (the parse's estimate from the bytes read). */
+void ingest_landing_estimate(ingest_landing_t *l, apr_int64_t total);
+/* Sends the last batch. *held as above. */
+apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held);
+/* Records committed so far. */
+apr_int64_t ingest_landing_committed(const ingest_landing_t *l);
+/* Why the sink stopped the parse: a database error (rv), or the lease
+ * lost (*held 0); APR_SUCCESS with *held 1 when it did not. */
+apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held);
+
+#endif

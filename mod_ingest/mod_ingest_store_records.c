@@ -1,0 +1,230 @@
+/* The records of parsed files (sql/014_records.sql): landed with the COPY
+ * protocol in batches under the job's lease, read back a page at a time,
+ * removed in batches once their job is gone. */
+
+#include <stdlib.h>
+
+#include "mod_ingest_store.h"
+
+#include <apr_strings.h>
+#include <http_log.h>
+#include <libpq-fe.h>
+
+#include "ingest_identity.h"
+#include "mod_ingest_metrics.h"
+
+/* A job's records are deleted this many at a time (a re-run's clean-up,
+ * the sweep of deleted jobs): no statement holds more locks or writes more
+ * WAL than that, however many records a job has. */
+#define RECORDS_DELETE_BATCH "10000"
+
+const ingest_stmt_t ingest_record_statements[] = {
+    /* The lease, checked and renewed by the transaction of each batch: the
+     * row lock it takes keeps a rescue or another worker's claim from
+     * passing between the check and the commit. */
+    {"ingest_w_records_hold",
+     "UPDATE ingest_jobs SET processed_items = %s::bigint, total_items = greatest(%s::bigint, %s::bigint),"
+     "  lease_expires_at = now() + make_interval(secs => %s::float8)"
+     " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
+     0},
+    {"ingest_w_records_clear",
+     "DELETE FROM ingest_records WHERE job_id = %s::uuid AND seq IN ("
+     " SELECT seq FROM ingest_records WHERE job_id = %s::uuid ORDER BY seq LIMIT " RECORDS_DELETE_BATCH ")",
+     0},
+    /* A failed parse's records go as a deleted job's do. */
+    {"ingest_w_records_forget", "INSERT INTO ingest_records_gone (job_id) VALUES (%s::uuid) ON CONFLICT DO NOTHING",
+     1},
+    /* One batch of the oldest gone job's records; the job leaves the list
+     * with its last batch. */
+    {"ingest_w_records_sweep",
+     "WITH g AS (SELECT job_id FROM ingest_records_gone ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
+     " d AS (DELETE FROM ingest_records WHERE job_id = (SELECT job_id FROM g) AND seq IN ("
+     "   SELECT seq FROM ingest_records WHERE job_id = (SELECT job_id FROM g) ORDER BY seq"
+     "   LIMIT " RECORDS_DELETE_BATCH ") RETURNING 1),"
+     " n AS (SELECT count(*) AS n FROM d),"
+     " e AS (DELETE FROM ingest_records_gone WHERE job_id = (SELECT job_id FROM g)"
+     "   AND (SELECT n FROM n) < " RECORDS_DELETE_BATCH " RETURNING 1)"
+     " SELECT json_build_object('job', (SELECT job_id FROM g), 'deleted', (SELECT n FROM n),"
+     "  'done', EXISTS (SELECT 1 FROM e))",
+     1},
+    /* A page of a job's records after seq `after`, one more than asked
+     * (to tell whether there are more); a failed job shows none. */
+    {"ingest_records_page",
+     "WITH job AS (SELECT job_id, status, processed_items FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s)"
+     " SELECT json_build_object('exists', EXISTS (SELECT 1 FROM job),"
+     "  'job', (SELECT json_build_object('status', status, 'processed_items', processed_items) FROM job),"
+     "  'records', coalesce((SELECT json_agg(json_build_object('seq', r.seq, 'line', r.line, 'data', r.data)"
+     "     ORDER BY r.seq) FROM (SELECT seq, line, data FROM ingest_records"
+     "       WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"
+     "       ORDER BY seq LIMIT %s::int + 1) r), '[]'::json))",
+     1},
+    {NULL, NULL, 0},
+};
+
+static const char *i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+/* The lease check that opens a batch's transaction: *held 0 when the job
+ * is no longer ours. */
+static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                         int *held)
+{
+    const char *done = i64(p, b->processed);
+    const char *args[6] = {done,
+                           done,
+                           i64(p, b->total),
+                           apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
+                           b->job_id,
+                           b->owner};
+    int n = 0;
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 6, args, &n);
+
+    *held = rv == APR_SUCCESS && n == 1;
+    return rv;
+}
+
+/* COPY of buf (binary format, header to trailer) on dbd's session. */
+static apr_status_t copy_in(server_rec *s, ap_dbd_t *dbd, const char *buf, apr_size_t len)
+{
+    PGconn *c = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    PGresult *res;
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t off = 0;
+    const char *why = NULL;
+
+    if (!c) {
+        return INGEST_EDB_DOWN;
+    }
+    res = PQexec(c, "COPY ingest_records (job_id, seq, line, tenant_id, data) FROM STDIN WITH (FORMAT binary)");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        why = PQresultErrorMessage(res);
+        PQclear(res);
+        rv = INGEST_EDB_QUERY;
+    } else {
+        PQclear(res);
+        /* the socket is blocking: each call returns once libpq has the bytes */
+        while (off < len && rv == APR_SUCCESS) {
+            int n = len - off > 1024 * 1024 ? 1024 * 1024 : (int)(len - off);
+            if (PQputCopyData(c, buf + off, n) != 1) {
+                rv = INGEST_EDB_QUERY;
+            }
+            off += (apr_size_t)n;
+        }
+        if (PQputCopyEnd(c, rv == APR_SUCCESS ? NULL : "the worker gave up the batch") != 1) {
+            rv = INGEST_EDB_QUERY;
+        }
+        while ((res = PQgetResult(c)) != NULL) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == APR_SUCCESS) {
+                rv = INGEST_EDB_QUERY;
+            }
+            if (PQresultStatus(res) != PGRES_COMMAND_OK && !why) {
+                why = apr_pstrdup(dbd->pool, PQresultErrorMessage(res));
+            }
+            PQclear(res);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00901) "COPY of records failed: %s",
+                     why ? why : PQerrorMessage(c));
+        ingest_metrics_inc(INGEST_M_DB_ERRORS);
+        if (PQstatus(c) != CONNECTION_OK) {
+            rv = INGEST_EDB_DOWN;
+        }
+    }
+    return rv;
+}
+
+/* What a batch's transaction does once the lease is held. */
+typedef apr_status_t batch_fn(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                              void *ctx);
+
+/* One transaction: the lease, then fn; committed when both succeed, rolled
+ * back when either fails or the lease is lost (*held 0: not an error). */
+static apr_status_t in_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                             int *held, batch_fn *fn, void *ctx)
+{
+    apr_status_t rv = ingest_db_begin(s, dbd);
+
+    *held = 0;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = hold(p, s, dbd, b, held);
+    if (rv == APR_SUCCESS && !*held) {
+        ingest_db_end(s, dbd, APR_EGENERAL);
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = fn(p, s, dbd, b, ctx);
+    }
+    return ingest_db_end(s, dbd, rv);
+}
+
+typedef struct {
+    const char *buf;
+    apr_size_t len;
+} copy_ctx_t;
+
+static apr_status_t copy_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                               void *ctx)
+{
+    copy_ctx_t *c = ctx;
+    (void)p;
+    (void)b;
+    return copy_in(s, dbd, c->buf, c->len);
+}
+
+apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                                       const char *buf, apr_size_t len, int *held)
+{
+    copy_ctx_t c = {buf, len};
+    return in_batch(p, s, dbd, b, held, copy_batch, &c);
+}
+
+static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                                void *ctx)
+{
+    const char *args[2] = {b->job_id, b->job_id};
+    return ingest_db_exec(p, s, dbd, "ingest_w_records_clear", 2, args, ctx);
+}
+
+apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
+                                        int *held)
+{
+    apr_status_t rv;
+    int n;
+
+    do {
+        n = 0;
+        rv = in_batch(p, s, dbd, b, held, clear_batch, &n);
+    } while (rv == APR_SUCCESS && *held && n >= atoi(RECORDS_DELETE_BATCH));
+    return rv;
+}
+
+apr_status_t ingest_store_records_forget(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id)
+{
+    const char *args[1] = {job_id};
+    int n = 0;
+    return ingest_db_exec(p, s, dbd, "ingest_w_records_forget", 1, args, &n);
+}
+
+apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, apr_int64_t *deleted,
+                                        int *more)
+{
+    json_t *res = NULL;
+    apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_records_sweep", 0, NULL, &res);
+
+    *deleted = rv == APR_SUCCESS ? (apr_int64_t)json_integer_value(json_object_get(res, "deleted")) : 0;
+    /* another batch of this job, or another job, may be waiting */
+    *more = rv == APR_SUCCESS && json_is_string(json_object_get(res, "job"));
+    return rv;
+}
+
+apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                       const char *job_id, apr_int64_t after, int limit, json_t **page)
+{
+    const char *args[4] = {job_id, id->tenant, i64(p, after), apr_itoa(p, limit)};
+    return ingest_db_select_json(p, s, dbd, "ingest_records_page", 4, args, page);
+}
