@@ -31,7 +31,7 @@ my $fill = "TRUNCATE ingest_jobs CASCADE;"
     . " INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status)"
     . " SELECT 'bench-' || (n % 10), 'file_upload', 'f' || n || '.csv', 'csv', 1, 'queued'"
     . " FROM generate_series(1, $jobs) n;";
-my $vacuum = "VACUUM ANALYZE ingest_jobs; VACUUM ANALYZE ingest_job_transitions; VACUUM ANALYZE ingest_job_counts;";
+my @vacuum = map { "VACUUM ANALYZE $_" } qw(ingest_jobs ingest_job_transitions ingest_job_counts);
 
 # the burn-down of today's schema (as bench/worker_burndown.pl's ceiling)
 my $burn_today = <<'SQL';
@@ -72,9 +72,9 @@ CREATE TRIGGER bench_status_sync AFTER UPDATE ON ingest_jobs REFERENCING NEW TAB
   FOR EACH STATEMENT EXECUTE FUNCTION bench_status_sync();
 SQL
 my $fill_queue = "TRUNCATE bench_queue; INSERT INTO bench_queue (job_id, tenant_id, priority, created_at)"
-    . " SELECT job_id, tenant_id, priority, created_at FROM ingest_jobs; VACUUM ANALYZE bench_queue;";
+    . " SELECT job_id, tenant_id, priority, created_at FROM ingest_jobs";
 my $fill_status = "TRUNCATE bench_status; INSERT INTO bench_status SELECT job_id, tenant_id, status, created_at"
-    . " FROM ingest_jobs; VACUUM ANALYZE bench_status;";
+    . " FROM ingest_jobs";
 my $burn_side = <<'SQL';
 DO $$ DECLARE ids uuid[]; BEGIN LOOP
   WITH c AS (UPDATE bench_queue SET running = true, lease_owner = 'sql', lease_expires_at = now() + interval '30 s'
@@ -98,7 +98,7 @@ sub run {
     my ($name, $burn, @side) = @_;
     $t->psql($fill);
     $t->psql($_) for @side;
-    $t->psql($vacuum);
+    $t->psql($_) for @vacuum, map { /^TRUNCATE (\w+)/ ? "VACUUM ANALYZE $1" : () } @side;
     $t->psql('CHECKPOINT');
     my $t0 = time;
     $t->psql($burn);
