@@ -34,6 +34,7 @@ static ingest_api_fn *const handlers[INGEST_EP_COUNT] = {
     [INGEST_EP_ML_JOBS] = ingest_api_ml_jobs,
     [INGEST_EP_ADMIN_MOCK] = ingest_api_admin_mock,
     [INGEST_EP_RECORDS] = ingest_api_records,
+    [INGEST_EP_RECORDS_NDJSON] = ingest_api_records_ndjson,
 };
 
 /* What the send functions need to answer in the profile's words. */

@@ -135,6 +135,18 @@ apr_status_t ingest_store_records_forget(apr_pool_t *p, server_rec *s, ap_dbd_t 
 /* Deletes one batch of a gone job's records; *more: there may be more. */
 apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, apr_int64_t *deleted,
                                         int *more);
+/* A piece of a job's NDJSON export (at most 1,000 records, about 4 MiB). */
+typedef struct {
+    int exists;           /* the job is the tenant's */
+    const char *filename; /* its file's name, NULL for a records ingestion */
+    apr_int64_t records;  /* in text; 0: the export is over */
+    apr_int64_t last;     /* the last seq in text */
+    const char *text;     /* the records' data, one per line, no final line feed */
+    apr_size_t text_len;
+} ingest_records_piece_t;
+/* The piece after seq `after`; allocated from p. */
+apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                         const char *job_id, apr_int64_t after, ingest_records_piece_t *out);
 /* {exists, job: {status, processed_items}, records: [{seq, line, data}]}:
  * up to limit + 1 records after seq `after`, the tenant's job only. */
 apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,

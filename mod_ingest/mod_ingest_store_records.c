@@ -3,6 +3,7 @@
  * removed in batches once their job is gone. */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "mod_ingest_store.h"
 
@@ -57,6 +58,20 @@ const ingest_stmt_t ingest_record_statements[] = {
      "     ORDER BY r.seq) FROM (SELECT seq, line, data FROM ingest_records"
      "       WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"
      "       ORDER BY seq LIMIT %s::int + 1) r), '[]'::json))",
+     1},
+    /* A piece of a job's NDJSON export: up to 1,000 records after seq
+     * `after`, cut after the record that passes 4 MiB stored (the first
+     * always comes), as text: whether the job is the tenant's, its file
+     * name, the records, the last seq, their data one per line. */
+    {"ingest_records_export",
+     "WITH job AS (SELECT job_id, filename, status FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s),"
+     " page AS (SELECT seq, data FROM (SELECT seq, data,"
+     "   sum(pg_column_size(data)) OVER (ORDER BY seq) - pg_column_size(data) AS before"
+     "   FROM (SELECT seq, data FROM ingest_records"
+     "     WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"
+     "     ORDER BY seq LIMIT 1000) l) x WHERE before < 4194304)"
+     " SELECT EXISTS (SELECT 1 FROM job), (SELECT filename FROM job), (SELECT count(*) FROM page),"
+     "  (SELECT max(seq) FROM page), (SELECT string_agg(data::text, E'\\n' ORDER BY seq) FROM page)",
      1},
     {NULL, NULL, 0},
 };
@@ -220,6 +235,30 @@ apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *
     /* another batch of this job, or another job, may be waiting */
     *more = rv == APR_SUCCESS && json_is_string(json_object_get(res, "job"));
     return rv;
+}
+
+apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
+                                         const char *job_id, apr_int64_t after, ingest_records_piece_t *out)
+{
+    const char *args[3] = {job_id, id->tenant, i64(p, after)};
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v;
+    apr_status_t rv = ingest_db_select(p, s, dbd, "ingest_records_export", 3, args, &res);
+
+    memset(out, 0, sizeof(*out));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
+        out->exists = (v = apr_dbd_get_entry(dbd->driver, row, 0)) && *v == 't';
+        out->filename = apr_dbd_get_entry(dbd->driver, row, 1);
+        out->records = (v = apr_dbd_get_entry(dbd->driver, row, 2)) ? apr_atoi64(v) : 0;
+        out->last = (v = apr_dbd_get_entry(dbd->driver, row, 3)) ? apr_atoi64(v) : 0;
+        out->text = apr_dbd_get_entry(dbd->driver, row, 4);
+        out->text_len = out->text ? strlen(out->text) : 0;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
