@@ -40,7 +40,7 @@ my $csv = "id,name,note\r\n1,\"Smith, Ann\",\"said \"\"hi\"\"\"\r\n2,Zoë,\"two\
 utf8::encode($csv);
 my $job = $t->upload_parsed($acme, 'people', 'csv', $csv);
 is($job->{status}, 'completed', 'a CSV completes') or diag explain $job;
-my $r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records", token => $acme);
+my $r0 = my $r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records", token => $acme);
 is($r->{status}, 200, 'its records are read back');
 is_deeply($r->{json}{records}, [
     { seq => 1, line => 2, data => { id => '1', name => 'Smith, Ann', note => 'said "hi"' } },
@@ -52,6 +52,12 @@ is($r->{json}{next_after}, 3, '... next_after is the last seq');
 is($r->{json}{records_committed}, 3, '... all three committed');
 is($r->{json}{status}, 'completed', "... with the job's status");
 is($job->{records_processed}, 3, 'records_processed counts them');
+$r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records.ndjson", token => $acme);
+is($r->{status}, 200, 'the NDJSON export answers');
+like($r->{headers}{'content-type'} // '', qr{^application/x-ndjson}, '... as application/x-ndjson');
+is($r->{headers}{'content-disposition'}, 'attachment; filename="people.csv.records.ndjson"', '... named after the file');
+is_deeply([ map { $IngestTest::JSON->decode($_) } split /\n/, $r->{content} ],
+    [ map { $_->{data} } @{ $r0->{json}{records} } ], '... one line per record, the same data');
 
 # ---- JSON: elements whole, nested values and numbers as they are
 my $json = '[{"a":1,"b":{"c":[1,2.5,"x"]},"d":null},' . "\n" . '{"a":2,"e":true,"s":"\u00e9\"q"}]';
@@ -98,6 +104,12 @@ is(scalar @{ $all // [] }, 25_000, '... all read back in pages of 1000');
 is($pages, 25, '... in 25 pages');
 is_deeply([ grep { $all->[$_]{seq} != $_ + 1 || $all->[$_]{data}{v} ne 'v' . ($_ + 1) } 0 .. $#$all ], [],
     '... in order, each equal to its row');
+$r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records.ndjson", token => $acme);
+my @lines = split /\n/, $r->{content};
+is(scalar @lines, 25_000, 'its NDJSON export has 25,000 lines (25 pieces)');
+is_deeply([ grep { $IngestTest::JSON->decode($lines[$_])->{v} ne 'v' . ($_ + 1) } 0 .. $#lines ], [],
+    '... in order');
+is(substr($r->{content}, -1), "\n", '... each ended by a line feed');
 $r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records?after=24999&limit=5", token => $acme);
 is_deeply([ map { $_->{seq} } @{ $r->{json}{records} } ], [25_000], 'after= starts past a seq');
 $r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records?after=25000", token => $acme);
@@ -119,6 +131,10 @@ problem_ok($t->request('GET', "/api/ingest/status/$big_id/records", token => $gl
     "another tenant's job");
 problem_ok($t->request('GET', '/api/ingest/status/00000000-0000-7000-8000-000000000000/records', token => $acme),
     404, undef, 'a job that does not exist');
+problem_ok($t->request('GET', "/api/ingest/status/$big_id/records.ndjson", token => $globex), 404, undef,
+    "another tenant's export");
+problem_ok($t->request('GET', "/api/ingest/status/$big_id/records.ndjson?x=1", token => $acme), 422, 'validation',
+    'the export with a query parameter');
 
 # ---- a re-run replaces what an earlier run left (here: rows put there by hand)
 my $init = $t->init_job($acme, filename => 'again.csv', file_type => 'csv', file_size => 12);
