@@ -68,13 +68,13 @@ apr_status_t ingest_store_worker_renew(apr_pool_t *p, server_rec *s, ap_dbd_t *d
 apr_status_t ingest_store_worker_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
                                        const char *which, const char *owner, apr_interval_time_t lease,
                                        apr_interval_time_t run_for, int *claimed);
-/* [{job_id, elapsed_ms, source_type, file_type, file_size, content_sha256,
+/* [{job_id, tenant_id, elapsed_ms, source_type, file_type, file_size, content_sha256,
  * storage_path}] of the owner's running jobs whose step is due */
 apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *owner,
                                      int batch, json_t **jobs);
 apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                         const char *owner, int success, const char *result_data,
-                                        const char *error, apr_int64_t items, int *done);
+                                        const char *result_url, const char *error, apr_int64_t items, int *done);
 /* ingest_store_worker_finish for many jobs in one statement: outcomes is
  * a JSON array of {job_id, status (completed|failed), result_data, error,
  * items}; *done: the jobs still held by owner, now finished. */

@@ -150,6 +150,7 @@ const ingest_stmt_t ingest_worker_statements[] = {
     /* running -> completed | failed, only by the lease holder. */
     {"ingest_w_finish",
      "UPDATE ingest_jobs SET status = %s::text::ingest_job_status, result_data = %s::jsonb, error = %s,"
+     "  result_url = coalesce(%s, result_url),"
      "  total_items = %s::bigint, processed_items = %s::bigint, completed_at = now(),"
      "  lease_owner = NULL, lease_expires_at = NULL"
      " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
@@ -271,11 +272,11 @@ apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
 
 apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                         const char *owner, int success, const char *result_data,
-                                        const char *error, apr_int64_t items, int *done)
+                                        const char *result_url, const char *error, apr_int64_t items, int *done)
 {
     const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
-    const char *args[7] = {success ? "completed" : "failed", result_data, error, n, n, job_id, owner};
-    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_finish", 7, args, done);
+    const char *args[8] = {success ? "completed" : "failed", result_data, error, result_url, n, n, job_id, owner};
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_finish", 8, args, done);
     ingest_cache_forget(s, p, job_id);
     return counted(rv, success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED, *done);
 }

@@ -52,6 +52,7 @@ is($r->{json}{next_after}, 3, '... next_after is the last seq');
 is($r->{json}{records_committed}, 3, '... all three committed');
 is($r->{json}{status}, 'completed', "... with the job's status");
 is($job->{records_processed}, 3, 'records_processed counts them');
+is($job->{result_url}, "/api/ingest/status/$job->{job_id}/records.ndjson", 'result_url is the NDJSON export');
 $r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records.ndjson", token => $acme);
 is($r->{status}, 200, 'the NDJSON export answers');
 like($r->{headers}{'content-type'} // '', qr{^application/x-ndjson}, '... as application/x-ndjson');
