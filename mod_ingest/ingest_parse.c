@@ -8,25 +8,51 @@
 #include "ingest_parse_internal.h"
 #include "ingest_validate.h"
 
+/* Reads nothing: every operation is left out. */
+static const ingest_parse_format_t format_binary = {.name = "binary"};
+
+/* The one table of formats: file types and kinds to formats. A kind's
+ * first row is its format; a file type not listed reads as binary, which
+ * is always safe. */
+static const struct {
+    const char *file_type;
+    ingest_parse_kind_e kind;
+    const ingest_parse_format_t *fmt;
+} formats[] = {
+    {"csv", INGEST_PARSE_CSV, &ingest_parse_format_csv},
+    {"json", INGEST_PARSE_JSON, &ingest_parse_format_json},
+    {"ndjson", INGEST_PARSE_NDJSON, &ingest_parse_format_ndjson},
+    {"txt", INGEST_PARSE_TEXT, &ingest_parse_format_text},
+    {"log", INGEST_PARSE_TEXT, &ingest_parse_format_text},
+    {"xml", INGEST_PARSE_TEXT, &ingest_parse_format_text},
+    {"pdf", INGEST_PARSE_BINARY, &format_binary},
+    {"xlsx", INGEST_PARSE_BINARY, &format_binary},
+};
+
+#define FORMATS (sizeof(formats) / sizeof(formats[0]))
+
 ingest_parse_kind_e ingest_parse_kind(const char *file_type)
 {
-    if (!file_type) {
-        return INGEST_PARSE_BINARY;
+    apr_size_t i;
+
+    for (i = 0; file_type && i < FORMATS; ++i) {
+        if (!strcmp(file_type, formats[i].file_type)) {
+            return formats[i].kind;
+        }
     }
-    if (!strcmp(file_type, "csv")) {
-        return INGEST_PARSE_CSV;
-    }
-    if (!strcmp(file_type, "json")) {
-        return INGEST_PARSE_JSON;
-    }
-    if (!strcmp(file_type, "ndjson")) {
-        return INGEST_PARSE_NDJSON;
-    }
-    if (!strcmp(file_type, "txt") || !strcmp(file_type, "log") || !strcmp(file_type, "xml")) {
-        return INGEST_PARSE_TEXT;
-    }
-    /* pdf, xlsx, and anything unknown: reading nothing is always safe */
     return INGEST_PARSE_BINARY;
+}
+
+static const ingest_parse_format_t *format_of(ingest_parse_kind_e kind)
+{
+    apr_size_t i;
+
+    for (i = 0; i < FORMATS; ++i) {
+        if (formats[i].kind == kind) {
+            return formats[i].fmt;
+        }
+    }
+    return NULL;
 }
 
 /* ------------------------------------------------------------ lifetime */
@@ -40,16 +66,10 @@ static apr_status_t parser_cleanup(void *data)
         return APR_SUCCESS;
     }
     ps->released = 1;
-    switch (ps->kind) {
-    case INGEST_PARSE_CSV: ingest_parse_csv_release(ps); break;
-    case INGEST_PARSE_JSON: ingest_parse_json_release(ps); break;
-    case INGEST_PARSE_NDJSON: ingest_parse_ndjson_release(ps); break;
-    default: break;
+    if (ps->fmt->release) {
+        ps->fmt->release(ps);
     }
-    json_decref(ps->preview);
-    ps->preview = NULL;
-    json_decref(ps->names);
-    ps->names = NULL;
+    ingest_parse_summary_release(ps);
     return APR_SUCCESS;
 }
 
@@ -72,34 +92,27 @@ static int limits_of(const ingest_parse_limits_t *in, ingest_parse_limits_t *out
 apr_status_t ingest_parser_create(apr_pool_t *p, ingest_parse_kind_e kind,
                                   const ingest_parse_limits_t *limits, ingest_parser_t **out)
 {
+    const ingest_parse_format_t *fmt = format_of(kind);
     ingest_parse_limits_t lim;
     ingest_parser_t *ps;
     apr_status_t rv = APR_SUCCESS;
 
     *out = NULL;
-    if (kind < INGEST_PARSE_CSV || kind > INGEST_PARSE_BINARY || !limits_of(limits, &lim)) {
+    if (!fmt || !limits_of(limits, &lim)) {
         return APR_EINVAL;
     }
     ps = apr_pcalloc(p, sizeof(*ps));
     ps->pool = p;
-    ps->kind = kind;
+    ps->fmt = fmt;
     ps->lim = lim;
-    ps->preview = json_array();
-    ps->preview_len = 2;
-    ps->names = json_array();
-    ps->names_len = 2;
-    ps->names_seen = apr_hash_make(p);
+    ps->state = fmt->state_size ? apr_pcalloc(p, fmt->state_size) : NULL;
+    ps->sinks = apr_array_make(p, 2, sizeof(ingest_parse_sink_t));
     /* registered before the libraries allocate, so that a failure below
      * is cleaned up by the pool too */
     apr_pool_cleanup_register(p, ps, parser_cleanup, apr_pool_cleanup_null);
-    if (!ps->preview || !ps->names) {
-        rv = APR_ENOMEM;
-    } else if (kind == INGEST_PARSE_CSV) {
-        rv = ingest_parse_csv_init(ps);
-    } else if (kind == INGEST_PARSE_JSON) {
-        rv = ingest_parse_json_init(ps);
-    } else if (kind == INGEST_PARSE_TEXT) {
-        rv = ingest_parse_text_init(ps);
+    rv = ingest_parse_summary_attach(ps);
+    if (rv == APR_SUCCESS && fmt->init) {
+        rv = fmt->init(ps);
     }
     if (rv != APR_SUCCESS) {
         ingest_parser_destroy(ps);
@@ -134,20 +147,45 @@ static void scrub_utf8(char *e)
     }
 }
 
-apr_status_t ingest_parse_fail(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *fmt, ...)
+static apr_status_t fail_v(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *fmt,
+                           va_list ap)
 {
-    va_list ap;
-
     if (ps->error) {
         return APR_EINVAL;
     }
-    va_start(ap, fmt);
     ps->error = apr_pvsprintf(ps->pool, fmt, ap);
-    va_end(ap);
     scrub_utf8((char *)ps->error);
     ps->err_line = line > 0 ? line : 0;
     ps->err_col = col > 0 ? col : 0;
     return APR_EINVAL;
+}
+
+apr_status_t ingest_parse_fail(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *fmt, ...)
+{
+    va_list ap;
+    apr_status_t rv;
+
+    va_start(ap, fmt);
+    rv = fail_v(ps, line, col, fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+apr_status_t ingest_parser_fail_record(const ingest_parser_t *ps, apr_int64_t line, apr_int64_t col,
+                                       const char *fmt, ...)
+{
+    va_list ap;
+    apr_status_t rv;
+
+    if (!ps) {
+        return APR_EINVAL;
+    }
+    /* the sink is handed the parser const, so that it cannot feed it; its
+     * error is the parser's to record */
+    va_start(ap, fmt);
+    rv = fail_v((ingest_parser_t *)ps, line, col, fmt, ap);
+    va_end(ap);
+    return rv;
 }
 
 apr_status_t ingest_parse_too_long(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *what)
@@ -248,194 +286,171 @@ void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len)
     }
 }
 
-/* ------------------------------------------------------------ strings */
+/* -------------------------------------------------------------- sinks */
 
-json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max, int *cut)
+apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, void *baton)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    static const char replacement[] = "\xEF\xBF\xBD";
-    apr_size_t i = 0, out = 0, cap, n;
-    char *buf;
-    json_t *j;
+    ingest_parse_sink_t *sink;
 
-    /* most strings are short and valid: no copy */
-    while (i < len && i < max && (n = ingest_utf8_char((const char *)u, i, len)) != 0 && i + n <= max) {
-        i += n;
+    if (!ps || !fn || ps->fed || ps->at_end || ps->released) {
+        return APR_EINVAL;
     }
-    if (cut) {
-        *cut = 0;
-    }
-    if (i == len) {
-        return json_stringn_nocheck(s, len);
-    }
-    /* a replacement is three bytes for one */
-    cap = len - i < (max - i) / 3 ? i + 3 * (len - i) : max;
-    buf = malloc(cap + 1);
-    if (!buf) {
-        return NULL;
-    }
-    memcpy(buf, s, i);
-    out = i;
-    while (i < len) {
-        n = ingest_utf8_char((const char *)u, i, len);
-        if (n) {
-            if (n > max - out) {
-                break;
-            }
-            memcpy(buf + out, s + i, n);
-            i += n;
-        } else {
-            if (3 > max - out) {
-                break;
-            }
-            memcpy(buf + out, replacement, 3);
-            i++;
-        }
-        out += n ? n : 3;
-    }
-    if (cut) {
-        *cut = i < len;
-    }
-    j = json_stringn_nocheck(buf, out);
-    free(buf);
-    return j;
-}
-
-json_t *ingest_parse_cell(ingest_parser_t *ps, const char *s, apr_size_t len)
-{
-    int cut = 0;
-    json_t *j = ingest_parse_string(s, len, ps->lim.cell_bytes, &cut);
-
-    ps->truncated |= cut;
-    return j;
-}
-
-/* ------------------------------------------------- names and preview */
-
-/* The length of a scalar's JSON text, as the summary is written; an empty
- * container's is its brackets. */
-static apr_size_t text_len(const json_t *v)
-{
-    if (json_is_object(v) || json_is_array(v)) {
-        return 2;
-    }
-    return json_dumpb(v, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
-}
-
-static apr_size_t members(const json_t *c)
-{
-    return json_is_object(c) ? json_object_size(c) : json_array_size(c);
-}
-
-int ingest_parse_preview_put(ingest_parser_t *ps, json_t *c, const char *key, apr_size_t key_len, json_t *v)
-{
-    json_t *k = NULL;
-    apr_size_t need;
-    int rc;
-
-    if (!v) {
-        return -1;
-    }
-    if (ps->preview_full) {
-        json_decref(v);
-        return 0;
-    }
-    /* a comma before it, its key and a colon, itself */
-    need = members(c) ? 1 : 0;
-    if (json_is_object(c)) {
-        if (!(k = ingest_parse_cell(ps, key, key_len))) {
-            json_decref(v);
-            return -1;
-        }
-        need += text_len(k) + 1;
-    }
-    need += text_len(v);
-    if (need > ps->lim.preview_json - ps->preview_len) {
-        ps->preview_full = ps->truncated = 1;
-        json_decref(k);
-        json_decref(v);
-        return 0;
-    }
-    ps->preview_len += need;
-    rc = k ? json_object_setn_new_nocheck(c, json_string_value(k), json_string_length(k), v)
-           : json_array_append_new(c, v);
-    json_decref(k);
-    return rc ? -1 : 1;
-}
-
-int ingest_parse_preview_copy(ingest_parser_t *ps, json_t *c, const char *key, apr_size_t key_len, json_t *v)
-{
-    json_t *copy, *item;
-    const char *k;
-    apr_size_t k_len, i;
-    int rc;
-
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return ingest_parse_preview_put(ps, c, key, key_len,
-                                        ingest_parse_cell(ps, json_string_value(v), json_string_length(v)));
-    case JSON_OBJECT:
-        copy = json_object();
-        if ((rc = ingest_parse_preview_put(ps, c, key, key_len, copy)) != 1) {
-            return rc;
-        }
-        json_object_keylen_foreach(v, k, k_len, item)
-        {
-            if ((rc = ingest_parse_preview_copy(ps, copy, k, k_len, item)) != 1) {
-                return rc;
-            }
-        }
-        return 1;
-    case JSON_ARRAY:
-        copy = json_array();
-        if ((rc = ingest_parse_preview_put(ps, c, key, key_len, copy)) != 1) {
-            return rc;
-        }
-        json_array_foreach(v, i, item)
-        {
-            if ((rc = ingest_parse_preview_copy(ps, copy, NULL, 0, item)) != 1) {
-                return rc;
-            }
-        }
-        return 1;
-    default: return ingest_parse_preview_put(ps, c, key, key_len, json_copy(v));
-    }
-}
-
-apr_status_t ingest_parse_add_name(ingest_parser_t *ps, const char *name, apr_size_t len, int unique)
-{
-    json_t *s;
-    const char *v;
-    apr_size_t v_len, need;
-
-    /* once one was left out, the others are too: the list is a prefix */
-    if (ps->names_full) {
-        return APR_SUCCESS;
-    }
-    if (!(s = ingest_parse_cell(ps, name, len))) {
-        return ingest_parse_fail(ps, 0, 0, "out of memory");
-    }
-    v = json_string_value(s);
-    v_len = json_string_length(s);
-    if (unique && apr_hash_get(ps->names_seen, v, (apr_ssize_t)v_len)) {
-        json_decref(s);
-        return APR_SUCCESS;
-    }
-    need = (json_array_size(ps->names) ? 1 : 0) + text_len(s);
-    if (json_array_size(ps->names) >= ps->lim.names || need > ps->lim.names_json - ps->names_len) {
-        ps->names_full = ps->truncated = 1;
-        json_decref(s);
-        return APR_SUCCESS;
-    }
-    if (unique) {
-        v = apr_pmemdup(ps->pool, v, v_len);
-        apr_hash_set(ps->names_seen, v, (apr_ssize_t)v_len, v);
-    }
-    if (json_array_append_new(ps->names, s)) {
-        return ingest_parse_fail(ps, 0, 0, "out of memory");
-    }
-    ps->names_len += need;
+    sink = apr_array_push(ps->sinks);
+    sink->fn = fn;
+    sink->on_header = NULL;
+    sink->baton = baton;
     return APR_SUCCESS;
+}
+
+int ingest_parse_has_sinks(const ingest_parser_t *ps)
+{
+    return ps->sinks->nelts > 1;
+}
+
+int ingest_parse_wanted(const ingest_parser_t *ps)
+{
+    return ingest_parse_has_sinks(ps) || ps->records < ingest_parse_summary_reads(ps);
+}
+
+apr_status_t ingest_parse_record(ingest_parser_t *ps, ingest_record_t *rec)
+{
+    const ingest_parse_sink_t *sink;
+    apr_status_t rv;
+    int i;
+
+    rec->seq = ps->records + 1;
+    for (i = 0; ingest_parse_wanted(ps) && i < ps->sinks->nelts; ++i) {
+        sink = &APR_ARRAY_IDX(ps->sinks, i, ingest_parse_sink_t);
+        rv = sink->fn(sink->baton, ps, rec);
+        /* a sink that set an error and answered success fails too */
+        if (rv != APR_SUCCESS || ps->error) {
+            return ingest_parse_fail(ps, rec->line, 0, "a record sink failed");
+        }
+    }
+    ps->records++;
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_parse_header(ingest_parser_t *ps)
+{
+    const ingest_parse_sink_t *sink;
+    int i;
+
+    for (i = 0; i < ps->sinks->nelts; ++i) {
+        sink = &APR_ARRAY_IDX(ps->sinks, i, ingest_parse_sink_t);
+        if (sink->on_header && (sink->on_header(sink->baton, ps) != APR_SUCCESS || ps->error)) {
+            return ingest_parse_fail(ps, 0, 0, "a record sink failed");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_size_t ingest_parser_columns(const ingest_parser_t *ps, const char *const **names,
+                                 const apr_size_t **lens)
+{
+    *names = NULL;
+    *lens = NULL;
+    return ps && ps->fmt->columns ? ps->fmt->columns(ps, names, lens) : 0;
+}
+
+/* -------------------------------------------------------------- lines */
+
+static apr_status_t line_too_long(ingest_parser_t *ps, apr_int64_t lineno)
+{
+    return ingest_parse_too_long(ps, lineno, 1, apr_psprintf(ps->pool, "line %" APR_INT64_T_FMT, lineno));
+}
+
+/* Adds to the line not yet ended, in a buffer that grows as needed, up to
+ * the longest line allowed. */
+static apr_status_t keep_line(ingest_parser_t *ps, ingest_parse_linebuf_t *lb, const char *s, apr_size_t len,
+                              apr_int64_t lineno)
+{
+    apr_size_t cap;
+    char *grown;
+
+    if (len > ps->lim.record_bytes - lb->len) {
+        return line_too_long(ps, lineno);
+    }
+    if (lb->len + len > lb->cap) {
+        cap = lb->cap ? lb->cap : 4096;
+        while (cap < lb->len + len) {
+            cap *= 2;
+        }
+        if (cap > ps->lim.record_bytes) {
+            cap = ps->lim.record_bytes;
+        }
+        grown = realloc(lb->buf, cap);
+        if (!grown) {
+            return ingest_parse_fail(ps, 0, 0, "out of memory");
+        }
+        lb->buf = grown;
+        lb->cap = cap;
+    }
+    memcpy(lb->buf + lb->len, s, len);
+    lb->len += len;
+    return APR_SUCCESS;
+}
+
+static apr_status_t one_line(ingest_parser_t *ps, const char *s, apr_size_t len, apr_int64_t lineno,
+                             ingest_parse_line_fn fn)
+{
+    if (len > ps->lim.record_bytes) {
+        return line_too_long(ps, lineno);
+    }
+    return fn(ps, s, len, lineno);
+}
+
+apr_status_t ingest_parse_lines_feed(ingest_parser_t *ps, ingest_parse_linebuf_t *lb, const char *buf,
+                                     apr_size_t len, ingest_parse_line_fn fn)
+{
+    apr_int64_t lineno = ps->nl + 1;
+    apr_size_t off = 0, seg;
+    const char *nl;
+    apr_status_t rv;
+
+    while (off < len) {
+        nl = memchr(buf + off, '\n', len - off);
+        if (!nl) {
+            return keep_line(ps, lb, buf + off, len - off, lineno);
+        }
+        seg = (apr_size_t)(nl - (buf + off));
+        if (lb->len) {
+            /* the line began in a chunk before */
+            if ((rv = keep_line(ps, lb, buf + off, seg, lineno)) != APR_SUCCESS) {
+                return rv;
+            }
+            rv = one_line(ps, lb->buf, lb->len, lineno, fn);
+            lb->len = 0;
+        } else {
+            rv = one_line(ps, buf + off, seg, lineno, fn);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        off += seg + 1;
+        lineno++;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_parse_lines_finish(ingest_parser_t *ps, ingest_parse_linebuf_t *lb,
+                                       ingest_parse_line_fn fn)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    /* the last line, without a line feed */
+    if (lb->len) {
+        rv = one_line(ps, lb->buf, lb->len, ps->nl + 1, fn);
+        lb->len = 0;
+    }
+    return rv;
+}
+
+void ingest_parse_lines_release(ingest_parse_linebuf_t *lb)
+{
+    free(lb->buf);
+    lb->buf = NULL;
+    lb->len = lb->cap = 0;
 }
 
 /* ------------------------------------------------------------ driving */
@@ -453,21 +468,16 @@ apr_status_t ingest_parser_feed(ingest_parser_t *ps, const char *buf, apr_size_t
     if (ps->at_end) {
         return ingest_parse_fail(ps, 0, 0, "input after the end");
     }
-    if (ps->kind == INGEST_PARSE_BINARY) {
+    ps->fed = 1;
+    if (!ps->fmt->feed) {
         return APR_SUCCESS;
     }
     while (len) {
         apr_size_t n = len < INGEST_PARSE_SLICE ? len : INGEST_PARSE_SLICE;
-        if (ps->kind == INGEST_PARSE_JSON && n > ingest_parse_json_room(ps)) {
-            n = ingest_parse_json_room(ps);
+        if (ps->fmt->room && n > ps->fmt->room(ps)) {
+            n = ps->fmt->room(ps);
         }
-        switch (ps->kind) {
-        case INGEST_PARSE_CSV: rv = ingest_parse_csv_feed(ps, buf, n); break;
-        case INGEST_PARSE_JSON: rv = ingest_parse_json_feed(ps, buf, n); break;
-        case INGEST_PARSE_NDJSON: rv = ingest_parse_ndjson_feed(ps, buf, n); break;
-        case INGEST_PARSE_TEXT: rv = ingest_parse_text_feed(ps, buf, n); break;
-        default: break;
-        }
+        rv = ps->fmt->feed(ps, buf, n);
         /* the parsers locate their errors from the position before the
          * slice */
         if (rv != APR_SUCCESS) {
@@ -494,12 +504,8 @@ apr_status_t ingest_parser_finish(ingest_parser_t *ps)
         return APR_SUCCESS;
     }
     ps->at_end = 1;
-    switch (ps->kind) {
-    case INGEST_PARSE_CSV: rv = ingest_parse_csv_finish(ps); break;
-    case INGEST_PARSE_JSON: rv = ingest_parse_json_finish(ps); break;
-    case INGEST_PARSE_NDJSON: rv = ingest_parse_ndjson_finish(ps); break;
-    case INGEST_PARSE_TEXT: rv = ingest_parse_text_finish(ps); break;
-    default: break;
+    if (ps->fmt->finish) {
+        rv = ps->fmt->finish(ps);
     }
     if (rv == APR_SUCCESS) {
         ps->finished = 1;
@@ -514,45 +520,13 @@ apr_int64_t ingest_parser_lines(const ingest_parser_t *ps)
 
 apr_int64_t ingest_parser_records(const ingest_parser_t *ps)
 {
-    switch (ps->kind) {
-    case INGEST_PARSE_TEXT: return ingest_parser_lines(ps);
-    case INGEST_PARSE_BINARY: return 0;
-    default: return ps->records;
-    }
+    return ps->fmt->records ? ps->fmt->records(ps) : ps->records;
 }
 
 json_t *ingest_parser_summary(const ingest_parser_t *ps)
 {
-    static const char *const formats[] = {"csv", "json", "ndjson", "text", "binary"};
-    json_t *s;
-    int bad = 0;
-
     if (!ps || !ps->finished || ps->error || ps->released) {
         return NULL;
     }
-    s = json_object();
-    if (!s) {
-        return NULL;
-    }
-    bad |= json_object_set_new(s, "format", json_string(formats[ps->kind]));
-    if (ps->kind != INGEST_PARSE_BINARY) {
-        bad |= json_object_set_new(s, "records", json_integer(ingest_parser_records(ps)));
-        bad |= json_object_set_new(s, "lines", json_integer(ingest_parser_lines(ps)));
-    }
-    if (ps->kind == INGEST_PARSE_CSV) {
-        bad |= json_object_set_new(s, "columns", json_deep_copy(ps->names));
-    } else if (ps->kind == INGEST_PARSE_JSON || ps->kind == INGEST_PARSE_NDJSON) {
-        bad |= json_object_set_new(s, "keys", json_deep_copy(ps->names));
-    }
-    if (ps->kind != INGEST_PARSE_BINARY) {
-        bad |= json_object_set_new(s, "preview", json_deep_copy(ps->preview));
-    }
-    if (ps->truncated) {
-        bad |= json_object_set_new(s, "truncated", json_true());
-    }
-    if (bad) {
-        json_decref(s);
-        return NULL;
-    }
-    return s;
+    return ingest_parse_summary_json(ps);
 }

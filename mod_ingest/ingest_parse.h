@@ -15,7 +15,7 @@ typedef enum {
     INGEST_PARSE_CSV,
     INGEST_PARSE_JSON,   /* a top-level array of objects */
     INGEST_PARSE_NDJSON, /* one JSON object per line; blank lines skipped */
-    INGEST_PARSE_TEXT,   /* txt, log, xml: lines are counted */
+    INGEST_PARSE_TEXT,   /* txt, log, xml: lines */
     INGEST_PARSE_BINARY, /* pdf, xlsx: nothing is read into */
 } ingest_parse_kind_e;
 
@@ -27,8 +27,10 @@ typedef struct ingest_parser ingest_parser_t;
 /* What a parser keeps is bounded, whatever the input:
  *  - a record (a CSV row, the header included, from its first character
  *    to its line end; a JSON element from its '{' to its '}'; an NDJSON
- *    line without its line feed) may be at most record_bytes long: a
- *    longer one fails the parse, naming the record and where it begins;
+ *    line without its line feed; a text line without its line feed, but
+ *    only when a sink is attached, see ingest_parser_add_sink) may be at
+ *    most record_bytes long: a longer one fails the parse, naming the
+ *    record and where it begins;
  *  - columns (CSV) and keys (JSON, NDJSON) are listed up to names of them,
  *    and up to names_json bytes of JSON text;
  *  - every listed name, and every key and string of the preview, is cut to
@@ -92,7 +94,68 @@ const char *ingest_parser_error(const ingest_parser_t *ps, int *line, int *colum
  *   BINARY: {"format":"binary"}
  * bounded as the limits say, with "truncated":true when anything was cut
  * or left out (absent otherwise). Bytes that are not valid UTF-8, and
- * NUL, become U+FFFD. */
+ * NUL, become U+FFFD. The summary is built by a record sink of its own
+ * (below), attached by ingest_parser_create before any other. */
 json_t *ingest_parser_summary(const ingest_parser_t *ps);
+
+/* ------------------------------------------------------------ records */
+
+/* One record, as a sink is handed it: borrowed for the call only (copy
+ * what is to be kept), and not to be changed. Which members are set
+ * depends on the format; the others are 0 and NULL. */
+typedef struct {
+    apr_int64_t seq;  /* 1-based, in file order: the records so far, this one included */
+    apr_int64_t line; /* the line the record begins on, 1-based */
+    /* CSV: the row's fields in column order (nfields is the header's
+     * count), each with its length: the bytes as libcsv unquotes them
+     * (spaces and tabs around an unquoted field are not kept), NUL and
+     * invalid UTF-8 included, each followed by a NUL that is not counted */
+    apr_size_t nfields;
+    const char *const *fields;
+    const apr_size_t *field_lens;
+    /* JSON, NDJSON: the element (an object), whole, not cut; JSON: numbers
+     * as jansson integers when they fit one, else reals, or strings when
+     * beyond a double */
+    json_t *value;
+    /* TEXT: the whole line without its line end (LF, or CR LF; a last line
+     * without LF loses a CR it ends with too); never NULL */
+    const char *text;
+    apr_size_t text_len;
+} ingest_record_t;
+
+/* A sink: any status but APR_SUCCESS stops the parse (see
+ * ingest_parser_add_sink). */
+typedef apr_status_t (*ingest_record_fn)(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec);
+
+/* Attaches a sink: each record, once it has ended and is known good (a CSV
+ * row once its field count is checked), is handed to every sink in the
+ * order they were attached, the summary's first, once, in file order.
+ * Only before the first feed (APR_EINVAL after it, or without fn). A sink
+ * that answers other than APR_SUCCESS stops the parse: the feed or finish
+ * that handed the record answers APR_EINVAL, as does every later call,
+ * the record is not counted, and ingest_parser_error gives the message the
+ * sink set with ingest_parser_fail_record, or "a record sink failed" at
+ * the record's line when it set none.
+ *
+ * What a sink changes: a text line is then kept whole to be handed over,
+ * so a line (without its line feed) longer than record_bytes fails the
+ * parse ("line N exceeds IngestMaxRecordSize (... bytes)") as a record of
+ * the other formats does; with only the summary, text lines have no limit
+ * and nothing beyond the preview's cells is kept. And every JSON element
+ * is then built as a jansson value (otherwise only those the summary
+ * reads are): in memory a few times its text, which record_bytes bounds. */
+apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, void *baton);
+
+/* For a sink, during its call: records why the record is refused, at the
+ * 1-based line and column given (0: not known), unless an error was
+ * recorded before. Answers APR_EINVAL, for the sink to return. */
+apr_status_t ingest_parser_fail_record(const ingest_parser_t *ps, apr_int64_t line, apr_int64_t col,
+                                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* CSV: the header's names, whole, as in the file (as the fields of a
+ * record are), once the header row has been read; 0 (and NULLs) before,
+ * and for the other formats. Valid as long as the parser is. */
+apr_size_t ingest_parser_columns(const ingest_parser_t *ps, const char *const **names,
+                                 const apr_size_t **lens);
 
 #endif

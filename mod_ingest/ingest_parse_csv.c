@@ -1,6 +1,8 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
+#include <csv.h>
 
 #include "ingest_parse_internal.h"
 
@@ -8,13 +10,102 @@
  * means thousands of reallocs for a long field). */
 #define CSV_BLOCK (64 * 1024)
 
+/* The fields of a row, as libcsv hands them over one at a time (malloc):
+ * their bytes, each followed by a NUL, and where each begins. A row is
+ * bounded by record_bytes (and a slice), so is this. */
+typedef struct {
+    char *buf;
+    apr_size_t len, cap;
+    apr_size_t *offs;  /* where each field begins in buf */
+    apr_size_t *lens;  /* ... and its length */
+    const char **ptrs; /* ... and where that is, once the row has ended */
+    apr_size_t n, ncap;
+} csv_row_t;
+
+typedef struct {
+    struct csv_parser p;
+    int initialised;
+    int have_header;
+    apr_int64_t header_fields; /* fields of the header */
+    apr_int64_t nfields;       /* fields of the current row so far */
+    apr_int64_t row_line;      /* line the current row began on; 0 before it has */
+    apr_int64_t row_start;     /* ... and its offset in the input */
+    apr_int64_t seg_line;      /* line of the slice libcsv is parsing */
+    apr_int64_t seg_end;       /* offset of the end of that slice */
+    int collect;               /* the current row's fields are kept: a sink wants it */
+    csv_row_t row;             /* ... here */
+    csv_row_t header;          /* the header's, once read */
+} csv_state_t;
+
+/* Adds a field to the row. */
+static apr_status_t row_add(csv_row_t *r, const char *field, apr_size_t len)
+{
+    apr_size_t cap, *offs, *lens;
+    const char **ptrs;
+    char *buf;
+
+    if (r->len + len + 1 > r->cap) {
+        cap = r->cap ? r->cap : 256;
+        while (cap < r->len + len + 1) {
+            cap *= 2;
+        }
+        if (!(buf = realloc(r->buf, cap))) {
+            return APR_ENOMEM;
+        }
+        r->buf = buf;
+        r->cap = cap;
+    }
+    if (r->n == r->ncap) {
+        cap = r->ncap ? r->ncap * 2 : 16;
+        if (!(offs = realloc(r->offs, cap * sizeof(*offs)))) {
+            return APR_ENOMEM;
+        }
+        r->offs = offs;
+        if (!(lens = realloc(r->lens, cap * sizeof(*lens)))) {
+            return APR_ENOMEM;
+        }
+        r->lens = lens;
+        if (!(ptrs = realloc(r->ptrs, cap * sizeof(*ptrs)))) {
+            return APR_ENOMEM;
+        }
+        r->ptrs = ptrs;
+        r->ncap = cap;
+    }
+    memcpy(r->buf + r->len, field, len);
+    r->buf[r->len + len] = '\0';
+    r->offs[r->n] = r->len;
+    r->lens[r->n] = len;
+    r->n++;
+    r->len += len + 1;
+    return APR_SUCCESS;
+}
+
+/* The row has ended: where its fields are (the buffer moves no more). */
+static void row_end(csv_row_t *r)
+{
+    apr_size_t i;
+
+    for (i = 0; i < r->n; ++i) {
+        r->ptrs[i] = r->buf + r->offs[i];
+    }
+}
+
+static void row_free(csv_row_t *r)
+{
+    free(r->buf);
+    free(r->offs);
+    free(r->lens);
+    free(r->ptrs);
+    memset(r, 0, sizeof(*r));
+}
+
 /* A row is measured in the file's bytes, from its first character that
  * is not blank to its line end (the CR or LF that libcsv ends it on,
  * excluded): it ends exactly there, or while it is read once it is past
  * the limit, which bounds libcsv's field buffer too. */
 static apr_status_t too_long(ingest_parser_t *ps)
 {
-    ingest_csv_state_t *cs = &ps->u.csv;
+    csv_state_t *cs = ps->state;
     apr_int64_t line = cs->row_line ? cs->row_line : cs->seg_line;
 
     if (!cs->have_header) {
@@ -28,43 +119,28 @@ static apr_status_t too_long(ingest_parser_t *ps)
  * bytes before it are the row's so far). */
 static int over(const ingest_parser_t *ps, apr_int64_t end)
 {
-    const ingest_csv_state_t *cs = &ps->u.csv;
+    const csv_state_t *cs = ps->state;
     return cs->row_line && end - cs->row_start > (apr_int64_t)ps->lim.record_bytes;
 }
 
 static void on_field(void *field, size_t len, void *data)
 {
     ingest_parser_t *ps = data;
-    ingest_csv_state_t *cs = &ps->u.csv;
-    json_t *name, *row;
-    int rc = 1;
+    csv_state_t *cs = ps->state;
 
     /* libcsv cannot be stopped from a callback: after an error, the rest
      * of the slice is ignored */
     if (ps->error) {
         return;
     }
-    if (!cs->have_header) {
-        /* names are kept as given, duplicates too */
-        ingest_parse_add_name(ps, field, len, 0);
-    } else if (ps->records < INGEST_PARSE_PREVIEW) {
-        /* a row with too many fields fails at its end: the extra ones are
-         * not previewed, nor those of columns not listed; with duplicate
-         * names, the last value of the row wins */
-        if (cs->nfields == 0) {
-            row = json_object();
-            rc = ingest_parse_preview_put(ps, ps->preview, NULL, 0, row);
-            cs->row = rc == 1 ? row : NULL;
-        }
-        if (cs->row && cs->nfields < (apr_int64_t)json_array_size(ps->names)) {
-            name = json_array_get(ps->names, (size_t)cs->nfields);
-            rc = ingest_parse_preview_put(ps, cs->row, json_string_value(name), json_string_length(name),
-                                          ingest_parse_cell(ps, field, len));
-            cs->row = rc == 1 ? cs->row : NULL;
-        }
-        if (rc < 0) {
-            ingest_parse_fail(ps, 0, 0, "out of memory");
-        }
+    /* the header is kept, whole; a row while a sink wants it. A row with
+     * too many fields fails at its end. */
+    if (cs->nfields == 0) {
+        cs->collect = !cs->have_header || ingest_parse_wanted(ps);
+    }
+    if (cs->collect && row_add(&cs->row, field, len) != APR_SUCCESS) {
+        ingest_parse_fail(ps, 0, 0, "out of memory");
+        return;
     }
     cs->nfields++;
 }
@@ -72,8 +148,9 @@ static void on_field(void *field, size_t len, void *data)
 static void on_row(int c, void *data)
 {
     ingest_parser_t *ps = data;
-    ingest_csv_state_t *cs = &ps->u.csv;
+    csv_state_t *cs = ps->state;
     apr_int64_t line = cs->row_line ? cs->row_line : cs->seg_line;
+    ingest_record_t rec = {0};
 
     (void)c;
     if (ps->error) {
@@ -88,6 +165,12 @@ static void on_row(int c, void *data)
     if (!cs->have_header) {
         cs->have_header = 1;
         cs->header_fields = cs->nfields;
+        cs->header = cs->row;
+        memset(&cs->row, 0, sizeof(cs->row));
+        row_end(&cs->header);
+        if (ingest_parse_header(ps) != APR_SUCCESS) {
+            return;
+        }
     } else if (cs->nfields != cs->header_fields) {
         ingest_parse_fail(ps, line, 1,
                           "row %" APR_INT64_T_FMT " has %" APR_INT64_T_FMT
@@ -95,16 +178,25 @@ static void on_row(int c, void *data)
                           ps->records + 1, cs->nfields, cs->header_fields);
         return;
     } else {
-        ps->records++;
+        if (cs->collect) {
+            row_end(&cs->row);
+            rec.nfields = cs->row.n;
+            rec.fields = cs->row.ptrs;
+            rec.field_lens = cs->row.lens;
+        }
+        rec.line = line;
+        if (ingest_parse_record(ps, &rec) != APR_SUCCESS) {
+            return;
+        }
     }
-    cs->row = NULL;
+    cs->row.n = cs->row.len = 0;
     cs->nfields = 0;
     cs->row_line = 0;
 }
 
-apr_status_t ingest_parse_csv_init(ingest_parser_t *ps)
+static apr_status_t csv_init_state(ingest_parser_t *ps)
 {
-    ingest_csv_state_t *cs = &ps->u.csv;
+    csv_state_t *cs = ps->state;
 
     /* STRICT: a quote inside an unquoted field, or text after a closing
      * quote, is an error, not data; STRICT_FINI: so is a quote left open
@@ -117,15 +209,25 @@ apr_status_t ingest_parse_csv_init(ingest_parser_t *ps)
     return APR_SUCCESS;
 }
 
-void ingest_parse_csv_release(ingest_parser_t *ps)
+static void csv_release(ingest_parser_t *ps)
 {
-    ingest_csv_state_t *cs = &ps->u.csv;
+    csv_state_t *cs = ps->state;
 
     if (cs->initialised) {
         csv_free(&cs->p);
         cs->initialised = 0;
     }
-    cs->row = NULL;
+    row_free(&cs->row);
+    row_free(&cs->header);
+}
+
+static apr_size_t csv_columns(const ingest_parser_t *ps, const char *const **names, const apr_size_t **lens)
+{
+    const csv_state_t *cs = ps->state;
+
+    *names = cs->header.ptrs;
+    *lens = cs->header.lens;
+    return cs->header.n;
 }
 
 /* What libcsv skips between rows: a line of these is no row. */
@@ -148,9 +250,9 @@ static apr_size_t slice_end(const char *buf, apr_size_t off, apr_size_t len, apr
     return *cr < end ? *cr + 1 : end;
 }
 
-apr_status_t ingest_parse_csv_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
+static apr_status_t csv_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
 {
-    ingest_csv_state_t *cs = &ps->u.csv;
+    csv_state_t *cs = ps->state;
     apr_int64_t line, col;
     const char *r = memchr(buf, '\r', len);
     apr_size_t off = 0, end, n, i, cr = r ? (apr_size_t)(r - buf) : len;
@@ -197,9 +299,9 @@ apr_status_t ingest_parse_csv_feed(ingest_parser_t *ps, const char *buf, apr_siz
     return APR_SUCCESS;
 }
 
-apr_status_t ingest_parse_csv_finish(ingest_parser_t *ps)
+static apr_status_t csv_finish(ingest_parser_t *ps)
 {
-    ingest_csv_state_t *cs = &ps->u.csv;
+    csv_state_t *cs = ps->state;
 
     /* the last row, when the file does not end with a line break */
     cs->seg_line = ps->nl + 1;
@@ -217,3 +319,14 @@ apr_status_t ingest_parse_csv_finish(ingest_parser_t *ps)
     }
     return APR_SUCCESS;
 }
+
+const ingest_parse_format_t ingest_parse_format_csv = {
+    .name = "csv",
+    .names_key = "columns",
+    .state_size = sizeof(csv_state_t),
+    .init = csv_init_state,
+    .feed = csv_feed,
+    .finish = csv_finish,
+    .release = csv_release,
+    .columns = csv_columns,
+};

@@ -2,29 +2,71 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <yajl/yajl_parse.h>
 
 #include "ingest_parse_internal.h"
 #include "ingest_records.h"
 
 /* yajl's events drive a small state machine: depth 0 is outside the
  * top-level value, 1 inside the top-level array, 2 inside an element.
- * Only the first INGEST_PARSE_PREVIEW elements are built (as jansson
- * values, for the preview, while its budget lasts) and only the keys of
- * the first INGEST_PARSE_KEYS_RECORDS are looked at; the others are
- * counted. An element is measured from its '{' as it is read, and yajl
- * is fed a slice at a time, so that neither an element nor a token of it
- * (which yajl buffers whole) grows past record_bytes and a slice; a value
- * at the top that is not an array, or an element that is not an object,
- * fails as soon as its first byte is seen. */
+ * Each element a sink wants (ingest_parse_wanted: every one, when a sink
+ * other than the summary is attached) is built whole as a jansson value
+ * and handed over once it has ended; the others are counted. An element
+ * is measured from its '{' as it is read, and yajl is fed a slice at a
+ * time, so that neither an element nor a token of it (which yajl buffers
+ * whole) grows past record_bytes and a slice; a value at the top that is
+ * not an array, or an element that is not an object, fails as soon as
+ * its first byte is seen. */
+
+/* What the bytes after the last value at the top hold. */
+typedef enum {
+    EXPECT_NONE,    /* nothing looked for */
+    EXPECT_ELEMENT, /* after '[' or ',': an element or ']' */
+    EXPECT_COMMA,   /* after an element: ',' or ']' */
+} expect_e;
+
+typedef struct {
+    yajl_handle h;
+    int depth;              /* 1 inside the top-level array */
+    int building;           /* the current element is built */
+    apr_int64_t first_line; /* where the top-level value begins; 0 before */
+    apr_int64_t first_col;
+    char first_char;                 /* ... and its first byte */
+    json_t *elem;                    /* the element built, owned */
+    apr_array_header_t *stack;       /* json_t *: its open containers, itself first */
+    json_t *key;                     /* the pending object key, owned */
+    const char *cb_error;            /* set by a callback before it cancels */
+    apr_int64_t cb_line, cb_col;     /* ... where, when the callback knows (0: where yajl stopped) */
+    int cb_too_long;                 /* ... cb_error names an element too long */
+    const char *chunk;               /* the chunk being fed */
+    apr_int64_t elem_start;          /* offset of the open element's first byte */
+    apr_int64_t elem_line, elem_col; /* ... and its position */
+    expect_e expect;                 /* what the bytes from scan_k on hold */
+    apr_size_t scan_k;               /* in the chunk being fed */
+    ingest_parse_cursor_t cur;       /* a cursor that only moves forward in that chunk */
+    /* Where the token after the last value begins (see next_token()):
+     * the end of that value in the chunk being fed, whether it is in this
+     * chunk, whether the token is still to be found, and where it was
+     * found. */
+    apr_size_t value_end;
+    int value_end_here;
+    int next_pending;
+    apr_int64_t next_line, next_col;
+} json_state_t;
+
+static json_state_t *state(const ingest_parser_t *ps)
+{
+    return ps->state;
+}
 
 /* A callback's verdict: it cancels the parse, and the feed that called
  * yajl turns the message into an error at line:col, or (0) where yajl
  * stopped. */
 static int cancel_at(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *msg)
 {
-    ps->u.json.cb_error = msg;
-    ps->u.json.cb_line = line;
-    ps->u.json.cb_col = col;
+    state(ps)->cb_error = msg;
+    state(ps)->cb_line = line;
+    state(ps)->cb_col = col;
     return 0;
 }
 
@@ -35,7 +77,7 @@ static int cancel(ingest_parser_t *ps, const char *msg)
 
 static int not_array(ingest_parser_t *ps)
 {
-    return cancel_at(ps, ps->u.json.first_line, ps->u.json.first_col,
+    return cancel_at(ps, state(ps)->first_line, state(ps)->first_col,
                      "a JSON file must be an array of objects");
 }
 
@@ -47,8 +89,8 @@ static const char *not_object(ingest_parser_t *ps)
 /* The open element is too long: said where it begins. */
 static int too_long(ingest_parser_t *ps)
 {
-    ps->u.json.cb_too_long = 1;
-    return cancel_at(ps, ps->u.json.elem_line, ps->u.json.elem_col,
+    state(ps)->cb_too_long = 1;
+    return cancel_at(ps, state(ps)->elem_line, state(ps)->elem_col,
                      apr_psprintf(ps->pool, "element %" APR_INT64_T_FMT, ps->records + 1));
 }
 
@@ -69,20 +111,20 @@ static int is_ws(char c)
  * byte) yajl reports. */
 static int scalar_begins(ingest_parser_t *ps, const char *buf, apr_size_t k)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     apr_size_t i;
     char c;
 
-    for (i = js->scan_k; i < k && js->expect != INGEST_JSON_EXPECT_NONE; ++i) {
+    for (i = js->scan_k; i < k && js->expect != EXPECT_NONE; ++i) {
         c = buf[i];
         if (is_ws(c)) {
             continue;
         }
-        if (js->expect == INGEST_JSON_EXPECT_COMMA) {
-            js->expect = c == ',' ? INGEST_JSON_EXPECT_ELEMENT : INGEST_JSON_EXPECT_NONE;
+        if (js->expect == EXPECT_COMMA) {
+            js->expect = c == ',' ? EXPECT_ELEMENT : EXPECT_NONE;
             continue;
         }
-        js->expect = INGEST_JSON_EXPECT_NONE;
+        js->expect = EXPECT_NONE;
         if (is_scalar_start(c)) {
             ingest_parse_cursor_move(&js->cur, buf, i);
             js->elem_line = js->cur.line;
@@ -98,12 +140,15 @@ static int scalar_begins(ingest_parser_t *ps, const char *buf, apr_size_t k)
  * (the bytes before it are the element's so far). */
 static int over(const ingest_parser_t *ps, apr_int64_t end)
 {
-    return ps->u.json.depth >= 2 && end - ps->u.json.elem_start > (apr_int64_t)ps->lim.record_bytes;
+    return state(ps)->depth >= 2 && end - state(ps)->elem_start > (apr_int64_t)ps->lim.record_bytes;
 }
 
-apr_size_t ingest_parse_json_room(const ingest_parser_t *ps)
+/* How many bytes yajl may be given next: never past the byte that makes
+ * the open element too long, so that whether an element is too long or
+ * wrong does not depend on how the input is cut. */
+static apr_size_t json_room(const ingest_parser_t *ps)
 {
-    const ingest_json_state_t *js = &ps->u.json;
+    const json_state_t *js = ps->state;
     apr_int64_t left;
 
     /* an element that opens in the slice gets at most the byte past its
@@ -122,14 +167,14 @@ apr_size_t ingest_parse_json_room(const ingest_parser_t *ps)
 /* Where yajl stands in the chunk. */
 static apr_size_t consumed(const ingest_parser_t *ps)
 {
-    return yajl_get_bytes_consumed(ps->u.json.h);
+    return yajl_get_bytes_consumed(state(ps)->h);
 }
 
 /* Whether a value may begin here: not at the top (the file must be an
  * array) and not as an element (elements must be objects). */
 static int value_allowed(ingest_parser_t *ps)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
 
     if (js->depth == 0) {
         return not_array(ps);
@@ -146,36 +191,33 @@ static int value_allowed(ingest_parser_t *ps)
     return 1;
 }
 
-/* The preview is full: the element is built no further. */
-static int stop_building(ingest_parser_t *ps)
-{
-    ps->u.json.building = 0;
-    ps->u.json.stack->nelts = 0;
-    return 1;
-}
-
-/* Puts v (a new reference) into the container being built. */
+/* Puts v (a new reference, consumed) into the container being built,
+ * under the pending key when it is an object. */
 static int attach(ingest_parser_t *ps, json_t *v)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     json_t *top = APR_ARRAY_IDX(js->stack, js->stack->nelts - 1, json_t *);
-    /* the key came just before: values follow their keys at once */
-    apr_size_t kept = js->key_len < ps->lim.cell_bytes + 4 ? js->key_len : ps->lim.cell_bytes + 4;
+    int rc;
 
-    switch (ingest_parse_preview_put(ps, top, js->key, kept, v)) {
-    case 1: return 1;
-    case 0: return stop_building(ps);
-    default: return cancel(ps, "out of memory");
+    if (!v) {
+        return cancel(ps, "out of memory");
     }
+    /* the key came just before: values follow their keys at once; a key
+     * said twice keeps its place and its last value, as jansson does */
+    rc = json_is_object(top)
+             ? json_object_setn_new_nocheck(top, json_string_value(js->key), json_string_length(js->key), v)
+             : json_array_append_new(top, v);
+    return rc ? cancel(ps, "out of memory") : 1;
 }
 
 /* A value has ended here (the token after it is looked for later). */
 static void value_ended(ingest_parser_t *ps)
 {
-    ps->u.json.value_end = consumed(ps);
-    ps->u.json.value_end_here = 1;
+    state(ps)->value_end = consumed(ps);
+    state(ps)->value_end_here = 1;
 }
 
+/* A scalar: v is NULL when the element is not built (or out of memory). */
 static int scalar(ingest_parser_t *ps, json_t *v)
 {
     value_ended(ps);
@@ -183,7 +225,7 @@ static int scalar(ingest_parser_t *ps, json_t *v)
         json_decref(v);
         return 0;
     }
-    if (!ps->u.json.building) {
+    if (!state(ps)->building) {
         json_decref(v);
         return 1;
     }
@@ -193,38 +235,39 @@ static int scalar(ingest_parser_t *ps, json_t *v)
 static int on_null(void *ctx)
 {
     ingest_parser_t *ps = ctx;
-    return scalar(ps, ps->u.json.building ? json_null() : NULL);
+    return scalar(ps, state(ps)->building ? json_null() : NULL);
 }
 
 static int on_boolean(void *ctx, int b)
 {
     ingest_parser_t *ps = ctx;
-    return scalar(ps, ps->u.json.building ? json_boolean(b) : NULL);
+    return scalar(ps, state(ps)->building ? json_boolean(b) : NULL);
 }
 
 /* yajl's own integer callback fails on what does not fit a long long: the
  * raw number is converted here instead; one beyond a double stays text. */
-static json_t *number(ingest_parser_t *ps, const char *s, size_t len)
+static json_t *number(const char *s, size_t len)
 {
     json_t *v = ingest_json_number(s, len);
-    return v ? v : ingest_parse_cell(ps, s, len);
+    return v ? v : json_stringn_nocheck(s, len);
 }
 
 static int on_number(void *ctx, const char *s, size_t len)
 {
     ingest_parser_t *ps = ctx;
-    return scalar(ps, ps->u.json.building ? number(ps, s, len) : NULL);
+    return scalar(ps, state(ps)->building ? number(s, len) : NULL);
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     ingest_parser_t *ps = ctx;
-    return scalar(ps, ps->u.json.building ? ingest_parse_cell(ps, (const char *)s, len) : NULL);
+    /* yajl has checked the UTF-8; "\u0000" is a NUL */
+    return scalar(ps, state(ps)->building ? json_stringn_nocheck((const char *)s, len) : NULL);
 }
 
 static int open_container(ingest_parser_t *ps, int is_map)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     json_t *c;
 
     if (js->depth == 0) {
@@ -232,7 +275,7 @@ static int open_container(ingest_parser_t *ps, int is_map)
             return not_array(ps);
         }
         js->depth = 1;
-        js->expect = INGEST_JSON_EXPECT_ELEMENT;
+        js->expect = EXPECT_ELEMENT;
         js->scan_k = consumed(ps);
         return 1;
     }
@@ -241,21 +284,18 @@ static int open_container(ingest_parser_t *ps, int is_map)
             return value_allowed(ps);
         }
         /* a new element, from its '{' */
-        js->expect = INGEST_JSON_EXPECT_NONE;
+        js->expect = EXPECT_NONE;
         js->elem_start = ps->offset + (apr_int64_t)consumed(ps) - 1;
         ingest_parse_cursor_move(&js->cur, js->chunk, consumed(ps) - 1);
         js->elem_line = js->cur.line;
         js->elem_col = js->cur.col;
-        js->building = ps->records < INGEST_PARSE_PREVIEW;
-        js->collecting = ps->records < INGEST_PARSE_KEYS_RECORDS;
+        js->building = ingest_parse_wanted(ps);
         js->depth = 2;
         if (js->building) {
-            c = json_object();
-            switch (ingest_parse_preview_put(ps, ps->preview, NULL, 0, c)) {
-            case 1: APR_ARRAY_PUSH(js->stack, json_t *) = c; break;
-            case 0: return stop_building(ps);
-            default: return cancel(ps, "out of memory");
+            if (!(js->elem = json_object())) {
+                return cancel(ps, "out of memory");
             }
+            APR_ARRAY_PUSH(js->stack, json_t *) = js->elem;
         }
         return 1;
     }
@@ -267,21 +307,35 @@ static int open_container(ingest_parser_t *ps, int is_map)
     js->depth++;
     if (js->building) {
         c = is_map ? json_object() : json_array();
-        /* attached at once, so that the preview owns it whatever happens;
-         * unless the preview is full, which stops the building */
+        /* attached at once, so that the element owns it whatever happens */
         if (!attach(ps, c)) {
             return 0;
         }
-        if (js->building) {
-            APR_ARRAY_PUSH(js->stack, json_t *) = c;
-        }
+        APR_ARRAY_PUSH(js->stack, json_t *) = c;
     }
     return 1;
 }
 
+/* The element has ended: handed over (when built), and counted. */
+static int element_ended(ingest_parser_t *ps)
+{
+    json_state_t *js = ps->state;
+    ingest_record_t rec = {0};
+    apr_status_t rv;
+
+    rec.line = js->elem_line;
+    rec.value = js->elem;
+    rv = ingest_parse_record(ps, &rec);
+    json_decref(js->elem);
+    js->elem = NULL;
+    js->building = 0;
+    /* the error is set: the message is not used */
+    return rv == APR_SUCCESS ? 1 : cancel(ps, "a record sink failed");
+}
+
 static int close_container(ingest_parser_t *ps)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
 
     value_ended(ps);
     if (js->depth == 2 && over(ps, ps->offset + (apr_int64_t)consumed(ps))) {
@@ -290,17 +344,16 @@ static int close_container(ingest_parser_t *ps)
     js->depth--;
     if (js->depth == 0) {
         /* the top-level array: yajl refuses anything after it */
-        js->expect = INGEST_JSON_EXPECT_NONE;
+        js->expect = EXPECT_NONE;
         return 1;
     }
     if (js->building) {
         apr_array_pop(js->stack);
     }
     if (js->depth == 1) {
-        ps->records++;
-        js->building = js->collecting = 0;
-        js->expect = INGEST_JSON_EXPECT_COMMA;
+        js->expect = EXPECT_COMMA;
         js->scan_k = consumed(ps);
+        return element_ended(ps);
     }
     return 1;
 }
@@ -323,17 +376,13 @@ static int on_end(void *ctx)
 static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     ingest_parser_t *ps = ctx;
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
 
-    if (js->depth == 2 && js->collecting
-        && ingest_parse_add_name(ps, (const char *)key, len, 1) != APR_SUCCESS) {
-        return cancel(ps, "out of memory");
-    }
     if (js->building) {
-        /* what a cut to cell_bytes needs of it (a character may begin at
-         * the last byte kept, and a cut is seen as one) */
-        memcpy(js->key, key, len < ps->lim.cell_bytes + 4 ? len : ps->lim.cell_bytes + 4);
-        js->key_len = len;
+        json_decref(js->key);
+        if (!(js->key = json_stringn_nocheck((const char *)key, len))) {
+            return cancel(ps, "out of memory");
+        }
     }
     return 1;
 }
@@ -343,12 +392,11 @@ static const yajl_callbacks callbacks = {
     on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
 
-apr_status_t ingest_parse_json_init(ingest_parser_t *ps)
+static apr_status_t json_init(ingest_parser_t *ps)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
 
     js->stack = apr_array_make(ps->pool, 16, sizeof(json_t *));
-    js->key = apr_palloc(ps->pool, ps->lim.cell_bytes + 4);
     js->h = yajl_alloc(&callbacks, NULL, ps);
     if (!js->h) {
         return APR_ENOMEM;
@@ -359,14 +407,18 @@ apr_status_t ingest_parse_json_init(ingest_parser_t *ps)
     return APR_SUCCESS;
 }
 
-void ingest_parse_json_release(ingest_parser_t *ps)
+static void json_release(ingest_parser_t *ps)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
 
     if (js->h) {
         yajl_free(js->h);
         js->h = NULL;
     }
+    json_decref(js->elem);
+    js->elem = NULL;
+    json_decref(js->key);
+    js->key = NULL;
 }
 
 /* Looks for the first token after the last value, once yajl is through
@@ -376,7 +428,7 @@ void ingest_parse_json_release(ingest_parser_t *ps)
  * whatever the chunks. One scan (and one locate) per chunk at most. */
 static void next_token(ingest_parser_t *ps, const char *buf, apr_size_t len)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     apr_size_t i;
 
     if (js->value_end_here) {
@@ -401,7 +453,7 @@ static void next_token(ingest_parser_t *ps, const char *buf, apr_size_t len)
 static apr_status_t yajl_failure(ingest_parser_t *ps, const char *buf, apr_size_t buf_len, apr_int64_t line,
                                  apr_int64_t col)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     unsigned char *msg = yajl_get_error(js->h, 0, NULL, 0);
     apr_size_t len = msg ? strlen((char *)msg) : 0;
     apr_status_t rv;
@@ -427,7 +479,7 @@ static apr_status_t yajl_failure(ingest_parser_t *ps, const char *buf, apr_size_
 /* A callback cancelled the parse, at k in the chunk. */
 static apr_status_t cancelled(ingest_parser_t *ps, const char *buf, apr_size_t k)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     apr_int64_t line = js->cb_line, col = js->cb_col;
 
     if (!js->cb_too_long && over(ps, ps->offset + (apr_int64_t)k)) {
@@ -445,9 +497,9 @@ static apr_status_t cancelled(ingest_parser_t *ps, const char *buf, apr_size_t k
     return ingest_parse_fail(ps, line, col, "%s", js->cb_error);
 }
 
-apr_status_t ingest_parse_json_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
+static apr_status_t json_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     apr_int64_t line, col;
     apr_size_t i, k;
     yajl_status st;
@@ -495,9 +547,9 @@ apr_status_t ingest_parse_json_feed(ingest_parser_t *ps, const char *buf, apr_si
     return yajl_failure(ps, buf, len, line, col);
 }
 
-apr_status_t ingest_parse_json_finish(ingest_parser_t *ps)
+static apr_status_t json_finish(ingest_parser_t *ps)
 {
-    ingest_json_state_t *js = &ps->u.json;
+    json_state_t *js = ps->state;
     yajl_status st;
 
     if (!js->first_line) {
@@ -515,3 +567,14 @@ apr_status_t ingest_parse_json_finish(ingest_parser_t *ps)
     /* more was expected: the error is where the input stopped */
     return yajl_failure(ps, NULL, 0, ps->nl + 1, ps->col + 1);
 }
+
+const ingest_parse_format_t ingest_parse_format_json = {
+    .name = "json",
+    .names_key = "keys",
+    .state_size = sizeof(json_state_t),
+    .init = json_init,
+    .feed = json_feed,
+    .finish = json_finish,
+    .release = json_release,
+    .room = json_room,
+};

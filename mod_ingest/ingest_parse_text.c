@@ -4,37 +4,62 @@
 
 #include "ingest_parse_internal.h"
 
-/* Lines are counted by ingest_parse.c for every kind; what is left here is
- * the preview: the start of each of the first lines, enough of it to cut
- * to a preview cell, never the whole line. */
+/* Lines are counted by ingest_parse.c for every kind, and are the records
+ * here. With a sink other than the summary attached, each whole line is
+ * kept (ingest_parse_lines_feed, so at most record_bytes of it) and handed
+ * over. With only the summary, only the start of each of the first lines
+ * is kept, enough of it to cut to a preview cell, never the whole line,
+ * and handed to the summary as if it were the line: a line has no limit
+ * then. */
 
-apr_status_t ingest_parse_text_init(ingest_parser_t *ps)
+typedef struct {
+    ingest_parse_linebuf_t lb; /* with a sink: the line not yet ended */
+    /* only the summary: the start of the line being read, while it reads
+     * lines: cell_bytes and a few more, to cut on a character boundary
+     * (pool) */
+    char *cell;
+    apr_size_t cell_cap;
+    apr_size_t cell_len;
+    apr_size_t line_len; /* bytes of that line so far, at most cell_cap + 1 */
+} text_state_t;
+
+static apr_status_t text_init(ingest_parser_t *ps)
 {
-    ingest_text_state_t *ts = &ps->u.text;
+    text_state_t *ts = ps->state;
 
     ts->cell_cap = ps->lim.cell_bytes + 8;
     ts->cell = apr_palloc(ps->pool, ts->cell_cap);
     return APR_SUCCESS;
 }
 
-static apr_status_t end_line(ingest_parser_t *ps)
+/* A whole line, without its line feed (and without the CR before it). */
+static apr_status_t one_line(ingest_parser_t *ps, const char *s, apr_size_t len, apr_int64_t lineno)
 {
-    ingest_text_state_t *ts = &ps->u.text;
-    apr_size_t len = ts->cell_len;
+    ingest_record_t rec = {0};
 
-    /* CRLF: the line ends before the CR (when it was kept, the whole line
-     * was) */
-    if (ts->line_len == len && len && ts->cell[len - 1] == '\r') {
+    if (len && s[len - 1] == '\r') {
         len--;
     }
-    ts->cell_len = ts->line_len = 0;
-    if (ingest_parse_preview_put(ps, ps->preview, NULL, 0, ingest_parse_cell(ps, ts->cell, len)) < 0) {
-        return ingest_parse_fail(ps, 0, 0, "out of memory");
-    }
-    return APR_SUCCESS;
+    rec.line = lineno;
+    rec.text = s;
+    rec.text_len = len;
+    return ingest_parse_record(ps, &rec);
 }
 
-static void keep(ingest_text_state_t *ts, const char *s, apr_size_t len)
+/* Only the summary: the start of a line has been kept, to its end. A CR
+ * it ends with is the line's when it was kept whole; else it is past what
+ * a cell keeps of it, whether it is taken off or not. */
+static apr_status_t end_line(ingest_parser_t *ps)
+{
+    text_state_t *ts = ps->state;
+    apr_size_t len = ts->cell_len;
+
+    ts->cell_len = ts->line_len = 0;
+    /* the lines so far are the records so far */
+    return one_line(ps, ts->cell, len, ps->records + 1);
+}
+
+static void keep(text_state_t *ts, const char *s, apr_size_t len)
 {
     apr_size_t room = ts->cell_cap - ts->cell_len;
     apr_size_t n = len < room ? len : room;
@@ -48,28 +73,24 @@ static void keep(ingest_text_state_t *ts, const char *s, apr_size_t len)
     }
 }
 
-/* The preview is full (or a line was left out of it, and so are the
- * others): lines are only counted. */
-static int full(const ingest_parser_t *ps)
+static apr_status_t text_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
 {
-    return ps->preview_full || ps->u.text.lines >= INGEST_PARSE_PREVIEW;
-}
-
-apr_status_t ingest_parse_text_feed(ingest_parser_t *ps, const char *buf, apr_size_t len)
-{
-    ingest_text_state_t *ts = &ps->u.text;
+    text_state_t *ts = ps->state;
     apr_size_t off = 0, seg;
     const char *nl;
     apr_status_t rv;
 
-    while (off < len && !full(ps)) {
+    if (ingest_parse_has_sinks(ps)) {
+        return ingest_parse_lines_feed(ps, &ts->lb, buf, len, one_line);
+    }
+    /* the summary reads the first lines; the others are only counted */
+    while (off < len && ingest_parse_wanted(ps)) {
         nl = memchr(buf + off, '\n', len - off);
         seg = nl ? (apr_size_t)(nl - (buf + off)) : len - off;
         keep(ts, buf + off, seg);
         if (!nl) {
             break;
         }
-        ts->lines++;
         if ((rv = end_line(ps)) != APR_SUCCESS) {
             return rv;
         }
@@ -78,12 +99,41 @@ apr_status_t ingest_parse_text_feed(ingest_parser_t *ps, const char *buf, apr_si
     return APR_SUCCESS;
 }
 
-apr_status_t ingest_parse_text_finish(ingest_parser_t *ps)
+static apr_status_t text_finish(ingest_parser_t *ps)
 {
+    text_state_t *ts = ps->state;
+
+    if (ingest_parse_has_sinks(ps)) {
+        return ingest_parse_lines_finish(ps, &ts->lb, one_line);
+    }
     /* a last line without a line feed is a line too */
-    if (ps->partial && !full(ps)) {
-        ps->u.text.lines++;
+    if (ps->partial && ingest_parse_wanted(ps)) {
         return end_line(ps);
     }
     return APR_SUCCESS;
 }
+
+static void text_release(ingest_parser_t *ps)
+{
+    text_state_t *ts = ps->state;
+    ingest_parse_lines_release(&ts->lb);
+}
+
+/* Every line is a record: with a sink, those handed over (so that a sink
+ * sees them counted as they are, and a line too long fails after the
+ * same count however the input is cut); else the lines counted, whether
+ * the summary read them or not. */
+static apr_int64_t text_records(const ingest_parser_t *ps)
+{
+    return ingest_parse_has_sinks(ps) ? ps->records : ingest_parser_lines(ps);
+}
+
+const ingest_parse_format_t ingest_parse_format_text = {
+    .name = "text",
+    .state_size = sizeof(text_state_t),
+    .init = text_init,
+    .feed = text_feed,
+    .finish = text_finish,
+    .release = text_release,
+    .records = text_records,
+};
