@@ -114,6 +114,9 @@ static const ingest_profile_route_t routes[] = {
     {"POST", "/api/ingest/json", INGEST_EP_JSON, NULL, wrap},
     {"GET", "/api/ingest/status/{}", INGEST_EP_STATUS, NULL, status},
     {"GET", "/api/ingest/status/{}/results", INGEST_EP_RESULTS, NULL, wrap},
+    {"GET", "/api/ingest/status/{}/records", INGEST_EP_RECORDS, NULL, wrap},
+    /* a download: streamed as it is, only its errors in the envelope */
+    {"GET", "/api/ingest/status/{}/records.ndjson", INGEST_EP_RECORDS_NDJSON, NULL, NULL},
     {"PUT", "/api/ingest/upload/{}", INGEST_EP_UPLOAD, NULL, wrap},
     {"DELETE", "/api/ingest/{}", INGEST_EP_DELETE, NULL, deleted},
     {NULL, NULL, 0, NULL, NULL},

@@ -51,8 +51,9 @@ void ingest_record_json_string(ingest_copy_t *b, const char *s, apr_size_t len)
     PUTS(b, "\"");
 }
 
-void ingest_record_json_csv(ingest_copy_t *b, apr_size_t n, const char *const *names, const apr_size_t *name_lens,
-                            const char *const *fields, const apr_size_t *field_lens)
+void ingest_record_json_csv(ingest_copy_t *b, apr_size_t n, const char *const *names,
+                            const apr_size_t *name_lens, const char *const *fields,
+                            const apr_size_t *field_lens)
 {
     apr_size_t i;
 

@@ -15,8 +15,9 @@
 #include "ingest_copy.h"
 
 void ingest_record_json_string(ingest_copy_t *b, const char *s, apr_size_t len);
-void ingest_record_json_csv(ingest_copy_t *b, apr_size_t n, const char *const *names, const apr_size_t *name_lens,
-                            const char *const *fields, const apr_size_t *field_lens);
+void ingest_record_json_csv(ingest_copy_t *b, apr_size_t n, const char *const *names,
+                            const apr_size_t *name_lens, const char *const *fields,
+                            const apr_size_t *field_lens);
 void ingest_record_json_line(ingest_copy_t *b, const char *s, apr_size_t len);
 void ingest_record_json_value(ingest_copy_t *b, const json_t *v);
 

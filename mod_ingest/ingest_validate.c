@@ -364,7 +364,8 @@ apr_status_t ingest_validate_records(apr_pool_t *p, apr_table_t *args, ingest_re
 
     out->limit = INGEST_RECORDS_LIMIT_DEFAULT;
     out->after = 0;
-    if (only_allowed(p, args, allowed, "unknown query parameter (expected limit, after)", err) != APR_SUCCESS) {
+    if (only_allowed(p, args, allowed, "unknown query parameter (expected limit, after)", err)
+        != APR_SUCCESS) {
         return APR_EINVAL;
     }
     if ((v = apr_table_get(args, "limit")) != NULL) {

@@ -54,11 +54,11 @@ static int cut_short(request_rec *r, apr_status_t rv, apr_int64_t after)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                  IGLOGNO(00902) "records export cut short after seq %" APR_INT64_T_FMT ": the database failed",
-                  after);
-    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_INTERNAL_SERVER_ERROR, NULL, r->pool,
-                                                       r->connection->bucket_alloc));
+    ap_log_rerror(
+        APLOG_MARK, APLOG_ERR, rv, r,
+        IGLOGNO(00902) "records export cut short after seq %" APR_INT64_T_FMT ": the database failed", after);
+    APR_BRIGADE_INSERT_TAIL(
+        bb, ap_bucket_error_create(HTTP_INTERNAL_SERVER_ERROR, NULL, r->pool, r->connection->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
     ap_pass_brigade(r->output_filters, bb);
     return OK;

@@ -127,9 +127,9 @@ apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id
     return ingest_processor_finish_url(st, job_id, success, result, NULL, error, items, finished);
 }
 
-apr_status_t ingest_processor_finish_url(const ingest_step_t *st, const char *job_id, int success, json_t *result,
-                                         const char *result_url, const char *error, apr_int64_t items,
-                                         int *finished)
+apr_status_t ingest_processor_finish_url(const ingest_step_t *st, const char *job_id, int success,
+                                         json_t *result, const char *result_url, const char *error,
+                                         apr_int64_t items, int *finished)
 {
     char *rd = result ? json_dumps(result, JSON_COMPACT) : NULL;
     apr_status_t rv = ingest_store_worker_finish(st->p, st->s, st->dbd, job_id, st->owner, success, rd,
@@ -249,8 +249,8 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     /* a job with records is read back through its export */
     rv = ingest_processor_finish_url(
         st, str(job, "job_id"), 1, summary,
-        land ? apr_pstrcat(st->p, "/api/ingest/status/", str(job, "job_id"), "/records.ndjson", NULL) : NULL, NULL,
-        ingest_parser_records(ps), finished);
+        land ? apr_pstrcat(st->p, "/api/ingest/status/", str(job, "job_id"), "/records.ndjson", NULL) : NULL,
+        NULL, ingest_parser_records(ps), finished);
     json_decref(summary);
     return rv;
 }

@@ -41,9 +41,9 @@ apr_status_t ingest_processor_finish(const ingest_step_t *st, const char *job_id
                                      const char *error, apr_int64_t items, int *finished);
 
 /* The same, also setting the job's result_url (NULL: left as it is). */
-apr_status_t ingest_processor_finish_url(const ingest_step_t *st, const char *job_id, int success, json_t *result,
-                                         const char *result_url, const char *error, apr_int64_t items,
-                                         int *finished);
+apr_status_t ingest_processor_finish_url(const ingest_step_t *st, const char *job_id, int success,
+                                         json_t *result, const char *result_url, const char *error,
+                                         apr_int64_t items, int *finished);
 
 /* Take and give back a lease lock (ingest_step_t.lease_lock), when there
  * is one: NULL without step threads. */

@@ -74,7 +74,8 @@ apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
                                      int batch, json_t **jobs);
 apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                         const char *owner, int success, const char *result_data,
-                                        const char *result_url, const char *error, apr_int64_t items, int *done);
+                                        const char *result_url, const char *error, apr_int64_t items,
+                                        int *done);
 /* ingest_store_worker_finish for many jobs in one statement: outcomes is
  * a JSON array of {job_id, status (completed|failed), result_data, error,
  * items}; *done: the jobs still held by owner, now finished. */
@@ -124,12 +125,13 @@ typedef struct {
 /* One transaction: the lease checked and renewed, then a COPY of buf (a
  * whole binary COPY stream, ingest_copy.h). *held 0: the job is no longer
  * this worker's, nothing was written (and APR_SUCCESS). */
-apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
-                                       const char *buf, apr_size_t len, int *held);
+apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                       const ingest_records_batch_t *b, const char *buf, apr_size_t len,
+                                       int *held);
 /* Deletes the records an earlier run of the job wrote, a batch per
  * transaction, each under the lease. */
-apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
-                                        int *held);
+apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                        const ingest_records_batch_t *b, int *held);
 /* A failed job's records are to be swept as a deleted job's. */
 apr_status_t ingest_store_records_forget(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id);
 /* Deletes one batch of a gone job's records; *more: there may be more. */
@@ -145,12 +147,14 @@ typedef struct {
     apr_size_t text_len;
 } ingest_records_piece_t;
 /* The piece after seq `after`; allocated from p. */
-apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
-                                         const char *job_id, apr_int64_t after, ingest_records_piece_t *out);
+apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                         const ingest_identity_t *id, const char *job_id, apr_int64_t after,
+                                         ingest_records_piece_t *out);
 /* {exists, job: {status, processed_items}, records: [{seq, line, data}]}:
  * up to limit + 1 records after seq `after`, the tenant's job only. */
-apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
-                                       const char *job_id, apr_int64_t after, int limit, json_t **page);
+apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                       const ingest_identity_t *id, const char *job_id, apr_int64_t after,
+                                       int limit, json_t **page);
 
 /* ---- tenant quotas (mod_ingest_store_quota.c) */
 extern const ingest_stmt_t ingest_quota_statements[];

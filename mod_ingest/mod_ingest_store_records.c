@@ -33,8 +33,8 @@ const ingest_stmt_t ingest_record_statements[] = {
      " SELECT seq FROM ingest_records WHERE job_id = %s::uuid ORDER BY seq LIMIT " RECORDS_DELETE_BATCH ")",
      0},
     /* A failed parse's records go as a deleted job's do. */
-    {"ingest_w_records_forget", "INSERT INTO ingest_records_gone (job_id) VALUES (%s::uuid) ON CONFLICT DO NOTHING",
-     1},
+    {"ingest_w_records_forget",
+     "INSERT INTO ingest_records_gone (job_id) VALUES (%s::uuid) ON CONFLICT DO NOTHING", 1},
     /* One batch of the oldest gone job's records; the job leaves the list
      * with its last batch. */
     {"ingest_w_records_sweep",
@@ -51,7 +51,8 @@ const ingest_stmt_t ingest_record_statements[] = {
     /* A page of a job's records after seq `after`, one more than asked
      * (to tell whether there are more); a failed job shows none. */
     {"ingest_records_page",
-     "WITH job AS (SELECT job_id, status, processed_items FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s)"
+     "WITH job AS (SELECT job_id, status, processed_items FROM ingest_jobs WHERE job_id = %s::uuid AND "
+     "tenant_id = %s)"
      " SELECT json_build_object('exists', EXISTS (SELECT 1 FROM job),"
      "  'job', (SELECT json_build_object('status', status, 'processed_items', processed_items) FROM job),"
      "  'records', coalesce((SELECT json_agg(json_build_object('seq', r.seq, 'line', r.line, 'data', r.data)"
@@ -64,7 +65,8 @@ const ingest_stmt_t ingest_record_statements[] = {
      * always comes), as text: whether the job is the tenant's, its file
      * name, the records, the last seq, their data one per line. */
     {"ingest_records_export",
-     "WITH job AS (SELECT job_id, filename, status FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = %s),"
+     "WITH job AS (SELECT job_id, filename, status FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = "
+     "%s),"
      " page AS (SELECT seq, data FROM (SELECT seq, data,"
      "   sum(pg_column_size(data)) OVER (ORDER BY seq) - pg_column_size(data) AS before"
      "   FROM (SELECT seq, data FROM ingest_records"
@@ -87,12 +89,9 @@ static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const inge
                          int *held)
 {
     const char *done = i64(p, b->processed);
-    const char *args[6] = {done,
-                           done,
-                           i64(p, b->total),
-                           apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
-                           b->job_id,
-                           b->owner};
+    const char *args[6] = {
+        done,      done,    i64(p, b->total), apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
+        b->job_id, b->owner};
     int n = 0;
     apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 6, args, &n);
 
@@ -112,7 +111,8 @@ static apr_status_t copy_in(server_rec *s, ap_dbd_t *dbd, const char *buf, apr_s
     if (!c) {
         return INGEST_EDB_DOWN;
     }
-    res = PQexec(c, "COPY ingest_records (job_id, seq, line, tenant_id, data) FROM STDIN WITH (FORMAT binary)");
+    res =
+        PQexec(c, "COPY ingest_records (job_id, seq, line, tenant_id, data) FROM STDIN WITH (FORMAT binary)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         why = PQresultErrorMessage(res);
         PQclear(res);
@@ -191,8 +191,9 @@ static apr_status_t copy_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, cons
     return copy_in(s, dbd, c->buf, c->len);
 }
 
-apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
-                                       const char *buf, apr_size_t len, int *held)
+apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                       const ingest_records_batch_t *b, const char *buf, apr_size_t len,
+                                       int *held)
 {
     copy_ctx_t c = {buf, len};
     return in_batch(p, s, dbd, b, held, copy_batch, &c);
@@ -205,8 +206,8 @@ static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, con
     return ingest_db_exec(p, s, dbd, "ingest_w_records_clear", 2, args, ctx);
 }
 
-apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
-                                        int *held)
+apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                        const ingest_records_batch_t *b, int *held)
 {
     apr_status_t rv;
     int n;
@@ -237,8 +238,9 @@ apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *
     return rv;
 }
 
-apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
-                                         const char *job_id, apr_int64_t after, ingest_records_piece_t *out)
+apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                         const ingest_identity_t *id, const char *job_id, apr_int64_t after,
+                                         ingest_records_piece_t *out)
 {
     const char *args[3] = {job_id, id->tenant, i64(p, after)};
     apr_dbd_results_t *res = NULL;
@@ -250,19 +252,21 @@ apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t 
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* the entries live until the next row is asked for: copied */
     while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
         out->exists = (v = apr_dbd_get_entry(dbd->driver, row, 0)) && *v == 't';
-        out->filename = apr_dbd_get_entry(dbd->driver, row, 1);
+        out->filename = (v = apr_dbd_get_entry(dbd->driver, row, 1)) ? apr_pstrdup(p, v) : NULL;
         out->records = (v = apr_dbd_get_entry(dbd->driver, row, 2)) ? apr_atoi64(v) : 0;
         out->last = (v = apr_dbd_get_entry(dbd->driver, row, 3)) ? apr_atoi64(v) : 0;
-        out->text = apr_dbd_get_entry(dbd->driver, row, 4);
-        out->text_len = out->text ? strlen(out->text) : 0;
+        out->text_len = (v = apr_dbd_get_entry(dbd->driver, row, 4)) ? strlen(v) : 0;
+        out->text = v ? apr_pstrmemdup(p, v, out->text_len) : NULL;
     }
     return APR_SUCCESS;
 }
 
-apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
-                                       const char *job_id, apr_int64_t after, int limit, json_t **page)
+apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                       const ingest_identity_t *id, const char *job_id, apr_int64_t after,
+                                       int limit, json_t **page)
 {
     const char *args[4] = {job_id, id->tenant, i64(p, after), apr_itoa(p, limit)};
     return ingest_db_select_json(p, s, dbd, "ingest_records_page", 4, args, page);

@@ -103,7 +103,8 @@ const ingest_stmt_t ingest_worker_statements[] = {
     /* The holder's running jobs whose running phase is over. */
     {"ingest_w_due",
      "SELECT json_build_object('jobs', coalesce(json_agg(json_build_object("
-     "  'job_id', job_id, 'tenant_id', tenant_id, 'elapsed_ms', (extract(epoch FROM now() - started_at) * 1000)::bigint,"
+     "  'job_id', job_id, 'tenant_id', tenant_id, 'elapsed_ms', (extract(epoch FROM now() - started_at) * "
+     "1000)::bigint,"
      "  'source_type', source_type, 'file_type', file_type, 'file_size', file_size,"
      "  'content_sha256', content_sha256, 'storage_path', storage_path)), '[]'))"
      " FROM (SELECT * FROM ingest_jobs WHERE status = 'running' AND lease_owner = %s"
@@ -272,10 +273,12 @@ apr_status_t ingest_store_worker_due(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
 
 apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                         const char *owner, int success, const char *result_data,
-                                        const char *result_url, const char *error, apr_int64_t items, int *done)
+                                        const char *result_url, const char *error, apr_int64_t items,
+                                        int *done)
 {
     const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
-    const char *args[8] = {success ? "completed" : "failed", result_data, error, result_url, n, n, job_id, owner};
+    const char *args[8] = {
+        success ? "completed" : "failed", result_data, error, result_url, n, n, job_id, owner};
     apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_finish", 8, args, done);
     ingest_cache_forget(s, p, job_id);
     return counted(rv, success ? INGEST_M_FINISH_COMPLETED : INGEST_M_FINISH_FAILED, *done);

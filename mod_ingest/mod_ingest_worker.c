@@ -361,7 +361,8 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         rv = ingest_store_records_sweep(p, w->s, dbd, &swept, &more);
         if (rv == APR_SUCCESS && swept) {
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
-                         IGLOGNO(00424) "worker: removed %" APR_INT64_T_FMT " record(s) of a deleted or failed job",
+                         IGLOGNO(00424) "worker: removed %" APR_INT64_T_FMT
+                                        " record(s) of a deleted or failed job",
                          swept);
         }
         if (!more) {

@@ -89,7 +89,7 @@ $r = $t->request('POST', '/api/ingest/json', token => $acme,
     json => { records => [ { sku => 'A-1', qty => 3 }, { sku => 'B-2', qty => 0 } ] });
 is($r->{status}, 202, 'a JSON ingest is accepted') or diag $r->{content};
 my $jid = $r->{json}{job_id};
-ok(wait_until('the JSON ingest', 60, sub { $t->job_outcome($jid) =~ /^(completed|failed)/ }), '... and ends');
+ok(wait_until('the JSON ingest', 60, sub { ($t->job_outcome($jid))[0] =~ /^(completed|failed)/ }), '... and ends');
 ($all) = all_records($acme, $jid, 100);
 is_deeply([ map { $_->{data} } @{ $all // [] } ], [ { sku => 'A-1', qty => 3 }, { sku => 'B-2', qty => 0 } ],
     '... its records are the posted ones');
@@ -119,14 +119,14 @@ is_deeply([ $r->{json}{records}, $r->{json}{next_after}, $r->{json}{has_more} ],
 my $big_id = $job->{job_id};
 
 # ---- validation and isolation
-problem_ok($t->request('GET', "/api/ingest/status/$big_id/records?limit=0", token => $acme), 422, 'validation',
+problem_ok($t->request('GET', "/api/ingest/status/$big_id/records?limit=0", token => $acme), 422, 'invalid-field',
     'limit=0');
-problem_ok($t->request('GET', "/api/ingest/status/$big_id/records?limit=1001", token => $acme), 422, 'validation',
+problem_ok($t->request('GET', "/api/ingest/status/$big_id/records?limit=1001", token => $acme), 422, 'invalid-field',
     'limit=1001');
-problem_ok($t->request('GET', "/api/ingest/status/$big_id/records?after=-1", token => $acme), 422, 'validation',
+problem_ok($t->request('GET', "/api/ingest/status/$big_id/records?after=-1", token => $acme), 422, 'invalid-field',
     'after=-1');
 $r = $t->request('GET', "/api/ingest/status/$big_id/records?page=2", token => $acme);
-problem_ok($r, 422, 'validation', 'an unknown parameter');
+problem_ok($r, 422, 'invalid-field', 'an unknown parameter');
 like($r->{json}{detail} // '', qr/expected limit, after/, '... naming what is allowed');
 problem_ok($t->request('GET', "/api/ingest/status/$big_id/records", token => $globex), 404, undef,
     "another tenant's job");
@@ -134,7 +134,7 @@ problem_ok($t->request('GET', '/api/ingest/status/00000000-0000-7000-8000-000000
     404, undef, 'a job that does not exist');
 problem_ok($t->request('GET', "/api/ingest/status/$big_id/records.ndjson", token => $globex), 404, undef,
     "another tenant's export");
-problem_ok($t->request('GET', "/api/ingest/status/$big_id/records.ndjson?x=1", token => $acme), 422, 'validation',
+problem_ok($t->request('GET', "/api/ingest/status/$big_id/records.ndjson?x=1", token => $acme), 422, 'invalid-field',
     'the export with a query parameter');
 
 # ---- a re-run replaces what an earlier run left (here: rows put there by hand)
@@ -144,7 +144,7 @@ $t->psql("INSERT INTO ingest_records (job_id, seq, line, tenant_id, data) SELECT
 my $res = HTTP::Tiny->new(timeout => 30)->request('PUT', $t->url($init->{upload_url}),
     { headers => { 'Content-Type' => 'application/octet-stream' }, content => "k\nnew1\nnew2\n" });
 is($res->{status}, 200, 'a job with stale records uploaded');
-ok(wait_until('the re-run', 60, sub { $t->job_outcome($init->{job_id}) =~ /^completed/ }), '... completes');
+ok(wait_until('the re-run', 60, sub { ($t->job_outcome($init->{job_id}))[0] =~ /^completed/ }), '... completes');
 ($all) = all_records($acme, $init->{job_id}, 100);
 is_deeply([ map { $_->{data} } @{ $all // [] } ], [ { k => 'new1' }, { k => 'new2' } ],
     '... with its own records only');
@@ -153,7 +153,7 @@ is_deeply([ map { $_->{data} } @{ $all // [] } ], [ { k => 'new1' }, { k => 'new
 my $bad = "id,v\n" . join('', map { "$_,x\n" } 1 .. 12_000) . "oops\n";
 $job = $t->upload_parsed($acme, 'broken', 'csv', $bad);
 is($job->{status}, 'failed', 'a CSV with a bad row fails');
-like($job->{error} // '', qr/^line 12002: row 12001 has 1 fields, the header has 2/, '... naming the row');
+like($job->{error} // '', qr/^line 12002, column 1: row 12001 has 1 fields, the header has 2/, '... naming the row');
 ok(wait_until('the sweep of a failed job', 30, sub { stored($job->{job_id}) == 0 }),
     '... and the records it had committed are removed');
 is_deeply($t->request('GET', "/api/ingest/status/$job->{job_id}/records", token => $acme)->{json}{records}, [],

@@ -9,13 +9,13 @@
 START_TEST(copy_layout)
 {
     static const unsigned char want[] = {
-        'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xFF, '\r', '\n', 0, /* signature */
-        0, 0, 0, 0, 0, 0, 0, 0,                                  /* flags, extension */
-        0, 3,                                                    /* 3 fields */
-        0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 1, 2,                      /* int8 258 */
-        0, 0, 0, 2, 'h', 'i',                                    /* text */
-        0, 0, 0, 3, 1, '{', '}',                                 /* jsonb */
-        0xFF, 0xFF};                                             /* trailer */
+        'P',  'G', 'C', 'O', 'P', 'Y', '\n', 0xFF, '\r', '\n', 0,    /* signature */
+        0,    0,   0,   0,   0,   0,   0,    0,                      /* flags, extension */
+        0,    3,                                                     /* 3 fields */
+        0,    0,   0,   8,   0,   0,   0,    0,    0,    0,    1, 2, /* int8 258 */
+        0,    0,   0,   2,   'h', 'i',                               /* text */
+        0,    0,   0,   3,   1,   '{', '}',                          /* jsonb */
+        0xFF, 0xFF};                                                 /* trailer */
     ingest_copy_t b = {0};
     apr_size_t at;
 
@@ -62,7 +62,8 @@ END_TEST
 static void json_is(ingest_copy_t *b, const char *want)
 {
     json_error_t e;
-    json_t *got = json_loadb(b->data, b->len, JSON_DECODE_ANY, &e), *w = json_loads(want, JSON_DECODE_ANY, NULL);
+    json_t *got = json_loadb(b->data, b->len, JSON_DECODE_ANY, &e),
+           *w = json_loads(want, JSON_DECODE_ANY, NULL);
     ck_assert_msg(got != NULL, "not JSON: %.*s (%s)", (int)b->len, b->data, e.text);
     ck_assert_msg(json_equal(got, w), "got %.*s", (int)b->len, b->data);
     json_decref(got);
