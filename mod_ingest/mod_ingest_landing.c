@@ -1,3 +1,4 @@
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "ingest_copy.h"
@@ -21,6 +22,8 @@ struct ingest_landing {
     apr_int64_t pending;   /* records in buf */
     apr_int64_t committed; /* records committed */
     apr_int64_t total;     /* estimate shown with each batch */
+    apr_off_t size;        /* the file's size */
+    apr_off_t read;        /* bytes read before the chunk being parsed */
     apr_status_t rv;       /* the first failure */
     int held;
 };
@@ -58,6 +61,16 @@ static apr_status_t flush(ingest_landing_t *l)
     ingest_copy_finish(&l->buf);
     if (l->buf.failed) {
         return l->rv = APR_ENOMEM;
+    }
+    /* the total, estimated so that progress is the share of the file
+     * read before the last committed record: it never goes back */
+    if (l->size > 0) {
+        double t =
+            (double)(l->committed + l->pending) * (double)l->size / (double)(l->read > 0 ? l->read : 1);
+        l->total = t > (double)APR_INT64_MAX / 2 ? APR_INT64_MAX / 2 : (apr_int64_t)t;
+    }
+    if (l->total <= l->committed + l->pending) {
+        l->total = l->committed + l->pending + 1;
     }
     b = batch_of(l, l->committed + l->pending);
     l->rv = ingest_store_records_copy(st->p, st->s, st->dbd, &b, l->buf.data, l->buf.len, &l->held);
@@ -104,12 +117,12 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
 }
 
 apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
-                                  const char *tenant, apr_int64_t total_estimate, ingest_landing_t **out,
-                                  int *held)
+                                  const char *tenant, ingest_landing_t **out, int *held)
 {
     ingest_landing_t *l = apr_pcalloc(st->p, sizeof(*l));
     ingest_records_batch_t b;
     apr_status_t rv;
+    int more;
 
     *out = NULL;
     if (!ingest_copy_uuid_parse(job_id, l->id) || !tenant) {
@@ -119,15 +132,21 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
     l->job_id = job_id;
     l->tenant = tenant;
     l->tenant_len = strlen(tenant);
-    l->total = total_estimate;
     l->held = 1;
     apr_pool_cleanup_register(st->p, l, landing_cleanup, apr_pool_cleanup_null);
-    /* a re-run replaces what an earlier one committed */
+    /* a re-run replaces what an earlier one committed, a batch at a time,
+     * as long as the child is not exiting (the job is given back then) */
     b = batch_of(l, 0);
-    rv = ingest_store_records_clear(st->p, st->s, st->dbd, &b, held);
-    if (rv != APR_SUCCESS || !*held) {
-        return rv;
-    }
+    do {
+        rv = ingest_store_records_clear(st->p, st->s, st->dbd, &b, held, &more);
+        if (rv != APR_SUCCESS || !*held) {
+            return rv;
+        }
+        if (apr_atomic_read32(st->stopping)) {
+            *held = 0;
+            return APR_SUCCESS;
+        }
+    } while (more);
     ingest_copy_start(&l->buf);
     if ((rv = ingest_parser_add_sink(ps, on_record, l)) != APR_SUCCESS) {
         return rv;
@@ -136,9 +155,16 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
     return APR_SUCCESS;
 }
 
-void ingest_landing_estimate(ingest_landing_t *l, apr_int64_t total)
+void ingest_landing_position(ingest_landing_t *l, apr_off_t read, apr_off_t size)
 {
-    l->total = total;
+    l->read = read;
+    l->size = size;
+}
+
+void ingest_landing_progress(const ingest_landing_t *l, apr_int64_t *processed, apr_int64_t *total)
+{
+    *processed = l->committed;
+    *total = l->committed ? l->total : 0;
 }
 
 apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held)
@@ -146,11 +172,6 @@ apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held)
     apr_status_t rv = flush(l);
     *held = l->held;
     return rv;
-}
-
-apr_int64_t ingest_landing_committed(const ingest_landing_t *l)
-{
-    return l->committed;
 }
 
 apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held)

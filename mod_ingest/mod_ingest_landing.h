@@ -15,15 +15,17 @@ typedef struct ingest_landing ingest_landing_t;
 /* Clears what an earlier run of the job landed, then attaches the sink to
  * ps. *held 0: the job is no longer this worker's (nothing to do). */
 apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
-                                  const char *tenant, apr_int64_t total_estimate, ingest_landing_t **out,
-                                  int *held);
-/* The estimate of the job's records that a batch's commit shows as
- * total_items (the parse's estimate from the bytes read). */
-void ingest_landing_estimate(ingest_landing_t *l, apr_int64_t total);
+                                  const char *tenant, ingest_landing_t **out, int *held);
+/* Before each chunk is parsed: the bytes read before it, of the file's
+ * size. A batch's commit shows total_items as the records committed scaled
+ * by the share of the file read, so progress follows the bytes and never
+ * goes back. */
+void ingest_landing_position(ingest_landing_t *l, apr_off_t read, apr_off_t size);
+/* The records committed and the total shown with them (0 and 0 before
+ * the first batch). */
+void ingest_landing_progress(const ingest_landing_t *l, apr_int64_t *processed, apr_int64_t *total);
 /* Sends the last batch. *held as above. */
 apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held);
-/* Records committed so far. */
-apr_int64_t ingest_landing_committed(const ingest_landing_t *l);
 /* Why the sink stopped the parse: a database error (rv), or the lease
  * lost (*held 0); APR_SUCCESS with *held 1 when it did not. */
 apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held);

@@ -172,7 +172,7 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     }
     /* every record lands in ingest_records (a re-run replaces them) */
     if (kind != INGEST_PARSE_BINARY) {
-        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"), 0, &land, &held);
+        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"), &land, &held);
         if (rv != APR_SUCCESS || !held) {
             return rv;
         }
@@ -189,23 +189,24 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
             return finish(st, job, 0, NULL, "the stored file could not be read", ingest_parser_records(ps),
                           finished);
         }
+        if (land) {
+            ingest_landing_position(land, done_bytes, size);
+        }
         done_bytes += (apr_off_t)n;
         if ((prv = ingest_parser_feed(ps, buf, n)) != APR_SUCCESS) {
             break;
         }
         if (apr_time_now() - last >= PROGRESS_EVERY) {
-            apr_int64_t recs = ingest_parser_records(ps);
             /* the total is an estimate until the end: records so far,
-             * scaled by the share of bytes read; the records processed
-             * are those committed */
-            apr_int64_t est =
-                done_bytes > 0 ? (apr_int64_t)((double)recs * (double)size / (double)done_bytes) : 0;
-            apr_int64_t done = land ? ingest_landing_committed(land) : recs;
-            est = est > recs ? est : recs + 1;
-            last = apr_time_now();
+             * scaled by the share of bytes read; with records landing,
+             * the records committed and the estimate of their batch */
+            apr_int64_t done = ingest_parser_records(ps), est;
+            est = done_bytes > 0 ? (apr_int64_t)((double)done * (double)size / (double)done_bytes) : 0;
+            est = est > done ? est : done + 1;
             if (land) {
-                ingest_landing_estimate(land, est);
+                ingest_landing_progress(land, &done, &est);
             }
+            last = apr_time_now();
             rv = ingest_processor_progress(st, str(job, "job_id"), done, est, &held);
             if (rv != APR_SUCCESS || !held || apr_atomic_read32(st->stopping)) {
                 /* lost the job, or the child is exiting: the next holder

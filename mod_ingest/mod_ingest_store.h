@@ -128,10 +128,10 @@ typedef struct {
 apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                        const ingest_records_batch_t *b, const char *buf, apr_size_t len,
                                        int *held);
-/* Deletes the records an earlier run of the job wrote, a batch per
- * transaction, each under the lease. */
+/* Deletes a batch of the records an earlier run of the job wrote, in a
+ * transaction under the lease; *more: there may be more. */
 apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                        const ingest_records_batch_t *b, int *held);
+                                        const ingest_records_batch_t *b, int *held, int *more);
 /* A failed job's records are to be swept as a deleted job's. */
 apr_status_t ingest_store_records_forget(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id);
 /* Deletes one batch of a gone job's records; *more: there may be more. */

@@ -207,15 +207,12 @@ static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, con
 }
 
 apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                        const ingest_records_batch_t *b, int *held)
+                                        const ingest_records_batch_t *b, int *held, int *more)
 {
-    apr_status_t rv;
-    int n;
+    int n = 0;
+    apr_status_t rv = in_batch(p, s, dbd, b, held, clear_batch, &n);
 
-    do {
-        n = 0;
-        rv = in_batch(p, s, dbd, b, held, clear_batch, &n);
-    } while (rv == APR_SUCCESS && *held && n >= atoi(RECORDS_DELETE_BATCH));
+    *more = rv == APR_SUCCESS && *held && n >= atoi(RECORDS_DELETE_BATCH);
     return rv;
 }
 

@@ -40,16 +40,15 @@ my $tok = $t->token('threads', 'u1');
 # ---------------------------------------------------------------- the big file
 # 200 MiB of CSV on disk, written a 1 MiB block of whole lines at a time
 # (never the whole file in memory), uploaded from disk in 1 MiB pieces.
-# Short rows: the parse costs per record, so 105 million one-digit rows
-# take several seconds (about 40 MB/s on one core here, against 280 MB/s
-# with 60-byte rows); the 20 small jobs need one to three (their uploads
-# fsync).
+# Rows of 100 bytes: every record lands in ingest_records (COPY), so the
+# parse costs per record and per byte; 2 million rows take several seconds
+# here, the 20 small jobs one to three (their uploads fsync).
 my $BLOCKS = 200;
 my $big_file = "$t->{dir}/big.csv";
 my ($lines, $block) = (0, '');
 while (length($block) < MiB - 16) {
     $lines++;
-    $block .= ($lines % 10) . "\n";
+    $block .= ($lines % 10) . ('x' x 98) . "\n";
 }
 my $head = "a\n";
 {
