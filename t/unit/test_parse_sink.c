@@ -279,6 +279,18 @@ START_TEST(json_records)
 }
 END_TEST
 
+/* yajl lets a lone surrogate through, which jansson would not dump: its
+ * bytes become U+FFFD, as in the summary; a NUL stays. */
+START_TEST(json_invalid_utf8)
+{
+    static const char json[] = "[{\"s\":\"a\\udc00b\",\"k\\u0000\":\"\\u0000\"}]";
+
+    EXPECT_RECORDS(INGEST_PARSE_JSON, NULL, json, NULL,
+                   "1@1 {\"s\":\"a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                   "b\",\"k\\u0000\":\"\\u0000\"}");
+}
+END_TEST
+
 /* Past the records the summary reads (its keys come from the first 100),
  * every element is still handed over. */
 START_TEST(json_many_records)
@@ -480,6 +492,7 @@ Suite *suite_parse_sink(void)
     tcase_add_test(tc, csv_records);
     tcase_add_test(tc, csv_columns);
     tcase_add_test(tc, json_records);
+    tcase_add_test(tc, json_invalid_utf8);
     tcase_add_test(tc, json_many_records);
     tcase_add_test(tc, ndjson_records);
     tcase_add_test(tc, text_records);
