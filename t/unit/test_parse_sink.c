@@ -210,6 +210,9 @@ START_TEST(csv_records)
                    "2@4 8:say \"hi\",0:,5:K\xC3\xB6ln", "3@6 1:x,0:,1:y");
     /* the header was read before the first row */
     ck_assert_int_eq(r.sink.columns_at_first, 3);
+    /* spaces and tabs around a field, outside its quotes, are libcsv's to
+     * take off */
+    EXPECT_RECORDS(INGEST_PARSE_CSV, NULL, "h1,h2,h3\n a b ,\t\"q \" , x\n", NULL, "1@2 3:a b,2:q ,1:x");
 }
 END_TEST
 
