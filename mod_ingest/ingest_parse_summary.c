@@ -1,4 +1,3 @@
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -24,8 +23,9 @@ struct ingest_parse_summary {
     int truncated;          /* something was cut or left out */
 };
 
-/* A string cut to cell_bytes (ingest_parse_string, NUL replaced): a listed name, or a key or string of the
- * preview. A cut makes the summary say truncated. */
+/* A string cut to cell_bytes (ingest_parse_string, NUL replaced): a
+ * listed name, or a key or string of the preview. A cut makes the summary
+ * say truncated. */
 static json_t *cell(ingest_parse_summary_t *sm, const char *s, apr_size_t len)
 {
     int cut = 0;
