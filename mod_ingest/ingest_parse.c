@@ -286,9 +286,72 @@ void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len)
     }
 }
 
+/* ------------------------------------------------------------ strings */
+
+/* The length of the character at s[i], 0 when it is not valid UTF-8. */
+static apr_size_t char_len(const char *s, apr_size_t i, apr_size_t len, int keep_nul)
+{
+    return keep_nul && !s[i] ? 1 : ingest_utf8_char(s, i, len);
+}
+
+/* A new JSON string of s: at most max bytes, cut on a character boundary
+ * (*cut, when not NULL, says whether it was), every byte that is not part
+ * of valid UTF-8, and NUL unless keep_nul, replaced by U+FFFD (three
+ * bytes for one). */
+json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max, int keep_nul, int *cut)
+{
+    static const char replacement[] = "\xEF\xBF\xBD";
+    apr_size_t i = 0, out = 0, cap, n;
+    char *buf;
+    json_t *j;
+
+    /* most strings are short and valid: no copy */
+    while (i < len && i < max && (n = char_len(s, i, len, keep_nul)) != 0 && i + n <= max) {
+        i += n;
+    }
+    if (cut) {
+        *cut = 0;
+    }
+    if (i == len) {
+        return json_stringn_nocheck(s, len);
+    }
+    /* a replacement is three bytes for one */
+    cap = len - i < (max - i) / 3 ? i + 3 * (len - i) : max;
+    buf = malloc(cap + 1);
+    if (!buf) {
+        return NULL;
+    }
+    memcpy(buf, s, i);
+    out = i;
+    while (i < len) {
+        n = char_len(s, i, len, keep_nul);
+        if (n) {
+            if (n > max - out) {
+                break;
+            }
+            memcpy(buf + out, s + i, n);
+            i += n;
+        } else {
+            if (3 > max - out) {
+                break;
+            }
+            memcpy(buf + out, replacement, 3);
+            i++;
+        }
+        out += n ? n : 3;
+    }
+    if (cut) {
+        *cut = i < len;
+    }
+    j = json_stringn_nocheck(buf, out);
+    free(buf);
+    return j;
+}
+
 /* -------------------------------------------------------------- sinks */
 
-apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, void *baton)
+apr_status_t ingest_parse_attach(ingest_parser_t *ps, ingest_record_fn fn, ingest_parse_header_fn on_header,
+                                 void *baton)
 {
     ingest_parse_sink_t *sink;
 
@@ -297,9 +360,14 @@ apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, vo
     }
     sink = apr_array_push(ps->sinks);
     sink->fn = fn;
-    sink->on_header = NULL;
+    sink->on_header = on_header;
     sink->baton = baton;
     return APR_SUCCESS;
+}
+
+apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, void *baton)
+{
+    return ingest_parse_attach(ps, fn, NULL, baton);
 }
 
 int ingest_parse_has_sinks(const ingest_parser_t *ps)

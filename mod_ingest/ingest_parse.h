@@ -5,8 +5,9 @@
  * file's size, in memory bounded by the limits below (not by the file, nor
  * by its shape). CSV with libcsv (RFC 4180, header row), JSON arrays of
  * objects with yajl's event parser, NDJSON one line at a time with jansson,
- * and plain text (lines). Pure: the worker reads the file and feeds it
- * here. */
+ * and plain text (lines). Each record is handed, once it has ended, to the
+ * record sinks attached (ingest_parser_add_sink); the summary is built by
+ * one of them. Pure: the worker reads the file and feeds it here. */
 
 #include <apr_pools.h>
 #include <jansson.h>
@@ -75,7 +76,9 @@ apr_status_t ingest_parser_feed(ingest_parser_t *ps, const char *buf, apr_size_t
 apr_status_t ingest_parser_finish(ingest_parser_t *ps);
 
 /* Records so far: CSV data rows (the header excluded), JSON array
- * elements, NDJSON non-blank lines, text lines; 0 for binary. */
+ * elements, NDJSON non-blank lines, text lines (with a sink attached, the
+ * lines handed over: the same once finished); 0 for binary. A record a
+ * sink refused is not counted. */
 apr_int64_t ingest_parser_records(const ingest_parser_t *ps);
 
 /* Lines so far (newlines seen, plus a last line without one at finish). */
@@ -108,14 +111,18 @@ typedef struct {
     apr_int64_t line; /* the line the record begins on, 1-based */
     /* CSV: the row's fields in column order (nfields is the header's
      * count), each with its length: the bytes as libcsv unquotes them
-     * (spaces and tabs around an unquoted field are not kept), NUL and
-     * invalid UTF-8 included, each followed by a NUL that is not counted */
+     * (spaces and tabs around a field, outside its quotes, are not kept),
+     * NUL and invalid UTF-8 included, each followed by a NUL that is not
+     * counted */
     apr_size_t nfields;
     const char *const *fields;
     const apr_size_t *field_lens;
-    /* JSON, NDJSON: the element (an object), whole, not cut; JSON: numbers
+    /* JSON, NDJSON: the element (an object), whole, not cut. JSON: numbers
      * as jansson integers when they fit one, else reals, or strings when
-     * beyond a double */
+     * beyond a double (as in the summary); in strings and keys, the bytes
+     * of what yajl lets through but is not UTF-8 (a lone surrogate, an
+     * overlong form) are U+FFFD each, and "\u0000" is a NUL. NDJSON: as
+     * jansson reads the line. */
     json_t *value;
     /* TEXT: the whole line without its line end (LF, or CR LF; a last line
      * without LF loses a CR it ends with too); never NULL */
@@ -142,8 +149,10 @@ typedef apr_status_t (*ingest_record_fn)(void *baton, const ingest_parser_t *ps,
  * parse ("line N exceeds IngestMaxRecordSize (... bytes)") as a record of
  * the other formats does; with only the summary, text lines have no limit
  * and nothing beyond the preview's cells is kept. And every JSON element
- * is then built as a jansson value (otherwise only those the summary
- * reads are): in memory a few times its text, which record_bytes bounds. */
+ * is then built whole as a jansson value (otherwise only those the
+ * summary reads, the first 100): one at a time, in
+ * up to about 16 times its text (an array of one-digit numbers), which
+ * record_bytes bounds. */
 apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, void *baton);
 
 /* For a sink, during its call: records why the record is refused, at the

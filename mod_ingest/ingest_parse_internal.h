@@ -58,11 +58,13 @@ typedef struct {
     apr_int64_t line, col;
 } ingest_parse_cursor_t;
 
-/* An attached sink; on_header (CSV, the summary's only) is told when the
- * header has been read. */
+/* Told that the header has been read (CSV): ingest_parser_columns has it. */
+typedef apr_status_t (*ingest_parse_header_fn)(void *baton, const ingest_parser_t *ps);
+
+/* An attached sink; on_header is the summary's only. */
 typedef struct {
     ingest_record_fn fn;
-    apr_status_t (*on_header)(void *baton, const ingest_parser_t *ps);
+    ingest_parse_header_fn on_header;
     void *baton;
 } ingest_parse_sink_t;
 
@@ -120,6 +122,17 @@ void ingest_parse_cursor_move(ingest_parse_cursor_t *c, const char *buf, apr_siz
 
 /* Counts a chunk into the running position, after it has been parsed. */
 void ingest_parse_advance(ingest_parser_t *ps, const char *buf, apr_size_t len);
+
+/* Attaches a sink, as ingest_parser_add_sink, with an on_header (NULL:
+ * none). */
+apr_status_t ingest_parse_attach(ingest_parser_t *ps, ingest_record_fn fn, ingest_parse_header_fn on_header,
+                                 void *baton);
+
+/* A new JSON string of s: at most max bytes, cut on a character boundary
+ * (*cut, when not NULL, says whether it was), every byte that is not part
+ * of valid UTF-8 (overlong forms, surrogates, past U+10FFFF), and NUL
+ * unless keep_nul, replaced by U+FFFD (three bytes for one). */
+json_t *ingest_parse_string(const char *s, apr_size_t len, apr_size_t max, int keep_nul, int *cut);
 
 /* Whether a sink other than the summary is attached. */
 int ingest_parse_has_sinks(const ingest_parser_t *ps);

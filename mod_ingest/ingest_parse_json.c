@@ -258,11 +258,20 @@ static int on_number(void *ctx, const char *s, size_t len)
     return scalar(ps, state(ps)->building ? number(s, len) : NULL);
 }
 
+/* A string or key as yajl hands it over. yajl lets overlong forms,
+ * surrogates ("\udc00" alone) and code points past U+10FFFF through, which
+ * jansson would not dump (nor PostgreSQL take): each of their bytes
+ * becomes U+FFFD, as in the summary, which then cuts the string the same.
+ * A NUL ("\u0000") stays. */
+static json_t *string_of(const char *s, apr_size_t len)
+{
+    return ingest_parse_string(s, len, (apr_size_t)-1, 1, NULL);
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     ingest_parser_t *ps = ctx;
-    /* yajl has checked the UTF-8; "\u0000" is a NUL */
-    return scalar(ps, state(ps)->building ? json_stringn_nocheck((const char *)s, len) : NULL);
+    return scalar(ps, state(ps)->building ? string_of((const char *)s, len) : NULL);
 }
 
 static int open_container(ingest_parser_t *ps, int is_map)
@@ -380,7 +389,7 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 
     if (js->building) {
         json_decref(js->key);
-        if (!(js->key = json_stringn_nocheck((const char *)key, len))) {
+        if (!(js->key = string_of((const char *)key, len))) {
             return cancel(ps, "out of memory");
         }
     }

@@ -1,11 +1,9 @@
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "ingest_parse_internal.h"
-#include "ingest_validate.h"
 
 /* The summary (ingest_parser_summary) is a record sink like any other,
  * attached first: it lists the names (CSV: the header's, told by
@@ -25,69 +23,13 @@ struct ingest_parse_summary {
     int truncated;          /* something was cut or left out */
 };
 
-/* ------------------------------------------------------------ strings */
-
-/* A new JSON string of s: at most max bytes, cut on a character boundary
- * (*cut, when not NULL, says whether it was), every byte that is not part
- * of valid UTF-8, and NUL, replaced by U+FFFD (three bytes for one). */
-
-static json_t *string_cut(const char *s, apr_size_t len, apr_size_t max, int *cut)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    static const char replacement[] = "\xEF\xBF\xBD";
-    apr_size_t i = 0, out = 0, cap, n;
-    char *buf;
-    json_t *j;
-
-    /* most strings are short and valid: no copy */
-    while (i < len && i < max && (n = ingest_utf8_char((const char *)u, i, len)) != 0 && i + n <= max) {
-        i += n;
-    }
-    if (cut) {
-        *cut = 0;
-    }
-    if (i == len) {
-        return json_stringn_nocheck(s, len);
-    }
-    /* a replacement is three bytes for one */
-    cap = len - i < (max - i) / 3 ? i + 3 * (len - i) : max;
-    buf = malloc(cap + 1);
-    if (!buf) {
-        return NULL;
-    }
-    memcpy(buf, s, i);
-    out = i;
-    while (i < len) {
-        n = ingest_utf8_char((const char *)u, i, len);
-        if (n) {
-            if (n > max - out) {
-                break;
-            }
-            memcpy(buf + out, s + i, n);
-            i += n;
-        } else {
-            if (3 > max - out) {
-                break;
-            }
-            memcpy(buf + out, replacement, 3);
-            i++;
-        }
-        out += n ? n : 3;
-    }
-    if (cut) {
-        *cut = i < len;
-    }
-    j = json_stringn_nocheck(buf, out);
-    free(buf);
-    return j;
-}
-
-/* The same cut to cell_bytes: a listed name, or a key or string of the
- * preview. A cut makes the summary say truncated. */
+/* A string cut to cell_bytes (ingest_parse_string, NUL replaced): a
+ * listed name, or a key or string of the preview. A cut makes the summary
+ * say truncated. */
 static json_t *cell(ingest_parse_summary_t *sm, const char *s, apr_size_t len)
 {
     int cut = 0;
-    json_t *j = string_cut(s, len, sm->ps->lim.cell_bytes, &cut);
+    json_t *j = ingest_parse_string(s, len, sm->ps->lim.cell_bytes, 0, &cut);
 
     sm->truncated |= cut;
     return j;
@@ -299,7 +241,6 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
 apr_status_t ingest_parse_summary_attach(ingest_parser_t *ps)
 {
     ingest_parse_summary_t *sm = apr_pcalloc(ps->pool, sizeof(*sm));
-    ingest_parse_sink_t *sink;
 
     sm->ps = ps;
     sm->preview = json_array();
@@ -311,11 +252,7 @@ apr_status_t ingest_parse_summary_attach(ingest_parser_t *ps)
     if (!sm->preview || !sm->names) {
         return APR_ENOMEM;
     }
-    sink = apr_array_push(ps->sinks);
-    sink->fn = on_record;
-    sink->on_header = on_header;
-    sink->baton = sm;
-    return APR_SUCCESS;
+    return ingest_parse_attach(ps, on_record, on_header, sm);
 }
 
 apr_int64_t ingest_parse_summary_reads(const ingest_parser_t *ps)

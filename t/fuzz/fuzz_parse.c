@@ -24,7 +24,13 @@
  *  - the summary keeps within the limits: at most the names allowed, each
  *    name, key and string at most a cell, at most INGEST_PARSE_PREVIEW
  *    records, its JSON text under names_json + preview_json +
- *    INGEST_PARSE_SUMMARY_FIXED bytes, and "truncated" true or absent. */
+ *    INGEST_PARSE_SUMMARY_FIXED bytes, and "truncated" true or absent;
+ *  - with a record sink attached, it is handed every record counted, in
+ *    order (seq 1, 2, ...; lines that do not go back), each as its format
+ *    says (a CSV row of the header's count of NUL-ended fields, a JSON
+ *    object, a text line without a line feed and at most record_bytes),
+ *    the same records however the input is cut; and the parse ends as
+ *    without a sink (text: unless a line is too long for a record). */
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +49,54 @@ typedef struct {
     int line, col;
     apr_int64_t records, lines;
     json_t *summary;
+    /* with a sink: the records handed over, and a hash of them */
+    apr_int64_t handed, last_line;
+    uint64_t digest;
+    apr_size_t record_bytes;
 } outcome_t;
+
+/* FNV-1a */
+static void hash(outcome_t *o, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n--) {
+        o->digest = (o->digest ^ *b++) * 1099511628211ULL;
+    }
+}
+
+static apr_status_t sink(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
+{
+    outcome_t *o = baton;
+    const char *const *names;
+    const apr_size_t *lens;
+    char *text;
+    size_t i;
+
+    FUZZ_CHECK(T, rec->seq == o->handed + 1 && rec->line >= 1 && rec->line >= o->last_line);
+    o->handed++;
+    o->last_line = rec->line;
+    hash(o, &rec->seq, sizeof(rec->seq));
+    hash(o, &rec->line, sizeof(rec->line));
+    if (rec->fields) {
+        FUZZ_CHECK(T, rec->nfields == ingest_parser_columns(ps, &names, &lens) && !rec->value && !rec->text);
+        for (i = 0; i < rec->nfields; ++i) {
+            FUZZ_CHECK(T, rec->fields[i][rec->field_lens[i]] == '\0');
+            hash(o, &rec->field_lens[i], sizeof(rec->field_lens[i]));
+            hash(o, rec->fields[i], rec->field_lens[i]);
+        }
+    } else if (rec->value) {
+        FUZZ_CHECK(T, json_is_object(rec->value) && !rec->text);
+        text = json_dumps(rec->value, JSON_COMPACT);
+        FUZZ_CHECK(T, text != NULL);
+        hash(o, text, strlen(text));
+        free(text);
+    } else {
+        FUZZ_CHECK(T, rec->text != NULL && rec->text_len <= o->record_bytes);
+        FUZZ_CHECK(T, !memchr(rec->text, '\n', rec->text_len));
+        hash(o, rec->text, rec->text_len);
+    }
+    return APR_SUCCESS;
+}
 
 /* Each chunk from an allocation of exactly its size, so that ASan sees a
  * parser reading past the chunk it was given. */
@@ -59,7 +112,7 @@ static apr_status_t feed_copy(ingest_parser_t *ps, const uint8_t *s, size_t n)
 /* Feeds nsizes chunks of the given sizes, then the rest in chunks of step
  * bytes (0: at once), and finishes, under lim (NULL: the defaults). */
 static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, const uint8_t *file, size_t len,
-                const uint8_t *sizes, size_t nsizes, size_t step, outcome_t *o)
+                const uint8_t *sizes, size_t nsizes, size_t step, int with_sink, outcome_t *o)
 {
     apr_pool_t *p = fuzz_pool();
     ingest_parser_t *ps = NULL;
@@ -67,8 +120,13 @@ static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, cons
     const char *e;
 
     memset(o, 0, sizeof(*o));
+    o->digest = 14695981039346656037ULL;
+    o->record_bytes = lim ? lim->record_bytes : INGEST_PARSE_DEFAULT_RECORD;
     if (ingest_parser_create(p, kind, lim, &ps) != APR_SUCCESS || !ps) {
         fuzz_fail(T, "ingest_parser_create failed");
+    }
+    if (with_sink && ingest_parser_add_sink(ps, sink, o) != APR_SUCCESS) {
+        fuzz_fail(T, "ingest_parser_add_sink failed");
     }
     while (!o->failed && (i < nsizes || off < len)) {
         n = i < nsizes ? sizes[i++] : step ? step : len - off;
@@ -88,6 +146,8 @@ static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, cons
     o->records = ingest_parser_records(ps);
     o->lines = ingest_parser_lines(ps);
     o->summary = ingest_parser_summary(ps);
+    /* every record counted was handed over */
+    FUZZ_CHECK(T, !with_sink || o->handed == o->records);
     if (o->failed) {
         FUZZ_CHECK(T, o->error != NULL && ingest_utf8_valid(o->error, strlen(o->error)));
         FUZZ_CHECK(T, o->line >= 0 && o->col >= 0);
@@ -116,6 +176,11 @@ static void release(outcome_t *o)
 
 static void same(const outcome_t *got, const outcome_t *want)
 {
+    if (got->handed != want->handed || got->digest != want->digest) {
+        fuzz_fail(T,
+                  "the chunks changed the records handed over: %" APR_INT64_T_FMT ", whole %" APR_INT64_T_FMT,
+                  got->handed, want->handed);
+    }
     if (got->failed != want->failed || (!got->error != !want->error)
         || (got->error && strcmp(got->error, want->error)) || got->line != want->line || got->col != want->col
         || got->records != want->records || (!got->failed && got->lines != want->lines)
@@ -220,7 +285,7 @@ int fuzz_parse(const uint8_t *data, size_t size)
     ingest_parse_limits_t lim;
     ingest_parse_kind_e kind;
     size_t step, nsizes, hdr;
-    outcome_t whole, chunked;
+    outcome_t whole, chunked, sunk;
 
     if (size < 3) {
         return 0;
@@ -234,13 +299,26 @@ int fuzz_parse(const uint8_t *data, size_t size)
         return 0;
     }
     /* the defaults as NULL, the way the worker asks for them */
-    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, NULL, 0, 0, &whole);
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, NULL, 0, 0, 0, &whole);
     if (!whole.failed) {
         check_summary(kind, &lim, data + hdr, size - hdr, &whole);
     }
-    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, data + 3, nsizes, step, &chunked);
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, data + 3, nsizes, step, 0, &chunked);
     same(&chunked, &whole);
+    release(&chunked);
+
+    /* with a sink: the same records however the input is cut, and the
+     * same end as without one (text: unless a line is too long) */
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, NULL, 0, 0, 1, &sunk);
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, data + 3, nsizes, step, 1, &chunked);
+    same(&chunked, &sunk);
+    if (kind != INGEST_PARSE_TEXT || !sunk.failed) {
+        sunk.handed = whole.handed;
+        sunk.digest = whole.digest;
+        same(&sunk, &whole);
+    }
     release(&whole);
     release(&chunked);
+    release(&sunk);
     return 0;
 }

@@ -210,6 +210,9 @@ START_TEST(csv_records)
                    "2@4 8:say \"hi\",0:,5:K\xC3\xB6ln", "3@6 1:x,0:,1:y");
     /* the header was read before the first row */
     ck_assert_int_eq(r.sink.columns_at_first, 3);
+    /* spaces and tabs around a field, outside its quotes, are libcsv's to
+     * take off */
+    EXPECT_RECORDS(INGEST_PARSE_CSV, NULL, "h1,h2,h3\n a b ,\t\"q \" , x\n", NULL, "1@2 3:a b,2:q ,1:x");
 }
 END_TEST
 
@@ -276,6 +279,18 @@ START_TEST(json_records)
     /* the summary cut what the sink had whole */
     c = json_object_get(json_object_get(json_array_get(json_object_get(r.summary, "preview"), 0), "b"), "c");
     ck_assert_str_eq(json_string_value(json_array_get(c, 2)), "0123");
+}
+END_TEST
+
+/* yajl lets a lone surrogate through, which jansson would not dump: its
+ * bytes become U+FFFD, as in the summary; a NUL stays. */
+START_TEST(json_invalid_utf8)
+{
+    static const char json[] = "[{\"s\":\"a\\udc00b\",\"k\\u0000\":\"\\u0000\"}]";
+
+    EXPECT_RECORDS(INGEST_PARSE_JSON, NULL, json, NULL,
+                   "1@1 {\"s\":\"a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                   "b\",\"k\\u0000\":\"\\u0000\"}");
 }
 END_TEST
 
@@ -480,6 +495,7 @@ Suite *suite_parse_sink(void)
     tcase_add_test(tc, csv_records);
     tcase_add_test(tc, csv_columns);
     tcase_add_test(tc, json_records);
+    tcase_add_test(tc, json_invalid_utf8);
     tcase_add_test(tc, json_many_records);
     tcase_add_test(tc, ndjson_records);
     tcase_add_test(tc, text_records);
