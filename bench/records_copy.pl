@@ -35,7 +35,8 @@ open my $c, '>', $csv or die "$csv: $!";
 open my $x, '>', $txt or die "$txt: $!";
 print $c "id,name,email,city,amount,qty,day,active\n";
 for my $n (1 .. $rows) {
-    my @v = ($n, "customer $n", "user$n\@example.com", $cities[$n % 8], sprintf('%d.%02d', $n % 1000, $n % 100),
+    my @v = ($n, "customer number $n", "customer.number$n\@example.com", $cities[$n % 8],
+        sprintf('%d.%02d', $n % 1000, $n % 100),
         $n % 97, sprintf('2026-%02d-%02d', $n % 12 + 1, $n % 28 + 1), $n % 3 ? 'true' : 'false');
     print $c join(',', @v), "\n";
     my @k = qw(id name email city amount qty day active);
