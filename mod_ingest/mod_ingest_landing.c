@@ -6,11 +6,14 @@
 #include "mod_ingest_landing.h"
 #include "mod_ingest_store.h"
 
-/* A batch is sent once it holds this many records or bytes: big enough
- * that a transaction's cost is spread over thousands of records, small
- * enough that the child's memory does not grow with the file. */
-#define LANDING_RECORDS 10000
-#define LANDING_BYTES   (8 * 1024 * 1024)
+/* A batch is one transaction, streamed as the file is parsed: the COPY
+ * stream goes to PostgreSQL every LANDING_SEND bytes (so PostgreSQL works
+ * on the records while the parser reads the next ones), and the batch
+ * commits after LANDING_RECORDS records, or LANDING_BYTES of them, or at
+ * the next progress report (every 250 ms), whichever comes first. */
+#define LANDING_SEND    (256 * 1024)
+#define LANDING_RECORDS 100000
+#define LANDING_BYTES   (64 * 1024 * 1024)
 
 struct ingest_landing {
     const ingest_step_t *st;
@@ -18,8 +21,10 @@ struct ingest_landing {
     const char *tenant;
     apr_size_t tenant_len;
     unsigned char id[16];
-    ingest_copy_t buf;
-    apr_int64_t pending;   /* records in buf */
+    ingest_copy_t buf;     /* the COPY stream not sent yet */
+    int open;              /* a batch's transaction is open */
+    apr_size_t sent;       /* bytes of the open batch sent */
+    apr_int64_t pending;   /* records of the open batch */
     apr_int64_t committed; /* records committed */
     apr_int64_t total;     /* estimate shown with each batch */
     apr_off_t size;        /* the file's size */
@@ -31,6 +36,7 @@ struct ingest_landing {
 static apr_status_t landing_cleanup(void *data)
 {
     ingest_landing_t *l = data;
+    ingest_landing_abort(l);
     ingest_copy_free(&l->buf);
     return APR_SUCCESS;
 }
@@ -46,21 +52,31 @@ static ingest_records_batch_t batch_of(const ingest_landing_t *l, apr_int64_t pr
     return b;
 }
 
-/* Sends buf's records, if any, in one transaction. */
+/* Sends what buf holds of the open batch. */
+static apr_status_t send_piece(ingest_landing_t *l)
+{
+    if (l->buf.failed) {
+        return l->rv = APR_ENOMEM;
+    }
+    l->rv = ingest_store_records_send(l->st->s, l->st->dbd, l->buf.data, l->buf.len);
+    l->sent += l->buf.len;
+    l->buf.len = 0;
+    return l->rv;
+}
+
+/* Commits the open batch, if any. */
 static apr_status_t flush(ingest_landing_t *l)
 {
     ingest_records_batch_t b;
     const ingest_step_t *st = l->st;
 
-    if (l->rv != APR_SUCCESS || !l->held) {
+    if (!l->open || l->rv != APR_SUCCESS || !l->held) {
         return l->rv;
     }
-    if (!l->pending) {
-        return APR_SUCCESS;
-    }
     ingest_copy_finish(&l->buf);
-    if (l->buf.failed) {
-        return l->rv = APR_ENOMEM;
+    if (send_piece(l) != APR_SUCCESS) {
+        ingest_landing_abort(l);
+        return l->rv;
     }
     /* the total, estimated so that progress is the share of the file
      * read before the last committed record: it never goes back */
@@ -73,13 +89,30 @@ static apr_status_t flush(ingest_landing_t *l)
         l->total = l->committed + l->pending + 1;
     }
     b = batch_of(l, l->committed + l->pending);
-    l->rv = ingest_store_records_copy(st->p, st->s, st->dbd, &b, l->buf.data, l->buf.len, &l->held);
+    l->open = 0;
+    l->rv = ingest_store_records_close(st->p, st->s, st->dbd, &b, &l->held);
     if (l->rv == APR_SUCCESS && l->held) {
         l->committed += l->pending;
     }
     l->pending = 0;
-    ingest_copy_start(&l->buf);
     return l->rv;
+}
+
+void ingest_landing_abort(ingest_landing_t *l)
+{
+    if (l->open) {
+        l->open = 0;
+        ingest_store_records_abort(l->st->s, l->st->dbd);
+    }
+    l->pending = 0;
+    l->buf.len = 0;
+}
+
+apr_status_t ingest_landing_commit(ingest_landing_t *l, int *held)
+{
+    apr_status_t rv = flush(l);
+    *held = l->held;
+    return rv;
 }
 
 static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
@@ -89,6 +122,16 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
     const apr_size_t *name_lens;
     apr_size_t at;
 
+    if (!l->open && l->rv == APR_SUCCESS && l->held) {
+        if ((l->rv = ingest_store_records_open(l->st->s, l->st->dbd)) == APR_SUCCESS) {
+            l->open = 1;
+            l->sent = 0;
+            ingest_copy_start(&l->buf);
+        }
+    }
+    if (!l->open) {
+        return ingest_parser_fail_record(ps, 0, 0, "the records could not be written to the database");
+    }
     ingest_copy_tuple(&l->buf, 5);
     ingest_copy_uuid(&l->buf, l->id);
     ingest_copy_int8(&l->buf, rec->seq);
@@ -105,11 +148,13 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
     }
     ingest_copy_jsonb_close(&l->buf, at);
     l->pending++;
-    if (l->pending >= LANDING_RECORDS || l->buf.len >= LANDING_BYTES) {
+    if (l->pending >= LANDING_RECORDS || l->sent + l->buf.len >= LANDING_BYTES) {
         flush(l);
+    } else if (l->buf.len >= LANDING_SEND && send_piece(l) != APR_SUCCESS) {
+        ingest_landing_abort(l);
     }
     if (l->rv != APR_SUCCESS || !l->held) {
-        return ingest_parser_fail_record((ingest_parser_t *)ps, 0, 0,
+        return ingest_parser_fail_record(ps, 0, 0,
                                          l->held ? "the records could not be written to the database"
                                                  : "the job's lease was lost");
     }
@@ -147,7 +192,6 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
             return APR_SUCCESS;
         }
     } while (more);
-    ingest_copy_start(&l->buf);
     if ((rv = ingest_parser_add_sink(ps, on_record, l)) != APR_SUCCESS) {
         return rv;
     }
@@ -165,13 +209,6 @@ void ingest_landing_progress(const ingest_landing_t *l, apr_int64_t *processed, 
 {
     *processed = l->committed;
     *total = l->committed ? l->total : 0;
-}
-
-apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held)
-{
-    apr_status_t rv = flush(l);
-    *held = l->held;
-    return rv;
 }
 
 apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held)

@@ -24,8 +24,12 @@ void ingest_landing_position(ingest_landing_t *l, apr_off_t read, apr_off_t size
 /* The records committed and the total shown with them (0 and 0 before
  * the first batch). */
 void ingest_landing_progress(const ingest_landing_t *l, apr_int64_t *processed, apr_int64_t *total);
-/* Sends the last batch. *held as above. */
-apr_status_t ingest_landing_finish(ingest_landing_t *l, int *held);
+/* Commits the open batch, if any: at the end, and before anything else
+ * runs on the worker's connection (a progress report). *held as above. */
+apr_status_t ingest_landing_commit(ingest_landing_t *l, int *held);
+/* Rolls the open batch back (the parse failed, or stops): before the
+ * connection runs anything else. Also run when the step's pool goes. */
+void ingest_landing_abort(ingest_landing_t *l);
 /* Why the sink stopped the parse: a database error (rv), or the lease
  * lost (*held 0); APR_SUCCESS with *held 1 when it did not. */
 apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held);

@@ -186,6 +186,9 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
             break;
         }
         if (rv != APR_SUCCESS) {
+            if (land) {
+                ingest_landing_abort(land);
+            }
             return finish(st, job, 0, NULL, "the stored file could not be read", ingest_parser_records(ps),
                           finished);
         }
@@ -204,6 +207,11 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
             est = done_bytes > 0 ? (apr_int64_t)((double)done * (double)size / (double)done_bytes) : 0;
             est = est > done ? est : done + 1;
             if (land) {
+                /* the open batch first: the report runs on the same connection */
+                rv = ingest_landing_commit(land, &held);
+                if (rv != APR_SUCCESS || !held) {
+                    return rv;
+                }
                 ingest_landing_progress(land, &done, &est);
             }
             last = apr_time_now();
@@ -217,6 +225,7 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     }
     if (prv != APR_SUCCESS && land) {
         /* the database or the lease stopped the parse, not the file */
+        ingest_landing_abort(land);
         rv = ingest_landing_status(land, &held);
         if (rv != APR_SUCCESS || !held) {
             return rv;
@@ -238,7 +247,7 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
         }
         return rv;
     }
-    if (land && ((rv = ingest_landing_finish(land, &held)) != APR_SUCCESS || !held)) {
+    if (land && ((rv = ingest_landing_commit(land, &held)) != APR_SUCCESS || !held)) {
         return rv;
     }
     summary = ingest_parser_summary(ps);

@@ -122,12 +122,18 @@ typedef struct {
     apr_int64_t total;
 } ingest_records_batch_t;
 
-/* One transaction: the lease checked and renewed, then a COPY of buf (a
- * whole binary COPY stream, ingest_copy.h). *held 0: the job is no longer
- * this worker's, nothing was written (and APR_SUCCESS). */
-apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                       const ingest_records_batch_t *b, const char *buf, apr_size_t len,
-                                       int *held);
+/* A batch of records streamed in one transaction: open (BEGIN, then COPY
+ * ... FROM STDIN in binary format), send the COPY stream in pieces
+ * (ingest_copy.h: header, tuples, trailer), and close, which ends the
+ * COPY, checks and renews the lease and COMMITs; *held 0: the job is no
+ * longer this worker's, the batch is rolled back (APR_SUCCESS). Nothing
+ * else may run on dbd between open and close; abort rolls an open batch
+ * back. */
+apr_status_t ingest_store_records_open(server_rec *s, ap_dbd_t *dbd);
+apr_status_t ingest_store_records_send(server_rec *s, ap_dbd_t *dbd, const char *buf, apr_size_t len);
+apr_status_t ingest_store_records_close(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                        const ingest_records_batch_t *b, int *held);
+void ingest_store_records_abort(server_rec *s, ap_dbd_t *dbd);
 /* Deletes a batch of the records an earlier run of the job wrote, in a
  * transaction under the lease; *more: there may be more. */
 apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,

@@ -99,56 +99,99 @@ static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const inge
     return rv;
 }
 
-/* COPY of buf (binary format, header to trailer) on dbd's session. */
-static apr_status_t copy_in(server_rec *s, ap_dbd_t *dbd, const char *buf, apr_size_t len)
+/* A COPY failure, logged once with PostgreSQL's message. */
+static apr_status_t copy_failed(server_rec *s, ap_dbd_t *dbd, PGconn *c, const char *why)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00901) "COPY of records failed: %s",
+                 why && *why ? why : PQerrorMessage(c));
+    ingest_metrics_inc(INGEST_M_DB_ERRORS);
+    (void)dbd;
+    return PQstatus(c) == CONNECTION_OK ? INGEST_EDB_QUERY : INGEST_EDB_DOWN;
+}
+
+apr_status_t ingest_store_records_open(server_rec *s, ap_dbd_t *dbd)
 {
     PGconn *c = apr_dbd_native_handle(dbd->driver, dbd->handle);
     PGresult *res;
-    apr_status_t rv = APR_SUCCESS;
-    apr_size_t off = 0;
-    const char *why = NULL;
+    apr_status_t rv;
 
     if (!c) {
         return INGEST_EDB_DOWN;
     }
+    if ((rv = ingest_db_begin(s, dbd)) != APR_SUCCESS) {
+        return rv;
+    }
     res =
         PQexec(c, "COPY ingest_records (job_id, seq, line, tenant_id, data) FROM STDIN WITH (FORMAT binary)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        why = PQresultErrorMessage(res);
+        rv = copy_failed(s, dbd, c, PQresultErrorMessage(res));
         PQclear(res);
+        ingest_db_end(s, dbd, rv);
+        return rv;
+    }
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_store_records_send(server_rec *s, ap_dbd_t *dbd, const char *buf, apr_size_t len)
+{
+    PGconn *c = apr_dbd_native_handle(dbd->driver, dbd->handle);
+
+    /* the socket blocks: PostgreSQL reads as the parser goes on */
+    while (len) {
+        int n = len > 1024 * 1024 ? 1024 * 1024 : (int)len;
+        if (PQputCopyData(c, buf, n) != 1) {
+            return copy_failed(s, dbd, c, NULL);
+        }
+        buf += n;
+        len -= (apr_size_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+/* Ends the COPY: with errmsg, abandoned (PostgreSQL fails it). */
+static apr_status_t copy_end(server_rec *s, ap_dbd_t *dbd, const char *errmsg)
+{
+    PGconn *c = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    PGresult *res;
+    apr_status_t rv = APR_SUCCESS;
+    const char *why = NULL;
+
+    if (PQputCopyEnd(c, errmsg) != 1) {
         rv = INGEST_EDB_QUERY;
-    } else {
-        PQclear(res);
-        /* the socket is blocking: each call returns once libpq has the bytes */
-        while (off < len && rv == APR_SUCCESS) {
-            int n = len - off > 1024 * 1024 ? 1024 * 1024 : (int)(len - off);
-            if (PQputCopyData(c, buf + off, n) != 1) {
-                rv = INGEST_EDB_QUERY;
-            }
-            off += (apr_size_t)n;
-        }
-        if (PQputCopyEnd(c, rv == APR_SUCCESS ? NULL : "the worker gave up the batch") != 1) {
+    }
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == APR_SUCCESS) {
             rv = INGEST_EDB_QUERY;
+            why = apr_pstrdup(dbd->pool, PQresultErrorMessage(res));
         }
-        while ((res = PQgetResult(c)) != NULL) {
-            if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == APR_SUCCESS) {
-                rv = INGEST_EDB_QUERY;
-            }
-            if (PQresultStatus(res) != PGRES_COMMAND_OK && !why) {
-                why = apr_pstrdup(dbd->pool, PQresultErrorMessage(res));
-            }
-            PQclear(res);
-        }
+        PQclear(res);
     }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00901) "COPY of records failed: %s",
-                     why ? why : PQerrorMessage(c));
-        ingest_metrics_inc(INGEST_M_DB_ERRORS);
-        if (PQstatus(c) != CONNECTION_OK) {
-            rv = INGEST_EDB_DOWN;
-        }
+    return rv == APR_SUCCESS || errmsg ? rv : copy_failed(s, dbd, c, why);
+}
+
+apr_status_t ingest_store_records_close(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                        const ingest_records_batch_t *b, int *held)
+{
+    apr_status_t rv = copy_end(s, dbd, NULL);
+
+    *held = 0;
+    if (rv == APR_SUCCESS) {
+        /* the lease, checked where the batch commits: its row lock keeps a
+         * rescue or another worker's claim from passing in between */
+        rv = hold(p, s, dbd, b, held);
     }
-    return rv;
+    if (rv == APR_SUCCESS && !*held) {
+        ingest_db_end(s, dbd, APR_EGENERAL);
+        return APR_SUCCESS;
+    }
+    return ingest_db_end(s, dbd, rv);
+}
+
+void ingest_store_records_abort(server_rec *s, ap_dbd_t *dbd)
+{
+    copy_end(s, dbd, "the worker abandoned the batch");
+    ingest_db_end(s, dbd, APR_EGENERAL);
 }
 
 /* What a batch's transaction does once the lease is held. */
@@ -175,28 +218,6 @@ static apr_status_t in_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const 
         rv = fn(p, s, dbd, b, ctx);
     }
     return ingest_db_end(s, dbd, rv);
-}
-
-typedef struct {
-    const char *buf;
-    apr_size_t len;
-} copy_ctx_t;
-
-static apr_status_t copy_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
-                               void *ctx)
-{
-    copy_ctx_t *c = ctx;
-    (void)p;
-    (void)b;
-    return copy_in(s, dbd, c->buf, c->len);
-}
-
-apr_status_t ingest_store_records_copy(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                       const ingest_records_batch_t *b, const char *buf, apr_size_t len,
-                                       int *held)
-{
-    copy_ctx_t c = {buf, len};
-    return in_batch(p, s, dbd, b, held, copy_batch, &c);
 }
 
 static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,

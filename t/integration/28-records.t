@@ -150,10 +150,10 @@ is_deeply([ map { $_->{data} } @{ $all // [] } ], [ { k => 'new1' }, { k => 'new
     '... with its own records only');
 
 # ---- a failed parse keeps none: the bad row comes after a committed batch
-my $bad = "id,v\n" . join('', map { "$_,x\n" } 1 .. 12_000) . "oops\n";
+my $bad = "id,v\n" . join('', map { "$_,x\n" } 1 .. 120_000) . "oops\n";
 $job = $t->upload_parsed($acme, 'broken', 'csv', $bad);
 is($job->{status}, 'failed', 'a CSV with a bad row fails');
-like($job->{error} // '', qr/^line 12002, column 1: row 12001 has 1 fields, the header has 2/, '... naming the row');
+like($job->{error} // '', qr/^line 120002, column 1: row 120001 has 1 fields, the header has 2/, '... naming the row');
 ok(wait_until('the sweep of a failed job', 30, sub { stored($job->{job_id}) == 0 }),
     '... and the records it had committed are removed');
 is_deeply($t->request('GET', "/api/ingest/status/$job->{job_id}/records", token => $acme)->{json}{records}, [],
