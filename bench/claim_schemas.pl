@@ -20,6 +20,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use IngestTest;
+use IngestBurn qw(queue_sql burn_sql);
 use Time::HiRes qw(time);
 
 my $jobs = shift // 200_000;
@@ -27,28 +28,11 @@ die "JOBS must be 10000..2000000\n" unless $jobs =~ /^\d+$/ && $jobs >= 10_000 &
 $ENV{PG_OPTS} = '-c shared_buffers=1GB';
 my $t = IngestTest->new(no_httpd => 1, durable => 1);
 
-my $fill = "TRUNCATE ingest_jobs CASCADE;"
-    . " INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status)"
-    . " SELECT 'bench-' || (n % 10), 'file_upload', 'f' || n || '.csv', 'csv', 1, 'queued'"
-    . " FROM generate_series(1, $jobs) n;";
+my $fill = "TRUNCATE ingest_jobs CASCADE; " . queue_sql($jobs, 10);
 my @vacuum = map { "VACUUM ANALYZE $_" } qw(ingest_jobs ingest_job_transitions ingest_job_counts);
 
 # the burn-down of today's schema (as bench/worker_burndown.pl's ceiling)
-my $burn_today = <<'SQL';
-DO $$ DECLARE k int; BEGIN LOOP
-  UPDATE ingest_jobs SET status = 'running', lease_owner = 'sql', started_at = now(),
-    lease_expires_at = now() + interval '30 s', due_at = now()
-  WHERE job_id = ANY (ARRAY(SELECT job_id FROM ingest_jobs WHERE status = 'queued'
-    ORDER BY tenant_id, priority, created_at LIMIT 1000 FOR UPDATE SKIP LOCKED));
-  GET DIAGNOSTICS k = ROW_COUNT;
-  COMMIT;
-  EXIT WHEN k = 0;
-  UPDATE ingest_jobs SET status = 'completed', completed_at = now(), result_data = '{"rows_processed": 1}',
-    total_items = 1, processed_items = 1, lease_owner = NULL, lease_expires_at = NULL
-  WHERE status = 'running' AND lease_owner = 'sql';
-  COMMIT;
-END LOOP; END $$
-SQL
+my $burn_today = burn_sql(1000);
 
 # HOT: the indexes that name status, due_at, lease_* or completed_at go
 my $hot = <<'SQL';

@@ -24,6 +24,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use IngestTest;
+use IngestBurn qw(queue_sql burn_sql);
 use Time::HiRes qw(time sleep);
 
 my @sizes = @ARGV ? @ARGV : (10_000, 1_000_000);
@@ -60,9 +61,7 @@ sub run {
         extra => "IngestProcessor simulate\nIngestSimulateDelay 0 0\nIngestSimulateDuration 0\n"
             . "IngestSimulateFailureRate 0\nIngestWorkerBatch $batch\nIngestWorkerInterval 50ms\n");
     my $t0 = time;
-    $t->psql("INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status) "
-        . "SELECT 'bench-' || (n % $tenants), 'file_upload', 'f' || n || '.csv', 'csv', 1, 'queued'"
-        . " FROM generate_series(1, $jobs) n");
+    $t->psql(queue_sql($jobs, $tenants));
     $t->psql("VACUUM ANALYZE $_") for qw(ingest_jobs ingest_job_transitions ingest_job_counts);
     my $queued_in = time - $t0;
     if ($ENV{EXPLAIN}) {
@@ -103,26 +102,10 @@ sub run {
     # reproduced; a plain SKIP LOCKED range) and a finish, with every
     # trigger, index and transition row of the schema, but no worker.
     $t->psql("TRUNCATE ingest_jobs CASCADE");
-    $t->psql("INSERT INTO ingest_jobs (tenant_id, source_type, filename, file_type, file_size, status) "
-        . "SELECT 'bench-' || (n % $tenants), 'file_upload', 'f' || n || '.csv', 'csv', 1, 'queued'"
-        . " FROM generate_series(1, $jobs) n");
+    $t->psql(queue_sql($jobs, $tenants));
     $t->psql("VACUUM ANALYZE $_") for qw(ingest_jobs ingest_job_transitions ingest_job_counts);
     my $s0 = time;
-    $t->psql(<<"SQL");
-DO \$\$ DECLARE k int; BEGIN LOOP
-  UPDATE ingest_jobs SET status = 'running', lease_owner = 'sql', started_at = now(),
-    lease_expires_at = now() + interval '30 s', due_at = now()
-  WHERE job_id = ANY (ARRAY(SELECT job_id FROM ingest_jobs WHERE status = 'queued'
-    ORDER BY tenant_id, priority, created_at LIMIT $batch FOR UPDATE SKIP LOCKED));
-  GET DIAGNOSTICS k = ROW_COUNT;
-  COMMIT;
-  EXIT WHEN k = 0;
-  UPDATE ingest_jobs SET status = 'completed', completed_at = now(), result_data = '{"rows_processed": 1}',
-    total_items = 1, processed_items = 1, lease_owner = NULL, lease_expires_at = NULL
-  WHERE status = 'running' AND lease_owner = 'sql';
-  COMMIT;
-END LOOP; END \$\$
-SQL
+    $t->psql(burn_sql($batch));
     my $sql_secs = time - $s0;
     my $sql_done = $t->psql("SELECT count(*) FROM ingest_jobs WHERE status = 'completed'");
     if ($ENV{EXPLAIN}) {

@@ -572,6 +572,11 @@ static apr_status_t plain(server_rec *s, ap_dbd_t *dbd, const char *sql)
     return conn_ok(dbd) ? INGEST_EDB_QUERY : INGEST_EDB_DOWN;
 }
 
+const char *ingest_db_i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
 apr_status_t ingest_db_begin(server_rec *s, ap_dbd_t *dbd)
 {
     return plain(s, dbd, "BEGIN");

@@ -71,6 +71,9 @@ int ingest_db_schema_version(void);
 
 apr_status_t ingest_db_select(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                               const char **args, apr_dbd_results_t **res);
+/* A statement argument of a 64-bit integer, allocated from p. */
+const char *ingest_db_i64(apr_pool_t *p, apr_int64_t v);
+
 apr_status_t ingest_db_exec(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label, int nargs,
                             const char **args, int *nrows);
 

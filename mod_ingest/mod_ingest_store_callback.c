@@ -65,8 +65,8 @@ apr_status_t ingest_store_callback_apply(apr_pool_t *p, server_rec *s, ap_dbd_t 
 
     args[0] = cb->job_id;
     args[1] = st;
-    args[2] = cb->has_processed ? apr_psprintf(p, "%" APR_INT64_T_FMT, cb->processed) : NULL;
-    args[3] = cb->has_total ? apr_psprintf(p, "%" APR_INT64_T_FMT, cb->total) : NULL;
+    args[2] = cb->has_processed ? ingest_db_i64(p, cb->processed) : NULL;
+    args[3] = cb->has_total ? ingest_db_i64(p, cb->total) : NULL;
     args[4] = cb->result_url;
     args[5] = cb->result_data;
     args[6] = cb->error;

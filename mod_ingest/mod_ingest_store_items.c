@@ -71,7 +71,7 @@ apr_status_t ingest_store_items_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     args[2] = status;
     args[3] = status;
     args[4] = apr_itoa(p, limit);
-    args[5] = apr_psprintf(p, "%" APR_INT64_T_FMT, offset);
+    args[5] = ingest_db_i64(p, offset);
     return ingest_db_select_json(p, s, dbd, "ingest_items_page", 6, args, page);
 }
 

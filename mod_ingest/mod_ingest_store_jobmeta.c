@@ -102,11 +102,6 @@ const ingest_stmt_t ingest_jobmeta_statements[] = {
     {NULL, NULL, 0},
 };
 
-static const char *i64(apr_pool_t *p, apr_int64_t v)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
 apr_status_t ingest_store_jobmeta_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                         const char *owner, const char *rows_json, apr_int64_t processed,
                                         apr_int64_t failed, apr_int64_t total, apr_interval_time_t lease,
@@ -115,9 +110,9 @@ apr_status_t ingest_store_jobmeta_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *
     const char *args[7] = {job_id,
                            owner,
                            rows_json,
-                           i64(p, processed),
-                           i64(p, failed),
-                           i64(p, total),
+                           ingest_db_i64(p, processed),
+                           ingest_db_i64(p, failed),
+                           ingest_db_i64(p, total),
                            apr_psprintf(p, "%.3f", (double)lease / APR_USEC_PER_SEC)};
     json_t *res = NULL;
     apr_status_t rv = ingest_db_select_json(p, s, dbd, "ingest_w_jobmeta_batch", 7, args, &res);
@@ -139,7 +134,8 @@ apr_status_t ingest_store_ml_cost(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, c
 apr_status_t ingest_store_ml_jobs(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_identity_t *id,
                                   const ingest_ml_jobs_req_t *req, json_t **page)
 {
-    const char *args[8] = {id->tenant,    req->team,     req->model_name,         req->status,
-                           req->provider, req->gpu_type, apr_itoa(p, req->limit), i64(p, req->skip)};
+    const char *args[8] = {
+        id->tenant,    req->team,     req->model_name,         req->status,
+        req->provider, req->gpu_type, apr_itoa(p, req->limit), ingest_db_i64(p, req->skip)};
     return ingest_db_select_json(p, s, dbd, "ingest_ml_jobs", 8, args, page);
 }

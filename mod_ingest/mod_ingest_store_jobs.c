@@ -153,7 +153,7 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     args[2] = req->source_type;
     args[3] = req->filename;
     args[4] = req->file_type;
-    args[5] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->file_size);
+    args[5] = ingest_db_i64(p, req->file_size);
     args[6] = idempotency_key;
     args[7] = apr_itoa(p, upload_ttl);
     args[8] = status;
@@ -211,7 +211,7 @@ apr_status_t ingest_store_job_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, 
     args[n++] = apr_itoa(p, req->limit + 1);
     way = req->has_cursor ? 4 : 0;
     if (req->offset > 0) {
-        args[n++] = apr_psprintf(p, "%" APR_INT64_T_FMT, req->offset);
+        args[n++] = ingest_db_i64(p, req->offset);
         way = 8;
     }
     rv =

@@ -78,20 +78,18 @@ const ingest_stmt_t ingest_record_statements[] = {
     {NULL, NULL, 0},
 };
 
-static const char *i64(apr_pool_t *p, apr_int64_t v)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
 /* The lease check that opens a batch's transaction: *held 0 when the job
  * is no longer ours. */
 static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
                          int *held)
 {
-    const char *done = i64(p, b->processed);
-    const char *args[6] = {
-        done,      done,    i64(p, b->total), apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
-        b->job_id, b->owner};
+    const char *done = ingest_db_i64(p, b->processed);
+    const char *args[6] = {done,
+                           done,
+                           ingest_db_i64(p, b->total),
+                           apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
+                           b->job_id,
+                           b->owner};
     int n = 0;
     apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 6, args, &n);
 
@@ -260,7 +258,7 @@ apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t 
                                          const ingest_identity_t *id, const char *job_id, apr_int64_t after,
                                          ingest_records_piece_t *out)
 {
-    const char *args[3] = {job_id, id->tenant, i64(p, after)};
+    const char *args[3] = {job_id, id->tenant, ingest_db_i64(p, after)};
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     const char *v;
@@ -286,6 +284,6 @@ apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        const ingest_identity_t *id, const char *job_id, apr_int64_t after,
                                        int limit, json_t **page)
 {
-    const char *args[4] = {job_id, id->tenant, i64(p, after), apr_itoa(p, limit)};
+    const char *args[4] = {job_id, id->tenant, ingest_db_i64(p, after), apr_itoa(p, limit)};
     return ingest_db_select_json(p, s, dbd, "ingest_records_page", 4, args, page);
 }

@@ -276,7 +276,7 @@ apr_status_t ingest_store_worker_finish(apr_pool_t *p, server_rec *s, ap_dbd_t *
                                         const char *result_url, const char *error, apr_int64_t items,
                                         int *done)
 {
-    const char *n = apr_psprintf(p, "%" APR_INT64_T_FMT, items);
+    const char *n = ingest_db_i64(p, items);
     const char *args[8] = {
         success ? "completed" : "failed", result_data, error, result_url, n, n, job_id, owner};
     apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_finish", 8, args, done);
@@ -333,15 +333,8 @@ apr_status_t ingest_store_worker_progress(apr_pool_t *p, server_rec *s, ap_dbd_t
                                           apr_interval_time_t lease, int *held)
 {
     const char *l = secs(p, lease);
-    const char *args[9] = {l,
-                           owner,
-                           job_id,
-                           owner,
-                           apr_psprintf(p, "%" APR_INT64_T_FMT, processed),
-                           apr_psprintf(p, "%" APR_INT64_T_FMT, total),
-                           l,
-                           job_id,
-                           owner};
+    const char *args[9] = {l, owner,  job_id, owner, ingest_db_i64(p, processed), ingest_db_i64(p, total),
+                           l, job_id, owner};
     apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_progress", 9, args, held);
     ingest_cache_forget(s, p, job_id);
     return rv;
