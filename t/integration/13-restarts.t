@@ -12,7 +12,9 @@
 #    any child that died on a signal or assertion.
 # 2. kill -9 of the child whose worker is parsing a large CSV, once it has
 #    reported progress: the job is rescued and completed exactly once, by
-#    another worker, with the file's record count.
+#    another worker, with the file's record count, and each record lands
+#    in ingest_records once (the second run replaces what the first
+#    committed).
 use strict;
 use warnings;
 use FindBin;
@@ -270,6 +272,12 @@ diag sprintf 'kill -9 part starts %.1f s after the start', time - $T0;
     is($items, $records, "kill -9: processed_items is the file's record count ($records)");
     is($recs, $records, 'kill -9: result_data.records too');
     is($attempts, 1, 'kill -9: one attempt lost (the killed worker\'s)');
+    # the killed run had committed batches of records: the second replaced
+    # them, so every record is there exactly once
+    is($t->psql("SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || min(seq) || ' ' || max(seq)"
+        . " || ' ' || sum((data->>'id')::bigint % 1000) FROM ingest_records WHERE job_id = '$id'"),
+        "$records $records 1 $records " . ($size_blocks * sum_mod($lines)),
+        "kill -9: ingest_records holds each of the $records records once, in order, with its data");
     my $path = $t->psql("SELECT string_agg(coalesce(from_status::text, '-') || '>' || to_status || ' '"
         . " || CASE WHEN lease_owner IS NULL THEN '-' WHEN lease_owner = '$owner' THEN 'killed' ELSE 'other' END,"
         . " ', ' ORDER BY id)"
@@ -281,4 +289,12 @@ diag sprintf 'kill -9 part starts %.1f s after the start', time - $T0;
 }
 
 diag sprintf 'total %.1f s', time - $T0;
+
+# The sum of id % 1000 over the ids 1..n of one block.
+sub sum_mod {
+    my ($n) = @_;
+    my $s = 0;
+    $s += $_ % 1000 for 1 .. $n;
+    return $s;
+}
 done_testing;
