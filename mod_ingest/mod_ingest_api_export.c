@@ -17,11 +17,21 @@
 
 #include "ingest_query.h"
 
-/* The download's name: the file's, or the job's id, then .records.ndjson;
- * only characters no header needs to quote. */
-static const char *download_name(apr_pool_t *p, const char *filename, const char *job_id)
+/* What tells the two exports apart. */
+typedef struct {
+    const char *ext; /* appended to the download's name */
+    const char *ctype;
+    int csv;
+} export_format_t;
+
+static const export_format_t export_ndjson = {".records.ndjson", "application/x-ndjson", 0};
+static const export_format_t export_csv = {".records.csv", "text/csv; charset=utf-8", 1};
+
+/* The download's name: the file's, or the job's id, then the format's
+ * ending; only characters no header needs to quote. */
+static const char *download_name(apr_pool_t *p, const char *filename, const char *job_id, const char *ext)
 {
-    char *n = apr_pstrcat(p, filename ? filename : job_id, ".records.ndjson", NULL), *c;
+    char *n = apr_pstrcat(p, filename ? filename : job_id, ext, NULL), *c;
     for (c = n; *c; c++) {
         if (!apr_isalnum(*c) && *c != '.' && *c != '-' && *c != '_') {
             *c = '_';
@@ -32,7 +42,7 @@ static const char *download_name(apr_pool_t *p, const char *filename, const char
 
 /* One piece, on a connection of its own for the time of the query. */
 static apr_status_t piece(request_rec *r, apr_pool_t *p, const ingest_identity_t *id, const char *job_id,
-                          apr_int64_t after, ingest_records_piece_t *out)
+                          const export_format_t *f, apr_int64_t after, ingest_records_piece_t *out)
 {
     ap_dbd_t *dbd = ingest_db_open(p, r->server);
     apr_status_t rv;
@@ -42,7 +52,7 @@ static apr_status_t piece(request_rec *r, apr_pool_t *p, const ingest_identity_t
     }
     rv = ingest_db_ready(p, r->server, dbd);
     if (rv == APR_SUCCESS) {
-        rv = ingest_store_records_export(p, r->server, dbd, id, job_id, after, out);
+        rv = ingest_store_records_export(p, r->server, dbd, id, job_id, f->csv, after, out);
     }
     ingest_db_close(r->server, dbd);
     return rv;
@@ -64,7 +74,8 @@ static int cut_short(request_rec *r, apr_status_t rv, apr_int64_t after)
     return OK;
 }
 
-int ingest_api_records_ndjson(request_rec *r, const ingest_identity_t *id, const char *job_id)
+static int export_records(request_rec *r, const ingest_identity_t *id, const char *job_id,
+                          const export_format_t *f)
 {
     apr_table_t *args;
     const char *bad;
@@ -85,7 +96,7 @@ int ingest_api_records_ndjson(request_rec *r, const ingest_identity_t *id, const
     apr_pool_tag(p, "ingest_export");
     for (;;) {
         apr_pool_clear(p);
-        rv = piece(r, p, id, job_id, after, &pc);
+        rv = piece(r, p, id, job_id, f, after, &pc);
         if (rv != APR_SUCCESS) {
             return started ? cut_short(r, rv, after) : ingest_send_db_error(r, rv);
         }
@@ -94,13 +105,17 @@ int ingest_api_records_ndjson(request_rec *r, const ingest_identity_t *id, const
                 return ingest_send_not_found(r);
             }
             started = 1;
-            ap_set_content_type(r, "application/x-ndjson");
+            ap_set_content_type(r, f->ctype);
             apr_table_setn(r->headers_out, "Cache-Control", "no-store");
             apr_table_setn(r->headers_out, "Content-Disposition",
                            apr_psprintf(r->pool, "attachment; filename=\"%s\"",
-                                        download_name(r->pool, pc.filename, job_id)));
+                                        download_name(r->pool, pc.filename, job_id, f->ext)));
             if (r->header_only) {
                 return OK;
+            }
+            if (pc.header) {
+                ap_rputs(pc.header, r);
+                ap_rputs("\n", r);
             }
         }
         if (!pc.records) {
@@ -113,4 +128,14 @@ int ingest_api_records_ndjson(request_rec *r, const ingest_identity_t *id, const
         }
         after = pc.last;
     }
+}
+
+int ingest_api_records_ndjson(request_rec *r, const ingest_identity_t *id, const char *job_id)
+{
+    return export_records(r, id, job_id, &export_ndjson);
+}
+
+int ingest_api_records_csv(request_rec *r, const ingest_identity_t *id, const char *job_id)
+{
+    return export_records(r, id, job_id, &export_csv);
 }

@@ -1,4 +1,5 @@
 #include <apr_atomic.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "ingest_copy.h"
@@ -11,9 +12,12 @@
  * on the records while the parser reads the next ones), and the batch
  * commits after LANDING_RECORDS records, or LANDING_BYTES of them, or at
  * the next progress report (every 250 ms), whichever comes first. */
-#define LANDING_SEND    (256 * 1024)
-#define LANDING_RECORDS 100000
-#define LANDING_BYTES   (64 * 1024 * 1024)
+#define LANDING_SEND (256 * 1024)
+/* JSON and NDJSON records: the keys kept as the export's CSV columns */
+#define LANDING_KEYS      1000
+#define LANDING_KEYS_JSON (64 * 1024)
+#define LANDING_RECORDS   100000
+#define LANDING_BYTES     (64 * 1024 * 1024)
 
 struct ingest_landing {
     const ingest_step_t *st;
@@ -31,6 +35,11 @@ struct ingest_landing {
     apr_off_t read;        /* bytes read before the chunk being parsed */
     apr_status_t rv;       /* the first failure */
     int held;
+    /* the records' column names, as a JSON array not closed yet, and
+     * whether the next batch is to store them */
+    ingest_copy_t cols;
+    int cols_known, cols_dirty;
+    apr_hash_t *keys;
 };
 
 static apr_status_t landing_cleanup(void *data)
@@ -38,6 +47,7 @@ static apr_status_t landing_cleanup(void *data)
     ingest_landing_t *l = data;
     ingest_landing_abort(l);
     ingest_copy_free(&l->buf);
+    ingest_copy_free(&l->cols);
     return APR_SUCCESS;
 }
 
@@ -49,6 +59,7 @@ static ingest_records_batch_t batch_of(const ingest_landing_t *l, apr_int64_t pr
     b.lease = ingest_conf_lease_time(l->st->conf);
     b.processed = processed;
     b.total = l->total > processed ? l->total : processed;
+    b.columns = NULL;
     return b;
 }
 
@@ -89,10 +100,14 @@ static apr_status_t flush(ingest_landing_t *l)
         l->total = l->committed + l->pending + 1;
     }
     b = batch_of(l, l->committed + l->pending);
+    if (l->cols_dirty && !l->cols.failed) {
+        b.columns = apr_pstrcat(st->p, apr_pstrmemdup(st->p, l->cols.data, l->cols.len), "]", NULL);
+    }
     l->open = 0;
     l->rv = ingest_store_records_close(st->p, st->s, st->dbd, &b, &l->held);
     if (l->rv == APR_SUCCESS && l->held) {
         l->committed += l->pending;
+        l->cols_dirty &= b.columns == NULL;
     }
     l->pending = 0;
     return l->rv;
@@ -115,6 +130,54 @@ apr_status_t ingest_landing_commit(ingest_landing_t *l, int *held)
     return rv;
 }
 
+/* Adds a name to the column list. */
+static void add_column(ingest_landing_t *l, const char *name, apr_size_t len)
+{
+    if (l->cols.len > 1) {
+        ingest_copy_put(&l->cols, ",", 1);
+    }
+    ingest_record_json_string(&l->cols, name, len);
+    l->cols_dirty = 1;
+}
+
+/* The export's CSV columns: a CSV file's header, the keys of JSON records
+ * in the order first seen (bounded), "line" for text. */
+static void note_columns(ingest_landing_t *l, const ingest_parser_t *ps, const ingest_record_t *rec)
+{
+    const char *const *names;
+    const apr_size_t *lens;
+    const char *key;
+    apr_size_t n, i, key_len;
+    json_t *v;
+
+    if (!l->cols_known) {
+        l->cols_known = 1;
+        ingest_copy_put(&l->cols, "[", 1);
+        if (rec->text) {
+            add_column(l, "line", 4);
+        } else if (!rec->value) {
+            n = ingest_parser_columns(ps, &names, &lens);
+            for (i = 0; i < n; i++) {
+                add_column(l, names[i], lens[i]);
+            }
+        }
+    }
+    if (!json_is_object(rec->value)) {
+        return;
+    }
+    json_object_keylen_foreach(rec->value, key, key_len, v)
+    {
+        (void)v;
+        if (apr_hash_count(l->keys) >= LANDING_KEYS || l->cols.len + key_len >= LANDING_KEYS_JSON) {
+            return;
+        }
+        if (!apr_hash_get(l->keys, key, (apr_ssize_t)key_len)) {
+            apr_hash_set(l->keys, apr_pstrmemdup(l->st->p, key, key_len), (apr_ssize_t)key_len, l);
+            add_column(l, key, key_len);
+        }
+    }
+}
+
 static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
 {
     ingest_landing_t *l = baton;
@@ -132,6 +195,7 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
     if (!l->open) {
         return ingest_parser_fail_record(ps, 0, 0, "the records could not be written to the database");
     }
+    note_columns(l, ps, rec);
     ingest_copy_tuple(&l->buf, 5);
     ingest_copy_uuid(&l->buf, l->id);
     ingest_copy_int8(&l->buf, rec->seq);
@@ -178,6 +242,7 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
     l->tenant = tenant;
     l->tenant_len = strlen(tenant);
     l->held = 1;
+    l->keys = apr_hash_make(st->p);
     apr_pool_cleanup_register(st->p, l, landing_cleanup, apr_pool_cleanup_null);
     /* a re-run replaces what an earlier one committed, a batch at a time,
      * as long as the child is not exiting (the job is given back then) */

@@ -35,6 +35,7 @@ static ingest_api_fn *const handlers[INGEST_EP_COUNT] = {
     [INGEST_EP_ADMIN_MOCK] = ingest_api_admin_mock,
     [INGEST_EP_RECORDS] = ingest_api_records,
     [INGEST_EP_RECORDS_NDJSON] = ingest_api_records_ndjson,
+    [INGEST_EP_RECORDS_CSV] = ingest_api_records_csv,
 };
 
 /* What the send functions need to answer in the profile's words. */

@@ -120,6 +120,7 @@ typedef struct {
     apr_interval_time_t lease;
     apr_int64_t processed;
     apr_int64_t total;
+    const char *columns; /* the JSON array of the records' column names, NULL: unchanged */
 } ingest_records_batch_t;
 
 /* A batch of records streamed in one transaction: open (BEGIN, then COPY
@@ -143,19 +144,21 @@ apr_status_t ingest_store_records_forget(apr_pool_t *p, server_rec *s, ap_dbd_t 
 /* Deletes one batch of a gone job's records; *more: there may be more. */
 apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, apr_int64_t *deleted,
                                         int *more);
-/* A piece of a job's NDJSON export (at most 1,000 records, about 4 MiB). */
+/* A piece of a job's export (at most 1,000 records, about 4 MiB). */
 typedef struct {
     int exists;           /* the job is the tenant's */
     const char *filename; /* its file's name, NULL for a records ingestion */
     apr_int64_t records;  /* in text; 0: the export is over */
     apr_int64_t last;     /* the last seq in text */
-    const char *text;     /* the records' data, one per line, no final line feed */
+    const char *text;     /* the records, one per line, no final line feed */
     apr_size_t text_len;
+    const char *header; /* CSV: the header line (no line feed); NULL when the job has no columns */
 } ingest_records_piece_t;
-/* The piece after seq `after`; allocated from p. */
+/* The piece after seq `after`, as NDJSON (each record's data) or as CSV
+ * (the fields of the job's record_columns); allocated from p. */
 apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                         const ingest_identity_t *id, const char *job_id, apr_int64_t after,
-                                         ingest_records_piece_t *out);
+                                         const ingest_identity_t *id, const char *job_id, int csv,
+                                         apr_int64_t after, ingest_records_piece_t *out);
 /* {exists, job: {status, processed_items}, records: [{seq, line, data}]}:
  * up to limit + 1 records after seq `after`, the tenant's job only. */
 apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,

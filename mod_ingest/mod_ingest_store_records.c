@@ -25,7 +25,8 @@ const ingest_stmt_t ingest_record_statements[] = {
      * passing between the check and the commit. */
     {"ingest_w_records_hold",
      "UPDATE ingest_jobs SET processed_items = %s::bigint, total_items = greatest(%s::bigint, %s::bigint),"
-     "  lease_expires_at = now() + make_interval(secs => %s::float8)"
+     "  lease_expires_at = now() + make_interval(secs => %s::float8),"
+     "  record_columns = coalesce(%s::jsonb, record_columns)"
      " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
      0},
     {"ingest_w_records_clear",
@@ -60,20 +61,35 @@ const ingest_stmt_t ingest_record_statements[] = {
      "       WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"
      "       ORDER BY seq LIMIT %s::int + 1) r), '[]'::json))",
      1},
-    /* A piece of a job's NDJSON export: up to 1,000 records after seq
-     * `after`, cut after the record that passes 4 MiB stored (the first
-     * always comes), as text: whether the job is the tenant's, its file
-     * name, the records, the last seq, their data one per line. */
-    {"ingest_records_export",
-     "WITH job AS (SELECT job_id, filename, status FROM ingest_jobs WHERE job_id = %s::uuid AND tenant_id = "
-     "%s),"
-     " page AS (SELECT seq, data FROM (SELECT seq, data,"
-     "   sum(pg_column_size(data)) OVER (ORDER BY seq) - pg_column_size(data) AS before"
-     "   FROM (SELECT seq, data FROM ingest_records"
-     "     WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"
-     "     ORDER BY seq LIMIT 1000) l) x WHERE before < 4194304)"
-     " SELECT EXISTS (SELECT 1 FROM job), (SELECT filename FROM job), (SELECT count(*) FROM page),"
-     "  (SELECT max(seq) FROM page), (SELECT string_agg(data::text, E'\\n' ORDER BY seq) FROM page)",
+/* A piece of a job's NDJSON export: up to 1,000 records after seq
+ * `after`, cut after the record that passes 4 MiB stored (the first
+ * always comes), as text: whether the job is the tenant's, its file
+ * name, the records, the last seq, their data one per line. */
+#define EXPORT_JOB                                                                                           \
+    "WITH job AS (SELECT job_id, filename, status, record_columns FROM ingest_jobs"                          \
+    "   WHERE job_id = %s::uuid AND tenant_id = %s),"
+#define EXPORT_PAGE                                                                                          \
+    " page AS (SELECT seq, data FROM (SELECT seq, data,"                                                     \
+    "   sum(pg_column_size(data)) OVER (ORDER BY seq) - pg_column_size(data) AS before"                      \
+    "   FROM (SELECT seq, data FROM ingest_records"                                                          \
+    "     WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"             \
+    "     ORDER BY seq LIMIT 1000) l) x WHERE before < 4194304)"                                             \
+    " SELECT EXISTS (SELECT 1 FROM job), (SELECT filename FROM job), (SELECT count(*) FROM page),"           \
+    "  (SELECT max(seq) FROM page), "
+    /* A piece of a job's export: up to 1,000 records after seq `after`,
+     * cut after the record that passes 4 MiB stored (the first always
+     * comes): whether the job is the tenant's, its file name, the count,
+     * the last seq, the records as text (one per line, no final line
+     * feed), and (CSV) the header line. */
+    {"ingest_records_export_ndjson",
+     EXPORT_JOB EXPORT_PAGE "(SELECT string_agg(data::text, E'\\n' ORDER BY seq) FROM page), NULL", 1},
+    {"ingest_records_export_csv",
+     EXPORT_JOB " cols AS (SELECT c, o FROM job,"
+                "   jsonb_array_elements_text(coalesce(job.record_columns, '[]')) WITH ORDINALITY AS k(c, "
+                "o))," EXPORT_PAGE
+                "(SELECT string_agg(coalesce((SELECT string_agg(ingest_csv_field(p.data->>cols.c), ','"
+                "   ORDER BY cols.o) FROM cols), ''), E'\\n' ORDER BY p.seq) FROM page p),"
+                "  (SELECT string_agg(ingest_csv_field(c), ',' ORDER BY o) FROM cols)",
      1},
     {NULL, NULL, 0},
 };
@@ -84,14 +100,15 @@ static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const inge
                          int *held)
 {
     const char *done = ingest_db_i64(p, b->processed);
-    const char *args[6] = {done,
+    const char *args[7] = {done,
                            done,
                            ingest_db_i64(p, b->total),
                            apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
+                           b->columns,
                            b->job_id,
                            b->owner};
     int n = 0;
-    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 6, args, &n);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 7, args, &n);
 
     *held = rv == APR_SUCCESS && n == 1;
     return rv;
@@ -255,14 +272,15 @@ apr_status_t ingest_store_records_sweep(apr_pool_t *p, server_rec *s, ap_dbd_t *
 }
 
 apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
-                                         const ingest_identity_t *id, const char *job_id, apr_int64_t after,
-                                         ingest_records_piece_t *out)
+                                         const ingest_identity_t *id, const char *job_id, int csv,
+                                         apr_int64_t after, ingest_records_piece_t *out)
 {
     const char *args[3] = {job_id, id->tenant, ingest_db_i64(p, after)};
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     const char *v;
-    apr_status_t rv = ingest_db_select(p, s, dbd, "ingest_records_export", 3, args, &res);
+    apr_status_t rv = ingest_db_select(
+        p, s, dbd, csv ? "ingest_records_export_csv" : "ingest_records_export_ndjson", 3, args, &res);
 
     memset(out, 0, sizeof(*out));
     if (rv != APR_SUCCESS) {
@@ -271,11 +289,13 @@ apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t 
     /* the entries live until the next row is asked for: copied */
     while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
         out->exists = (v = apr_dbd_get_entry(dbd->driver, row, 0)) && *v == 't';
-        out->filename = (v = apr_dbd_get_entry(dbd->driver, row, 1)) ? apr_pstrdup(p, v) : NULL;
+        /* apr_dbd gives a NULL as "": neither a file name nor a header is empty */
+        out->filename = (v = apr_dbd_get_entry(dbd->driver, row, 1)) && *v ? apr_pstrdup(p, v) : NULL;
         out->records = (v = apr_dbd_get_entry(dbd->driver, row, 2)) ? apr_atoi64(v) : 0;
         out->last = (v = apr_dbd_get_entry(dbd->driver, row, 3)) ? apr_atoi64(v) : 0;
         out->text_len = (v = apr_dbd_get_entry(dbd->driver, row, 4)) ? strlen(v) : 0;
         out->text = v ? apr_pstrmemdup(p, v, out->text_len) : NULL;
+        out->header = (v = apr_dbd_get_entry(dbd->driver, row, 5)) && *v ? apr_pstrdup(p, v) : NULL;
     }
     return APR_SUCCESS;
 }

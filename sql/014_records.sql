@@ -22,6 +22,21 @@ CREATE TABLE ingest_records (
     PRIMARY KEY (job_id, seq)
 );
 
+-- The names a job's records are exported as CSV columns with, in order:
+-- a CSV file's header, the keys of JSON and NDJSON records in the order
+-- first seen (at most 1,000), ["line"] for text. jsonb keeps no key order,
+-- so the order is kept here; written with each batch of records.
+ALTER TABLE ingest_jobs ADD COLUMN record_columns jsonb;
+
+-- A value of a record as a CSV field (RFC 4180): quoted when it holds a
+-- quote, a comma or a line break; a JSON null or a missing key is empty;
+-- objects and arrays are their JSON text.
+CREATE FUNCTION ingest_csv_field(v text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v IS NULL THEN ''
+                WHEN v ~ '[",\r\n]' THEN '"' || replace(v, '"', '""') || '"'
+                ELSE v END
+$$;
+
 -- Jobs deleted (DELETE, retention, an expired upload pruned) whose records
 -- may remain: the worker deletes them in batches and then the job's row
 -- here. Filled by a statement-level trigger, one INSERT per statement.

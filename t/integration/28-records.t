@@ -59,6 +59,12 @@ like($r->{headers}{'content-type'} // '', qr{^application/x-ndjson}, '... as app
 is($r->{headers}{'content-disposition'}, 'attachment; filename="people.csv.records.ndjson"', '... named after the file');
 is_deeply([ map { $IngestTest::JSON->decode($_) } split /\n/, $r->{content} ],
     [ map { $_->{data} } @{ $r0->{json}{records} } ], '... one line per record, the same data');
+$r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records.csv", token => $acme);
+is($r->{status}, 200, 'the CSV export answers');
+like($r->{headers}{'content-type'} // '', qr{^text/csv}, '... as text/csv');
+is($r->{headers}{'content-disposition'}, 'attachment; filename="people.csv.records.csv"', '... named after the file');
+(my $lf = $csv) =~ s/\r\n/\n/g;
+is($r->{content}, $lf, '... equal to the uploaded file, line ends aside (a round trip)');
 
 # ---- JSON: elements whole, nested values and numbers as they are
 my $json = '[{"a":1,"b":{"c":[1,2.5,"x"]},"d":null},' . "\n" . '{"a":2,"e":true,"s":"\u00e9\"q"}]';
@@ -69,6 +75,10 @@ is_deeply($all, [
     { seq => 1, line => 1, data => { a => 1, b => { c => [1, 2.5, 'x'] }, d => undef } },
     { seq => 2, line => 2, data => { a => 2, e => JSON::PP::true, s => "é\"q" } },
 ], '... every element whole, where it begins');
+$r = $t->request('GET', "/api/ingest/status/$job->{job_id}/records.csv", token => $acme);
+my $want = qq(a,b,d,e,s\n1,"{""c"": [1, 2.5, ""x""]}",,,\n2,,,true,"\x{e9}""q"\n);
+utf8::encode($want);
+is($r->{content}, $want, '... as CSV: the keys in the order first seen, nested values as JSON text');
 
 # ---- NDJSON with blank lines; text with CRLF and no final line feed
 $job = $t->upload_parsed($acme, 'events', 'ndjson', qq({"n":1}\n\n{"n":2,"tags":["a"]}\n   \n{"n":3}));
@@ -83,6 +93,8 @@ is($job->{status}, 'completed', 'a log completes') or diag explain $job;
 is_deeply([ map { [ $_->{seq}, $_->{line}, $_->{data} ] } @$all ],
     [ [ 1, 1, { line => 'GET / 200' } ], [ 2, 2, { line => '' } ], [ 3, 3, { line => 'POST /x 500' } ] ],
     '... every line a record {"line": ...}');
+is($t->request('GET', "/api/ingest/status/$job->{job_id}/records.csv", token => $acme)->{content},
+    "line\nGET / 200\n\nPOST /x 500\n", '... as CSV: one column, line');
 
 # ---- POST /api/ingest/json: the records land the same way
 $r = $t->request('POST', '/api/ingest/json', token => $acme,
