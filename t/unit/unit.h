@@ -29,6 +29,7 @@ Suite *suite_metrics(void);
 Suite *suite_cache(void);
 Suite *suite_cursor(void);
 Suite *suite_copy(void);
+Suite *suite_schema(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

@@ -100,6 +100,7 @@ int main(void)
     srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_cursor());
     srunner_add_suite(sr, suite_copy());
+    srunner_add_suite(sr, suite_schema());
     srunner_set_tap(sr, "-");
     srunner_run_all(sr, CK_SILENT);
     failed = srunner_ntests_failed(sr);
