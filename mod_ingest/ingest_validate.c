@@ -1,7 +1,9 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 
+#include "ingest_schema.h"
 #include "ingest_validate.h"
 
 apr_size_t ingest_utf8_char(const char *str, apr_size_t i, apr_size_t len)
@@ -119,7 +121,7 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")
-            && strcmp(key, "source_type")) {
+            && strcmp(key, "source_type") && strcmp(key, "schema")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
@@ -171,6 +173,20 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
                                         max_file_size));
     }
     out->file_size = (apr_int64_t)json_integer_value(v);
+
+    if ((v = json_object_get(body, "schema")) != NULL) {
+        ingest_schema_t *schema;
+        char *text;
+        if (ingest_schema_parse(p, v, &schema, err) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+        if (!strcmp(out->source_type, "job_metadata")) {
+            return ingest_verr(err, "schema", "is for records, not for source_type job_metadata");
+        }
+        text = json_dumps(v, JSON_COMPACT);
+        out->schema = apr_pstrdup(p, text);
+        free(text);
+    }
     return APR_SUCCESS;
 }
 

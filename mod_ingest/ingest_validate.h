@@ -30,6 +30,7 @@ typedef struct {
     const char *filename;
     const char *file_type;
     apr_int64_t file_size;
+    const char *schema; /* the record schema as JSON text (ingest_schema.h), NULL for none */
 } ingest_init_req_t;
 
 typedef struct {

@@ -4,6 +4,7 @@
 
 #include "ingest_copy.h"
 #include "ingest_record_json.h"
+#include "ingest_schema.h"
 #include "mod_ingest_landing.h"
 #include "mod_ingest_store.h"
 
@@ -40,6 +41,7 @@ struct ingest_landing {
     ingest_copy_t cols;
     int cols_known, cols_dirty;
     apr_hash_t *keys;
+    const ingest_schema_t *schema; /* the job's record schema, NULL for none */
 };
 
 static apr_status_t landing_cleanup(void *data)
@@ -178,6 +180,31 @@ static void note_columns(ingest_landing_t *l, const ingest_parser_t *ps, const i
     }
 }
 
+/* The record as a JSON object, for the schema: a CSV row keyed by the
+ * header (a repeated name: the last value), a text line as {"line"}. */
+static json_t *record_object(const ingest_parser_t *ps, const ingest_record_t *rec)
+{
+    const char *const *names;
+    const apr_size_t *lens;
+    json_t *o;
+    apr_size_t i, n;
+
+    if (rec->value) {
+        return json_incref(rec->value);
+    }
+    o = json_object();
+    if (rec->text) {
+        json_object_set_new_nocheck(o, "line", json_stringn_nocheck(rec->text, rec->text_len));
+        return o;
+    }
+    n = ingest_parser_columns(ps, &names, &lens);
+    for (i = 0; i < n && i < rec->nfields; i++) {
+        json_object_setn_new_nocheck(o, names[i], lens[i],
+                                     json_stringn_nocheck(rec->fields[i], rec->field_lens[i]));
+    }
+    return o;
+}
+
 static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
 {
     ingest_landing_t *l = baton;
@@ -202,7 +229,19 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
     ingest_copy_int8(&l->buf, rec->line);
     ingest_copy_text(&l->buf, l->tenant, l->tenant_len);
     at = ingest_copy_jsonb_open(&l->buf);
-    if (rec->value) {
+    if (l->schema) {
+        ingest_verr_t err = {0};
+        json_t *in = record_object(ps, rec), *out = ingest_schema_apply(l->st->p, l->schema, in, &err);
+        json_decref(in);
+        if (!out) {
+            l->buf.len = at; /* the tuple is left unfinished: the batch is rolled back */
+            return ingest_parser_fail_record(ps, rec->line, 0, "record %" APR_INT64_T_FMT ": %s%s%s",
+                                             rec->seq, err.field ? err.field : "", err.field ? " " : "",
+                                             err.detail);
+        }
+        ingest_record_json_value(&l->buf, out);
+        json_decref(out);
+    } else if (rec->value) {
         ingest_record_json_value(&l->buf, rec->value);
     } else if (rec->text) {
         ingest_record_json_line(&l->buf, rec->text, rec->text_len);
@@ -226,7 +265,7 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
 }
 
 apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
-                                  const char *tenant, ingest_landing_t **out, int *held)
+                                  const char *tenant, const json_t *schema, ingest_landing_t **out, int *held)
 {
     ingest_landing_t *l = apr_pcalloc(st->p, sizeof(*l));
     ingest_records_batch_t b;
@@ -243,6 +282,14 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
     l->tenant_len = strlen(tenant);
     l->held = 1;
     l->keys = apr_hash_make(st->p);
+    if (json_is_object(schema)) {
+        ingest_schema_t *sc;
+        ingest_verr_t err;
+        if (ingest_schema_parse(st->p, schema, &sc, &err) != APR_SUCCESS) {
+            return APR_EINVAL; /* POST init checked it */
+        }
+        l->schema = sc;
+    }
     apr_pool_cleanup_register(st->p, l, landing_cleanup, apr_pool_cleanup_null);
     /* a re-run replaces what an earlier one committed, a batch at a time,
      * as long as the child is not exiting (the job is given back then) */

@@ -15,7 +15,8 @@ typedef struct ingest_landing ingest_landing_t;
 /* Clears what an earlier run of the job landed, then attaches the sink to
  * ps. *held 0: the job is no longer this worker's (nothing to do). */
 apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
-                                  const char *tenant, ingest_landing_t **out, int *held);
+                                  const char *tenant, const json_t *schema, ingest_landing_t **out,
+                                  int *held);
 /* Before each chunk is parsed: the bytes read before it, of the file's
  * size. A batch's commit shows total_items as the records committed scaled
  * by the share of the file read, so progress follows the bytes and never

@@ -172,7 +172,8 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     }
     /* every record lands in ingest_records (a re-run replaces them) */
     if (kind != INGEST_PARSE_BINARY) {
-        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"), &land, &held);
+        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"),
+                                  json_object_get(job, "record_schema"), &land, &held);
         if (rv != APR_SUCCESS || !held) {
             return rv;
         }

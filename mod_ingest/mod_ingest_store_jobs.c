@@ -64,12 +64,13 @@ static const char *const list_labels[12] = {
 };
 
 /* POST init's row; placeholders: tenant, user, source_type, filename,
- * file_type, file_size, idempotency key, upload TTL (s), status, due in (s) */
+ * file_type, file_size, idempotency key, upload TTL (s), status, due in (s),
+ * record schema */
 #define JOB_INSERT                                                                                           \
     " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, filename, file_type, file_size,"             \
-    "                          idempotency_key, upload_expires_at, status, due_at)"                          \
+    "                          idempotency_key, upload_expires_at, status, due_at, record_schema)"           \
     " VALUES (%s, %s, %s, %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int),"                   \
-    "         %s::text::ingest_job_status, now() + make_interval(secs => %s::float8))"
+    "         %s::text::ingest_job_status, now() + make_interval(secs => %s::float8), %s::jsonb)"
 /* {"created", "job", "expires"} of a job row R shown as JOB */
 #define JOB_CREATED(CREATED, JOB, R)                                                                         \
     "json_build_object('created', " CREATED ", 'job', " JOB ","                                              \
@@ -143,7 +144,7 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
                                      int upload_ttl, const char *status, apr_interval_time_t due_in,
                                      json_t **job, int *created, apr_int64_t *expires)
 {
-    const char *args[12];
+    const char *args[13];
     json_t *res = NULL;
     apr_status_t rv = APR_NOTFOUND;
     int attempt;
@@ -158,14 +159,15 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     args[7] = apr_itoa(p, upload_ttl);
     args[8] = status;
     args[9] = apr_psprintf(p, "%.3f", (double)due_in / APR_USEC_PER_SEC);
-    args[10] = id->tenant;
-    args[11] = idempotency_key;
+    args[10] = req->schema;
+    args[11] = id->tenant;
+    args[12] = idempotency_key;
 
     /* No row means a concurrent request with the same key committed its
      * job after our snapshot was taken: a fresh snapshot sees it. */
     for (attempt = 0; attempt < 3 && rv == APR_NOTFOUND; ++attempt) {
-        rv = idempotency_key ? ingest_db_select_json(p, s, dbd, "ingest_job_create", 12, args, &res)
-                             : ingest_db_select_json(p, s, dbd, "ingest_job_create_nokey", 10, args, &res);
+        rv = idempotency_key ? ingest_db_select_json(p, s, dbd, "ingest_job_create", 13, args, &res)
+                             : ingest_db_select_json(p, s, dbd, "ingest_job_create_nokey", 11, args, &res);
     }
     if (rv != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? INGEST_EDB_QUERY : rv;
