@@ -40,21 +40,18 @@ static const char *download_name(apr_pool_t *p, const char *filename, const char
     return n;
 }
 
-/* One piece, on a connection of its own for the time of the query. */
+/* One piece, on a pooled connection taken for the time of the query and
+ * given back before the piece is sent (ingest_db_take). */
 static apr_status_t piece(request_rec *r, apr_pool_t *p, const ingest_identity_t *id, const char *job_id,
                           const export_format_t *f, apr_int64_t after, ingest_records_piece_t *out)
 {
-    ap_dbd_t *dbd = ingest_db_open(p, r->server);
-    apr_status_t rv;
+    ap_dbd_t *dbd;
+    apr_status_t rv = ingest_db_take(r, &dbd);
 
-    if (!dbd) {
-        return INGEST_EDB_DOWN;
-    }
-    rv = ingest_db_ready(p, r->server, dbd);
     if (rv == APR_SUCCESS) {
         rv = ingest_store_records_export(p, r->server, dbd, id, job_id, f->csv, after, out);
     }
-    ingest_db_close(r->server, dbd);
+    ingest_db_release(r);
     return rv;
 }
 

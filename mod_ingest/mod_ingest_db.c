@@ -360,23 +360,32 @@ typedef struct {
 static apr_status_t held_close(void *data)
 {
     held_t *h = data;
-    ingest_db_close(h->s, h->dbd);
+    if (h->dbd) {
+        ingest_db_close(h->s, h->dbd);
+        h->dbd = NULL;
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t ingest_db_take(request_rec *r, ap_dbd_t **out)
 {
+    void *v = NULL;
     held_t *h;
+
     *out = NULL;
-    ingest_db_release(r); /* one at a time */
-    h = apr_palloc(r->pool, sizeof(*h));
-    h->s = r->server;
+    apr_pool_userdata_get(&v, HELD_KEY, r->pool);
+    if (!(h = v)) {
+        /* once per request, however often it takes one (an export takes
+         * one per piece): given back when the request ends, if not before */
+        h = apr_pcalloc(r->pool, sizeof(*h));
+        h->s = r->server;
+        apr_pool_userdata_setn(h, HELD_KEY, NULL, r->pool);
+        apr_pool_cleanup_register(r->pool, h, held_close, apr_pool_cleanup_null);
+    }
+    held_close(h); /* one at a time */
     if (!(h->dbd = ingest_db_open(r->pool, r->server))) {
         return INGEST_EDB_DOWN;
     }
-    /* given back when the request ends, if not before */
-    apr_pool_cleanup_register(r->pool, h, held_close, apr_pool_cleanup_null);
-    apr_pool_userdata_setn(h, HELD_KEY, NULL, r->pool);
     *out = h->dbd;
     return ingest_db_ready(r->pool, r->server, h->dbd);
 }
@@ -386,8 +395,7 @@ void ingest_db_release(request_rec *r)
     void *h = NULL;
     apr_pool_userdata_get(&h, HELD_KEY, r->pool);
     if (h) {
-        apr_pool_userdata_setn(NULL, HELD_KEY, NULL, r->pool);
-        apr_pool_cleanup_run(r->pool, h, held_close);
+        held_close(h);
     }
 }
 

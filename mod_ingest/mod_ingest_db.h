@@ -55,9 +55,9 @@ int ingest_db_closing(void);
 void ingest_db_drain(server_rec *s, void (*last)(ap_dbd_t *dbd, apr_pool_t *p, void *data), void *data);
 
 /* For a request that must not hold a connection while it waits on its
- * client (an upload streams its body): a pooled connection, ready, that
- * ingest_db_release() gives back at once (the request's end does
- * otherwise). One at a time per request. mod_dbd has no acquire timeout:
+ * client (an upload streams its body, an export sends a piece): a pooled
+ * connection, ready, that ingest_db_release() gives back at once (the
+ * request's end does otherwise). One at a time per request. mod_dbd has no acquire timeout:
  * a connection held through a slow body would stall every request of the
  * child once DBDMax are out. */
 apr_status_t ingest_db_take(request_rec *r, ap_dbd_t **out);

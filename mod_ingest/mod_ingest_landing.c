@@ -13,12 +13,12 @@
  * on the records while the parser reads the next ones), and the batch
  * commits after LANDING_RECORDS records, or LANDING_BYTES of them, or at
  * the next progress report (every 250 ms), whichever comes first. */
-#define LANDING_SEND (256 * 1024)
+#define LANDING_SEND    (256 * 1024)
+#define LANDING_RECORDS 100000
+#define LANDING_BYTES   (64 * 1024 * 1024)
 /* JSON and NDJSON records: the keys kept as the export's CSV columns */
 #define LANDING_KEYS      1000
 #define LANDING_KEYS_JSON (64 * 1024)
-#define LANDING_RECORDS   100000
-#define LANDING_BYTES     (64 * 1024 * 1024)
 
 struct ingest_landing {
     const ingest_step_t *st;

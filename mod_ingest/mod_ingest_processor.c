@@ -201,12 +201,9 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
             break;
         }
         if (apr_time_now() - last >= PROGRESS_EVERY) {
-            /* the total is an estimate until the end: records so far,
-             * scaled by the share of bytes read; with records landing,
-             * the records committed and the estimate of their batch */
-            apr_int64_t done = ingest_parser_records(ps), est;
-            est = done_bytes > 0 ? (apr_int64_t)((double)done * (double)size / (double)done_bytes) : 0;
-            est = est > done ? est : done + 1;
+            /* the records committed and the total estimated with them
+             * (ingest_landing_progress); pdf and xlsx have no records */
+            apr_int64_t done = 0, est = 1;
             if (land) {
                 /* the open batch first: the report runs on the same connection */
                 rv = ingest_landing_commit(land, &held);

@@ -94,8 +94,8 @@ const ingest_stmt_t ingest_record_statements[] = {
     {NULL, NULL, 0},
 };
 
-/* The lease check that opens a batch's transaction: *held 0 when the job
- * is no longer ours. */
+/* The lease check of a batch's transaction: *held 0 when the job is no
+ * longer ours. */
 static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
                          int *held)
 {
@@ -115,12 +115,11 @@ static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const inge
 }
 
 /* A COPY failure, logged once with PostgreSQL's message. */
-static apr_status_t copy_failed(server_rec *s, ap_dbd_t *dbd, PGconn *c, const char *why)
+static apr_status_t copy_failed(server_rec *s, PGconn *c, const char *why)
 {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, IGLOGNO(00901) "COPY of records failed: %s",
                  why && *why ? why : PQerrorMessage(c));
     ingest_metrics_inc(INGEST_M_DB_ERRORS);
-    (void)dbd;
     return PQstatus(c) == CONNECTION_OK ? INGEST_EDB_QUERY : INGEST_EDB_DOWN;
 }
 
@@ -139,7 +138,7 @@ apr_status_t ingest_store_records_open(server_rec *s, ap_dbd_t *dbd)
     res =
         PQexec(c, "COPY ingest_records (job_id, seq, line, tenant_id, data) FROM STDIN WITH (FORMAT binary)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rv = copy_failed(s, dbd, c, PQresultErrorMessage(res));
+        rv = copy_failed(s, c, PQresultErrorMessage(res));
         PQclear(res);
         ingest_db_end(s, dbd, rv);
         return rv;
@@ -156,7 +155,7 @@ apr_status_t ingest_store_records_send(server_rec *s, ap_dbd_t *dbd, const char 
     while (len) {
         int n = len > 1024 * 1024 ? 1024 * 1024 : (int)len;
         if (PQputCopyData(c, buf, n) != 1) {
-            return copy_failed(s, dbd, c, NULL);
+            return copy_failed(s, c, NULL);
         }
         buf += n;
         len -= (apr_size_t)n;
@@ -170,19 +169,30 @@ static apr_status_t copy_end(server_rec *s, ap_dbd_t *dbd, const char *errmsg)
     PGconn *c = apr_dbd_native_handle(dbd->driver, dbd->handle);
     PGresult *res;
     apr_status_t rv = APR_SUCCESS;
-    const char *why = NULL;
 
+    /* an abandoned COPY is expected to fail: only a real one is logged,
+     * while its result (and message) is still there */
     if (PQputCopyEnd(c, errmsg) != 1) {
-        rv = INGEST_EDB_QUERY;
+        rv = errmsg ? INGEST_EDB_QUERY : copy_failed(s, c, NULL);
     }
     while ((res = PQgetResult(c)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == APR_SUCCESS) {
-            rv = INGEST_EDB_QUERY;
-            why = apr_pstrdup(dbd->pool, PQresultErrorMessage(res));
+            rv = errmsg ? INGEST_EDB_QUERY : copy_failed(s, c, PQresultErrorMessage(res));
         }
         PQclear(res);
     }
-    return rv == APR_SUCCESS || errmsg ? rv : copy_failed(s, dbd, c, why);
+    return rv;
+}
+
+/* Ends a batch's transaction: COMMIT when rv is APR_SUCCESS and the lease
+ * held; a lost lease rolls back and is no error. */
+static apr_status_t end_batch(server_rec *s, ap_dbd_t *dbd, apr_status_t rv, int held)
+{
+    if (rv == APR_SUCCESS && !held) {
+        ingest_db_end(s, dbd, APR_EGENERAL);
+        return APR_SUCCESS;
+    }
+    return ingest_db_end(s, dbd, rv);
 }
 
 apr_status_t ingest_store_records_close(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
@@ -196,11 +206,7 @@ apr_status_t ingest_store_records_close(apr_pool_t *p, server_rec *s, ap_dbd_t *
          * rescue or another worker's claim from passing in between */
         rv = hold(p, s, dbd, b, held);
     }
-    if (rv == APR_SUCCESS && !*held) {
-        ingest_db_end(s, dbd, APR_EGENERAL);
-        return APR_SUCCESS;
-    }
-    return ingest_db_end(s, dbd, rv);
+    return end_batch(s, dbd, rv, *held);
 }
 
 void ingest_store_records_abort(server_rec *s, ap_dbd_t *dbd)
@@ -225,14 +231,10 @@ static apr_status_t in_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const 
         return rv;
     }
     rv = hold(p, s, dbd, b, held);
-    if (rv == APR_SUCCESS && !*held) {
-        ingest_db_end(s, dbd, APR_EGENERAL);
-        return APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && *held) {
         rv = fn(p, s, dbd, b, ctx);
     }
-    return ingest_db_end(s, dbd, rv);
+    return end_batch(s, dbd, rv, *held);
 }
 
 static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,

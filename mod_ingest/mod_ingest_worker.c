@@ -46,6 +46,7 @@ typedef struct {
     char owner[256];
     ingest_rng_t rng;
     apr_time_t last_prune;
+    int sweeping;         /* the last sweep of records left some: sweep on every pass */
     apr_time_t last_work; /* last pass that claimed or advanced a job */
     /* delivery records older than this can go: twice the largest
      * IngestCallbackTolerance of any virtual host (the margin is for
@@ -244,7 +245,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
     apr_time_t until = apr_time_now() + PASS_BUDGET;
     ap_dbd_t *dbd;
     apr_status_t rv;
-    int n = 0, claimed = 0, finished = 0;
+    int n = 0, claimed = 0, finished = 0, housekeeping = 0;
 
     dbd = ingest_db_open(p, w->s);
     if (!dbd) {
@@ -327,6 +328,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         }
     }
     if (rv == APR_SUCCESS && apr_time_now() - w->last_prune >= PRUNE_EVERY) {
+        housekeeping = 1;
         w->last_prune = apr_time_now();
         rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, w->deliveries_kept, &n);
         while (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0) {
@@ -354,20 +356,24 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         }
     }
     /* the records of deleted and failed jobs, a batch at a time, while the
-     * pass has time: cheap when there are none */
-    while (rv == APR_SUCCESS && apr_time_now() < until) {
-        apr_int64_t swept = 0;
-        int more = 0;
-        rv = ingest_store_records_sweep(p, w->s, dbd, &swept, &more);
-        if (rv == APR_SUCCESS && swept) {
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
-                         IGLOGNO(00424) "worker: removed %" APR_INT64_T_FMT
-                                        " record(s) of a deleted or failed job",
-                         swept);
+     * pass has time: looked for with the pruning, then on every pass
+     * until none are left */
+    if (rv == APR_SUCCESS && (w->sweeping || housekeeping)) {
+        int more = 1; /* the loop may not run: stay as before */
+        while (rv == APR_SUCCESS && apr_time_now() < until) {
+            apr_int64_t swept = 0;
+            rv = ingest_store_records_sweep(p, w->s, dbd, &swept, &more);
+            if (rv == APR_SUCCESS && swept) {
+                ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
+                             IGLOGNO(00424) "worker: removed %" APR_INT64_T_FMT
+                                            " record(s) of a deleted or failed job",
+                             swept);
+            }
+            if (!more) {
+                break;
+            }
         }
-        if (!more) {
-            break;
-        }
+        w->sweeping = rv == APR_SUCCESS && more;
     }
     ingest_db_close(w->s, dbd);
     return rv;
