@@ -123,9 +123,16 @@ my $parent = $t->httpd_pid;
 my $fds0 = fd_count($parent);
 my $t_loop = time;
 my @failed;
+# The MPM clears its restart flag when a generation starts, so a SIGUSR1 that
+# arrives while the parent is still re-reading the configuration is merged
+# into that restart (slow under ASan). Each restart is therefore sent only
+# once the previous generation logged AH00489, then after 0.3-0.6 s of load.
+my $generations = sub { my $n = () = $t->error_log =~ /AH00489: /g; $n };
+my $gen0 = $generations->();
 for my $i (1 .. $RESTARTS) {
     sleep(0.3 + rand 0.3);
     eval { IngestTest::run_or_die($t->httpd_cmd('-k', 'graceful')); 1 } or push @failed, "restart $i: $@";
+    wait_until("generation $i", 30, sub { $generations->() >= $gen0 + $i }, 0.05) or push @failed, "restart $i: no AH00489 within 30 s";
 }
 sleep 1;    # load on the last generation too
 my $loop_secs = time - $t_loop;
