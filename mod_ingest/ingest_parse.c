@@ -188,6 +188,76 @@ apr_status_t ingest_parser_fail_record(const ingest_parser_t *ps, apr_int64_t li
     return rv;
 }
 
+/* The bad record handed to the handler; the parse fails with its reason
+ * when there is none or it refuses (with the handler's own message if it
+ * set one). */
+static apr_status_t bad_v(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *field,
+                          const char *fmt, va_list ap)
+{
+    ingest_bad_record_t bad;
+    char *reason;
+
+    if (ps->error) {
+        return APR_EINVAL;
+    }
+    reason = apr_pvsprintf(ps->pool, fmt, ap);
+    scrub_utf8(reason);
+    if (ps->on_bad) {
+        bad.seq = INGEST_PARSE_NEXT_SEQ(ps);
+        bad.line = line > 0 ? line : 0;
+        bad.col = col > 0 ? col : 0;
+        bad.field = field;
+        bad.reason = reason;
+        if (ps->on_bad(ps->bad_baton, ps, &bad) == APR_SUCCESS && !ps->error) {
+            ps->bad++;
+            return APR_SUCCESS;
+        }
+    }
+    return ingest_parse_fail(ps, line, col, "%s", reason);
+}
+
+apr_status_t ingest_parse_bad(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *field,
+                              const char *fmt, ...)
+{
+    va_list ap;
+    apr_status_t rv;
+
+    va_start(ap, fmt);
+    rv = bad_v(ps, line, col, field, fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+apr_status_t ingest_parser_skip_record(const ingest_parser_t *ps, apr_int64_t line, const char *field,
+                                       const char *fmt, ...)
+{
+    va_list ap;
+    apr_status_t rv;
+
+    if (!ps) {
+        return APR_EINVAL;
+    }
+    va_start(ap, fmt);
+    rv = bad_v((ingest_parser_t *)ps, line, 0, field, fmt, ap);
+    va_end(ap);
+    return rv == APR_SUCCESS ? INGEST_PARSE_SKIPPED : rv;
+}
+
+apr_status_t ingest_parser_on_bad_record(ingest_parser_t *ps, ingest_bad_record_fn fn, void *baton)
+{
+    if (!ps || !fn || ps->fed) {
+        return APR_EINVAL;
+    }
+    ps->on_bad = fn;
+    ps->bad_baton = baton;
+    return APR_SUCCESS;
+}
+
+apr_int64_t ingest_parser_bad_records(const ingest_parser_t *ps)
+{
+    return ps ? ps->bad : 0;
+}
+
 apr_status_t ingest_parse_too_long(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *what)
 {
     return ingest_parse_fail(ps, line, col, "%s exceeds IngestMaxRecordSize (%" APR_SIZE_T_FMT " bytes)",
@@ -386,10 +456,13 @@ apr_status_t ingest_parse_record(ingest_parser_t *ps, ingest_record_t *rec)
     apr_status_t rv;
     int i;
 
-    rec->seq = ps->records + 1;
+    rec->seq = INGEST_PARSE_NEXT_SEQ(ps);
     for (i = 0; ingest_parse_wanted(ps) && i < ps->sinks->nelts; ++i) {
         sink = &APR_ARRAY_IDX(ps->sinks, i, ingest_parse_sink_t);
         rv = sink->fn(sink->baton, ps, rec);
+        if (rv == INGEST_PARSE_SKIPPED && !ps->error) {
+            return APR_SUCCESS; /* a bad record, stepped over and counted so */
+        }
         /* a sink that set an error and answered success fails too */
         if (rv != APR_SUCCESS || ps->error) {
             return ingest_parse_fail(ps, rec->line, 0, "a record sink failed");

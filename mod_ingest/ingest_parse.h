@@ -95,6 +95,8 @@ const char *ingest_parser_error(const ingest_parser_t *ps, int *line, int *colum
  *   NDJSON: {"format":"ndjson", ... as JSON}
  *   TEXT:   {"format":"text","records":L,"lines":L,"preview":[first lines]}
  *   BINARY: {"format":"binary"}
+ * with "bad_records":B after "lines" when bad records were stepped over
+ * (ingest_parser_on_bad_record), and
  * bounded as the limits say, with "truncated":true when anything was cut
  * or left out (absent otherwise). Bytes that are not valid UTF-8, and
  * NUL, become U+FFFD. The summary is built by a record sink of its own
@@ -107,7 +109,9 @@ json_t *ingest_parser_summary(const ingest_parser_t *ps);
  * what is to be kept), and not to be changed. Which members are set
  * depends on the format; the others are 0 and NULL. */
 typedef struct {
-    apr_int64_t seq;  /* 1-based, in file order: the records so far, this one included */
+    /* 1-based, in file order: the records so far, this one included, bad
+     * records stepped over counted too (see ingest_parser_on_bad_record) */
+    apr_int64_t seq;
     apr_int64_t line; /* the line the record begins on, 1-based */
     /* CSV: the row's fields in column order (nfields is the header's
      * count), each with its length: the bytes as libcsv unquotes them
@@ -160,6 +164,50 @@ apr_status_t ingest_parser_add_sink(ingest_parser_t *ps, ingest_record_fn fn, vo
  * recorded before. Answers APR_EINVAL, for the sink to return. */
 apr_status_t ingest_parser_fail_record(const ingest_parser_t *ps, apr_int64_t line, apr_int64_t col,
                                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ------------------------------------------------------- bad records */
+
+/* A record that is bad but can be stepped over: a CSV row whose field
+ * count is not the header's, an NDJSON line that is not JSON or not an
+ * object, or a record a sink refused with ingest_parser_skip_record (a
+ * value that does not fit the job's schema). seq is the record's place
+ * among the file's records, good and bad (so the good ones keep theirs);
+ * field is NULL when the record as a whole is bad. Borrowed for the call. */
+typedef struct {
+    apr_int64_t seq;
+    apr_int64_t line; /* 1-based, where the record begins */
+    apr_int64_t col;  /* 1-based, 0 when not known */
+    const char *field;
+    const char *reason;
+} ingest_bad_record_t;
+
+/* Answers APR_SUCCESS to step over the record (it is counted as bad, not
+ * as a record, and the parse goes on), anything else to fail the parse:
+ * with the message the handler set through ingest_parser_fail_record, or
+ * else the bad record's own reason at its line and column. */
+typedef apr_status_t (*ingest_bad_record_fn)(void *baton, const ingest_parser_t *ps,
+                                             const ingest_bad_record_t *bad);
+
+/* Sets the handler of bad records (skip mode), only before the first feed
+ * (APR_EINVAL after it). Without one, a bad record fails the parse, as any
+ * malformed input does. What cannot be stepped over fails the parse either
+ * way: a record longer than record_bytes, CSV that is malformed (a quote
+ * left open), JSON that is not an array of objects (an element of a JSON
+ * array that is not an object included: the file is not the array of
+ * objects it must be), a JSON array that is malformed. */
+apr_status_t ingest_parser_on_bad_record(ingest_parser_t *ps, ingest_bad_record_fn fn, void *baton);
+
+/* For a sink, during its call: the record is bad, at the line and field
+ * given (field NULL: the record as a whole), for the reason formatted.
+ * Answers INGEST_PARSE_SKIPPED when the handler stepped over it (the sink
+ * returns that: the record goes to no later sink, and is counted as bad),
+ * or APR_EINVAL with the parse failed (no handler, or it refused). */
+#define INGEST_PARSE_SKIPPED (APR_OS_START_USERERR + 301)
+apr_status_t ingest_parser_skip_record(const ingest_parser_t *ps, apr_int64_t line, const char *field,
+                                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Bad records stepped over so far. */
+apr_int64_t ingest_parser_bad_records(const ingest_parser_t *ps);
 
 /* CSV: the header's names, whole, as in the file (as the fields of a
  * record are), once the header row has been read; 0 (and NULLs) before,

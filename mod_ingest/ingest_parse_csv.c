@@ -172,11 +172,14 @@ static void on_row(int c, void *data)
             return;
         }
     } else if (cs->nfields != cs->header_fields) {
-        ingest_parse_fail(ps, line, 1,
-                          "row %" APR_INT64_T_FMT " has %" APR_INT64_T_FMT
-                          " fields, the header has %" APR_INT64_T_FMT,
-                          ps->records + 1, cs->nfields, cs->header_fields);
-        return;
+        /* stepped over in skip mode: the row's fields are dropped below */
+        if (ingest_parse_bad(ps, line, 1, NULL,
+                             "row %" APR_INT64_T_FMT " has %" APR_INT64_T_FMT
+                             " fields, the header has %" APR_INT64_T_FMT,
+                             INGEST_PARSE_NEXT_SEQ(ps), cs->nfields, cs->header_fields)
+            != APR_SUCCESS) {
+            return;
+        }
     } else {
         if (cs->collect) {
             row_end(&cs->row);

@@ -95,6 +95,10 @@ struct ingest_parser {
     const char *error;
     apr_int64_t err_line, err_col;
 
+    apr_int64_t bad;             /* bad records stepped over */
+    ingest_bad_record_fn on_bad; /* NULL: a bad record fails the parse */
+    void *bad_baton;
+
     apr_array_header_t *sinks;       /* ingest_parse_sink_t, the summary's first */
     ingest_parse_summary_t *summary; /* the summary sink's state */
 };
@@ -105,6 +109,15 @@ struct ingest_parser {
  * APR_EINVAL. line and col are 1-based, 0 when not known. */
 apr_status_t ingest_parse_fail(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A bad record at line:col (field NULL: the record as a whole), for the
+ * reason formatted: stepped over (APR_SUCCESS, counted as bad) when the
+ * handler of bad records takes it, else the parse fails (APR_EINVAL). */
+apr_status_t ingest_parse_bad(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *field,
+                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The seq the next record, good or bad, takes. */
+#define INGEST_PARSE_NEXT_SEQ(ps) ((ps)->records + (ps)->bad + 1)
 
 /* The error of a record (what, e.g. "row 3") longer than record_bytes. */
 apr_status_t ingest_parse_too_long(ingest_parser_t *ps, apr_int64_t line, apr_int64_t col, const char *what);

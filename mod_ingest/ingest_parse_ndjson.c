@@ -35,13 +35,13 @@ static apr_status_t one_line(ingest_parser_t *ps, const char *s, apr_size_t len,
     if (!j) {
         /* the line is jansson's whole input: its column is the line's */
         /* the position travels separately (line, column), as for JSON */
-        return ingest_parse_fail(ps, lineno, jerr.column, "malformed JSON: %s", jerr.text);
+        return ingest_parse_bad(ps, lineno, jerr.column, NULL, "malformed JSON: %s", jerr.text);
     }
     if (!json_is_object(j)) {
         json_decref(j);
         /* leading whitespace is ASCII: one byte, one column */
-        return ingest_parse_fail(ps, lineno, (apr_int64_t)i + 1,
-                                 "line %" APR_INT64_T_FMT " is not a JSON object", lineno);
+        return ingest_parse_bad(ps, lineno, (apr_int64_t)i + 1, NULL,
+                                "line %" APR_INT64_T_FMT " is not a JSON object", lineno);
     }
     rec.line = lineno;
     rec.value = j;

@@ -287,6 +287,10 @@ json_t *ingest_parse_summary_json(const ingest_parser_t *ps)
     if (fmt->feed) {
         bad |= json_object_set_new(s, "records", json_integer(ingest_parser_records(ps)));
         bad |= json_object_set_new(s, "lines", json_integer(ingest_parser_lines(ps)));
+        /* skip mode only: the bad records stepped over */
+        if (ps->bad) {
+            bad |= json_object_set_new(s, "bad_records", json_integer(ps->bad));
+        }
         if (fmt->names_key) {
             bad |= json_object_set_new(s, fmt->names_key, json_deep_copy(sm->names));
         }
