@@ -195,7 +195,7 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "records") && strcmp(key, "mappings") && strcmp(key, "jobs")
-            && strcmp(key, "priority")) {
+            && strcmp(key, "priority") && strcmp(key, "schema") && strcmp(key, "on_bad_record")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
@@ -211,6 +211,14 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
             || ingest_priority_parse(json_string_value(v), &out->priority) != APR_SUCCESS) {
             return ingest_verr(err, "priority", "must be one of HIGH, MEDIUM, LOW");
         }
+    }
+    if (ingest_validate_record_options(p, body, &out->schema, &out->on_bad_record, err) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (!records && (out->schema || out->on_bad_record)) {
+        out->schema = out->on_bad_record = NULL;
+        return ingest_verr(err, json_object_get(body, "schema") ? "schema" : "on_bad_record",
+                           "is for records, not for mappings or jobs");
     }
     rv = records ? validate_records(p, records, out, err)
          : jobs  ? validate_jobs(p, jobs, out, err)

@@ -1,8 +1,9 @@
 #ifndef INGEST_INGEST_JSON_H
 #define INGEST_INGEST_JSON_H
 
-/* POST /api/ingest/json bodies: {"records": [...]} (seed 001's JSON
- * ingest), {"mappings": [...], "priority": ...} (seed 002) or
+/* POST /api/ingest/json bodies: {"records": [...], "schema": {...},
+ * "on_bad_record": "fail|skip"} (seed 001's JSON ingest; schema and
+ * on_bad_record optional, as for POST init), {"mappings": [...], "priority": ...} (seed 002) or
  * {"jobs": [...]} (seed 003's ML job metadata, each record checked by the
  * worker, so that a bad one fails alone). Pure. */
 
@@ -34,6 +35,8 @@ typedef struct {
     apr_array_header_t *mappings; /* of ingest_mapping_t, for MAPPINGS */
     json_t *records;              /* borrowed: the body's array, for RECORDS and JOBS */
     apr_size_t count;             /* records, mappings or jobs */
+    const char *schema;           /* RECORDS: the record schema as JSON text, NULL for none */
+    const char *on_bad_record;    /* RECORDS: "fail" or "skip", NULL: IngestOnBadRecord */
 } ingest_json_req_t;
 
 /* APR_SUCCESS or APR_EINVAL with err->field naming the place, e.g.

@@ -118,6 +118,7 @@ static const ingest_profile_route_t routes[] = {
     /* a download: streamed as it is, only its errors in the envelope */
     {"GET", "/api/ingest/status/{}/records.ndjson", INGEST_EP_RECORDS_NDJSON, NULL, NULL},
     {"GET", "/api/ingest/status/{}/records.csv", INGEST_EP_RECORDS_CSV, NULL, NULL},
+    {"GET", "/api/ingest/status/{}/errors", INGEST_EP_RECORD_ERRORS, NULL, wrap},
     {"PUT", "/api/ingest/upload/{}", INGEST_EP_UPLOAD, NULL, wrap},
     {"DELETE", "/api/ingest/{}", INGEST_EP_DELETE, NULL, deleted},
     {NULL, NULL, 0, NULL, NULL},

@@ -213,7 +213,12 @@ static json_t *convert(apr_pool_t *p, ingest_field_type_e t, const json_t *v, co
         if (json_is_number(v)) {
             return json_incref((json_t *)v);
         }
+        /* "6" stays 6 (a JSON integer), "6.0" a real: the CSV export
+         * writes the value back as it came */
         if (s && is_json_number(s)) {
+            if (!strpbrk(s, ".eE") && parse_integer(s, &n)) {
+                return json_integer((json_int_t)n);
+            }
             errno = 0;
             d = strtod(s, &end);
             if (*end == '\0' && errno != ERANGE && isfinite(d)) {

@@ -56,7 +56,8 @@ apr_status_t ingest_schema_parse(apr_pool_t *p, const json_t *j, ingest_schema_t
  *    "" makes it null (a string field keeps "");
  *  - integer: a JSON integer, or a string of an optional sign and digits
  *    within 64 bits;
- *  - number: a JSON number, or a string in JSON's number syntax;
+ *  - number: a JSON number, or a string in JSON's number syntax (an
+ *    integer within 64 bits stays an integer: "6" is 6, "6.0" is 6.0);
  *  - boolean: true or false, or the strings "true" and "false" (any case);
  *  - date: "YYYY-MM-DD" (calendar-valid), kept as that string;
  *  - timestamp: RFC 3339 with an offset, given back in UTC

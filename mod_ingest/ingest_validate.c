@@ -121,7 +121,7 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")
-            && strcmp(key, "source_type") && strcmp(key, "schema")) {
+            && strcmp(key, "source_type") && strcmp(key, "schema") && strcmp(key, "on_bad_record")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
@@ -174,18 +174,38 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     }
     out->file_size = (apr_int64_t)json_integer_value(v);
 
+    if (ingest_validate_record_options(p, body, &out->schema, &out->on_bad_record, err) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (!strcmp(out->source_type, "job_metadata") && (out->schema || out->on_bad_record)) {
+        return ingest_verr(err, out->schema ? "schema" : "on_bad_record",
+                           "is for records, not for source_type job_metadata");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_validate_record_options(apr_pool_t *p, json_t *body, const char **schema,
+                                            const char **on_bad_record, ingest_verr_t *err)
+{
+    json_t *v;
+
+    *schema = *on_bad_record = NULL;
     if ((v = json_object_get(body, "schema")) != NULL) {
-        ingest_schema_t *schema;
+        ingest_schema_t *parsed;
         char *text;
-        if (ingest_schema_parse(p, v, &schema, err) != APR_SUCCESS) {
+        if (ingest_schema_parse(p, v, &parsed, err) != APR_SUCCESS) {
             return APR_EINVAL;
         }
-        if (!strcmp(out->source_type, "job_metadata")) {
-            return ingest_verr(err, "schema", "is for records, not for source_type job_metadata");
-        }
         text = json_dumps(v, JSON_COMPACT);
-        out->schema = apr_pstrdup(p, text);
+        *schema = apr_pstrdup(p, text);
         free(text);
+    }
+    if ((v = json_object_get(body, "on_bad_record")) != NULL) {
+        if (!json_is_string(v)
+            || (strcmp(json_string_value(v), "fail") && strcmp(json_string_value(v), "skip"))) {
+            return ingest_verr(err, "on_bad_record", "must be one of fail, skip");
+        }
+        *on_bad_record = json_string_value(v)[0] == 'f' ? "fail" : "skip";
     }
     return APR_SUCCESS;
 }

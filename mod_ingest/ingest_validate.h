@@ -30,7 +30,8 @@ typedef struct {
     const char *filename;
     const char *file_type;
     apr_int64_t file_size;
-    const char *schema; /* the record schema as JSON text (ingest_schema.h), NULL for none */
+    const char *schema;        /* the record schema as JSON text (ingest_schema.h), NULL for none */
+    const char *on_bad_record; /* "fail" or "skip"; NULL: IngestOnBadRecord decides */
 } ingest_init_req_t;
 
 typedef struct {
@@ -42,6 +43,12 @@ typedef struct {
     int has_cursor; /* cursor=: the page after it (offset is then 0) */
     ingest_cursor_t cursor;
 } ingest_list_req_t;
+
+/* The members of a body that say how its records land, when present:
+ * "schema" (checked, given back as compact JSON text) and "on_bad_record"
+ * ("fail" or "skip"); NULL for those absent. */
+apr_status_t ingest_validate_record_options(apr_pool_t *p, json_t *body, const char **schema,
+                                            const char **on_bad_record, ingest_verr_t *err);
 
 /* Fills *err and returns APR_EINVAL: every validator's way to say no. */
 apr_status_t ingest_verr(ingest_verr_t *err, const char *field, const char *detail);

@@ -24,6 +24,7 @@ ingest_api_fn ingest_api_results;        /* GET    /api/ingest/status/{job_id}/r
 ingest_api_fn ingest_api_records;        /* GET    /api/ingest/status/{job_id}/records */
 ingest_api_fn ingest_api_records_ndjson; /* GET  /api/ingest/status/{job_id}/records.ndjson */
 ingest_api_fn ingest_api_records_csv;    /* GET  /api/ingest/status/{job_id}/records.csv */
+ingest_api_fn ingest_api_record_errors;  /* GET  /api/ingest/status/{job_id}/errors */
 ingest_api_fn ingest_api_cost_by_model;  /* GET /api/analytics/cost/by-model */
 ingest_api_fn ingest_api_cost_by_team;   /* GET /api/analytics/cost/by-team */
 ingest_api_fn ingest_api_ml_jobs;        /* GET /api/analytics/jobs */

@@ -87,7 +87,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
             return rc;
         }
         rv = ingest_store_json_records(r->pool, r->server, dbd, id, source, job_id, (apr_off_t)len, sha, rel,
-                                       req.count, req.priority, key, &job, &created);
+                                       &req, key, &job, &created);
         rv = ingest_quota_leave(r, dbd, &quota, rv);
         if ((rv == APR_SUCCESS && !created) || rv == INGEST_EDB_QUERY || rv == INGEST_EDB_CONFLICT) {
             /* a replay (its job has its own file), or an INSERT that was

@@ -101,6 +101,8 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->batch_size = INGEST_UNSET_INT;
     c->sim_success_rate = INGEST_UNSET_INT;
     c->max_record = INGEST_UNSET_INT;
+    c->on_bad_record = INGEST_UNSET_INT;
+    c->max_bad_records = INGEST_UNSET_INT;
     return c;
 }
 
@@ -135,6 +137,8 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(tenant_weights);
     MERGE_PTR(mock_dataset);
     MERGE_INT(max_record);
+    MERGE_INT(on_bad_record);
+    MERGE_INT(max_bad_records);
     MERGE_INT(batch_size);
     MERGE_INT(sim_success_rate);
     /* a vhost that names its own secrets replaces the inherited set */
@@ -254,6 +258,12 @@ SRV_GETTER(int, callback_auth, callback_auth, 1)
 SRV_GETTER(int, batch_size, batch_size, INGEST_DEFAULT_BATCH_SIZE)
 SRV_GETTER(double, sim_success_rate, sim_success_rate, INGEST_DEFAULT_SIM_SUCCESS)
 SRV_GETTER(apr_size_t, max_record, max_record, INGEST_PARSE_DEFAULT_RECORD)
+SRV_GETTER(ingest_on_bad_e, on_bad_record, on_bad_record, INGEST_ON_BAD_FAIL)
+
+apr_int64_t ingest_conf_max_bad_records(const ingest_srv_conf *c)
+{
+    return c->max_bad_records == INGEST_UNSET_INT || c->max_bad_records == INT_MAX ? -1 : c->max_bad_records;
+}
 
 const char *ingest_conf_admin_claim(const ingest_dir_conf *c)
 {
@@ -749,6 +759,32 @@ static const char *set_max_record(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_on_bad_record(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if (!strcasecmp(arg, "fail"))
+        srv_of(cmd)->on_bad_record = INGEST_ON_BAD_FAIL;
+    else if (!strcasecmp(arg, "skip"))
+        srv_of(cmd)->on_bad_record = INGEST_ON_BAD_SKIP;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not fail or skip", cmd->cmd->name, arg);
+    return NULL;
+}
+
+/* "unlimited" (the default) or a count, 0 included (the first bad record
+ * fails the job, as fail does, but counted and kept) */
+static const char *set_max_bad_records(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if (!strcasecmp(arg, "unlimited")) {
+        srv_of(cmd)->max_bad_records = INT_MAX;
+        return NULL;
+    }
+    return parse_count(cmd, arg, 0, INT_MAX - 1, &srv_of(cmd)->max_bad_records);
+}
+
 static const char *set_batch_size(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
@@ -924,6 +960,10 @@ const command_rec ingest_cmds[] = {
                   "directory uploaded files are stored in (required for uploads)"),
     AP_INIT_TAKE1("IngestMaxRecordSize", set_max_record, NULL, RSRC_CONF,
                   "parse: the largest record (CSV row, JSON element, NDJSON line) in bytes (default 1M)"),
+    AP_INIT_TAKE1("IngestOnBadRecord", set_on_bad_record, NULL, RSRC_CONF,
+                  "fail (default: a bad record fails the job) or skip (counted, the first 1,000 kept)"),
+    AP_INIT_TAKE1("IngestMaxBadRecords", set_max_bad_records, NULL, RSRC_CONF,
+                  "unlimited (default) or N: a job with more than N bad records fails"),
     AP_INIT_TAKE1("IngestBatchSize", set_batch_size, NULL, RSRC_CONF,
                   "mappings processed per step of a mappings job (default 5)"),
     AP_INIT_TAKE1("IngestSimulateSuccessRate", set_sim_success_rate, NULL, RSRC_CONF,

@@ -95,6 +95,8 @@ typedef struct {
     double sim_success_rate;
     const char *mock_dataset;
     const char *tenant_weights; /* IngestTenantWeight: JSON object tenant -> weight; NULL: none */
+    int on_bad_record;          /* IngestOnBadRecord: ingest_on_bad_e */
+    int max_bad_records;        /* IngestMaxBadRecords; INT_MAX: unlimited */
 } ingest_srv_conf;
 
 extern const command_rec ingest_cmds[];
@@ -152,6 +154,12 @@ const char *ingest_conf_storage_dir(const ingest_srv_conf *c); /* NULL: uploads 
 apr_size_t ingest_conf_max_record(const ingest_srv_conf *c);
 int ingest_conf_batch_size(const ingest_srv_conf *c);
 double ingest_conf_sim_success_rate(const ingest_srv_conf *c);
+/* What a parse does with a bad record (IngestOnBadRecord, or a job's own
+ * "on_bad_record"): fail the job (the default) or step over it. */
+typedef enum { INGEST_ON_BAD_FAIL = 0, INGEST_ON_BAD_SKIP = 1 } ingest_on_bad_e;
+ingest_on_bad_e ingest_conf_on_bad_record(const ingest_srv_conf *c);
+/* IngestMaxBadRecords: -1 for unlimited (the default) */
+apr_int64_t ingest_conf_max_bad_records(const ingest_srv_conf *c);
 /* IngestMockDataset, or where make install puts the bundled one */
 const char *ingest_conf_mock_dataset(const ingest_srv_conf *c);
 

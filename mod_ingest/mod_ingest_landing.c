@@ -42,6 +42,14 @@ struct ingest_landing {
     int cols_known, cols_dirty;
     apr_hash_t *keys;
     const ingest_schema_t *schema; /* the job's record schema, NULL for none */
+    /* skip mode: the bad records committed and in the open batch, how
+     * many were kept, and those of the open batch to keep, as a JSON
+     * array not closed yet (empty: none) */
+    int skip;
+    apr_int64_t max_bad;
+    apr_int64_t failed, pending_failed;
+    apr_int64_t kept;
+    ingest_copy_t errs;
 };
 
 static apr_status_t landing_cleanup(void *data)
@@ -50,6 +58,7 @@ static apr_status_t landing_cleanup(void *data)
     ingest_landing_abort(l);
     ingest_copy_free(&l->buf);
     ingest_copy_free(&l->cols);
+    ingest_copy_free(&l->errs);
     return APR_SUCCESS;
 }
 
@@ -59,9 +68,11 @@ static ingest_records_batch_t batch_of(const ingest_landing_t *l, apr_int64_t pr
     b.job_id = l->job_id;
     b.owner = l->st->owner;
     b.lease = ingest_conf_lease_time(l->st->conf);
-    b.processed = processed;
-    b.total = l->total > processed ? l->total : processed;
+    b.failed = l->failed + l->pending_failed;
+    b.processed = processed + b.failed;
+    b.total = l->total > b.processed ? l->total : b.processed;
     b.columns = NULL;
+    b.errors = NULL;
     return b;
 }
 
@@ -82,6 +93,7 @@ static apr_status_t flush(ingest_landing_t *l)
 {
     ingest_records_batch_t b;
     const ingest_step_t *st = l->st;
+    apr_int64_t done;
 
     if (!l->open || l->rv != APR_SUCCESS || !l->held) {
         return l->rv;
@@ -93,25 +105,35 @@ static apr_status_t flush(ingest_landing_t *l)
     }
     /* the total, estimated so that progress is the share of the file
      * read before the last committed record: it never goes back */
+    done = l->committed + l->pending + l->failed + l->pending_failed;
     if (l->size > 0) {
-        double t =
-            (double)(l->committed + l->pending) * (double)l->size / (double)(l->read > 0 ? l->read : 1);
+        double t = (double)done * (double)l->size / (double)(l->read > 0 ? l->read : 1);
         l->total = t > (double)APR_INT64_MAX / 2 ? APR_INT64_MAX / 2 : (apr_int64_t)t;
     }
-    if (l->total <= l->committed + l->pending) {
-        l->total = l->committed + l->pending + 1;
+    if (l->total <= done) {
+        l->total = done + 1;
     }
     b = batch_of(l, l->committed + l->pending);
     if (l->cols_dirty && !l->cols.failed) {
         b.columns = apr_pstrcat(st->p, apr_pstrmemdup(st->p, l->cols.data, l->cols.len), "]", NULL);
     }
+    if (l->errs.failed) {
+        l->rv = APR_ENOMEM;
+        ingest_landing_abort(l);
+        return l->rv;
+    }
+    if (l->errs.len) {
+        b.errors = apr_pstrcat(st->p, "[", apr_pstrmemdup(st->p, l->errs.data, l->errs.len), "]", NULL);
+    }
     l->open = 0;
     l->rv = ingest_store_records_close(st->p, st->s, st->dbd, &b, &l->held);
     if (l->rv == APR_SUCCESS && l->held) {
         l->committed += l->pending;
+        l->failed += l->pending_failed;
         l->cols_dirty &= b.columns == NULL;
     }
-    l->pending = 0;
+    l->pending = l->pending_failed = 0;
+    l->errs.len = 0;
     return l->rv;
 }
 
@@ -121,8 +143,9 @@ void ingest_landing_abort(ingest_landing_t *l)
         l->open = 0;
         ingest_store_records_abort(l->st->s, l->st->dbd);
     }
-    l->pending = 0;
+    l->pending = l->pending_failed = 0;
     l->buf.len = 0;
+    l->errs.len = 0;
 }
 
 apr_status_t ingest_landing_commit(ingest_landing_t *l, int *held)
@@ -205,13 +228,10 @@ static json_t *record_object(const ingest_parser_t *ps, const ingest_record_t *r
     return o;
 }
 
-static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
+/* A batch open for what comes: 0 when none can be (the parse is to
+ * stop: the database failed, or the lease was lost). */
+static int batch_open(ingest_landing_t *l)
 {
-    ingest_landing_t *l = baton;
-    const char *const *names;
-    const apr_size_t *name_lens;
-    apr_size_t at;
-
     if (!l->open && l->rv == APR_SUCCESS && l->held) {
         if ((l->rv = ingest_store_records_open(l->st->s, l->st->dbd)) == APR_SUCCESS) {
             l->open = 1;
@@ -219,10 +239,66 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
             ingest_copy_start(&l->buf);
         }
     }
-    if (!l->open) {
-        return ingest_parser_fail_record(ps, 0, 0, "the records could not be written to the database");
+    return l->open;
+}
+
+static apr_status_t stopped(ingest_landing_t *l, const ingest_parser_t *ps)
+{
+    return ingest_parser_fail_record(
+        ps, 0, 0, l->held ? "the records could not be written to the database" : "the job's lease was lost");
+}
+
+/* The handler of bad records (skip mode): counted with the open batch,
+ * the first INGEST_LANDING_ERRORS_KEPT kept with it; one more than
+ * max_bad fails the job. */
+static apr_status_t on_bad(void *baton, const ingest_parser_t *ps, const ingest_bad_record_t *bad)
+{
+    ingest_landing_t *l = baton;
+    apr_int64_t n = l->failed + l->pending_failed + 1;
+    ingest_copy_t *e = &l->errs;
+    char num[64];
+
+    if (!batch_open(l)) {
+        return stopped(l, ps);
+    }
+    if (l->max_bad >= 0 && n > l->max_bad) {
+        return ingest_parser_fail_record(ps, bad->line, bad->col,
+                                         "more than %" APR_INT64_T_FMT " bad records (IngestMaxBadRecords); "
+                                         "record %" APR_INT64_T_FMT ": %s%s%s",
+                                         l->max_bad, bad->seq, bad->field ? bad->field : "",
+                                         bad->field ? " " : "", bad->reason);
+    }
+    l->pending_failed++;
+    if (l->kept < INGEST_LANDING_ERRORS_KEPT) {
+        l->kept++;
+        apr_snprintf(num, sizeof(num),
+                     "%s{\"seq\":%" APR_INT64_T_FMT ",\"line\":%" APR_INT64_T_FMT ",\"field\":",
+                     e->len ? "," : "", bad->seq, bad->line);
+        ingest_copy_put(e, num, strlen(num));
+        if (bad->field) {
+            ingest_record_json_string(e, bad->field, strlen(bad->field));
+        } else {
+            ingest_copy_put(e, "null", 4);
+        }
+        ingest_copy_put(e, ",\"reason\":", 10);
+        ingest_record_json_string(e, bad->reason, strlen(bad->reason));
+        ingest_copy_put(e, "}", 1);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const ingest_record_t *rec)
+{
+    ingest_landing_t *l = baton;
+    const char *const *names;
+    const apr_size_t *name_lens;
+    apr_size_t at, tuple_at;
+
+    if (!batch_open(l)) {
+        return stopped(l, ps);
     }
     note_columns(l, ps, rec);
+    tuple_at = l->buf.len;
     ingest_copy_tuple(&l->buf, 5);
     ingest_copy_uuid(&l->buf, l->id);
     ingest_copy_int8(&l->buf, rec->seq);
@@ -234,7 +310,12 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
         json_t *in = record_object(ps, rec), *out = ingest_schema_apply(l->st->p, l->schema, in, &err);
         json_decref(in);
         if (!out) {
-            l->buf.len = at; /* the tuple is left unfinished: the batch is rolled back */
+            /* the tuple is taken back: in skip mode the batch goes on
+             * without it; otherwise it is rolled back */
+            l->buf.len = tuple_at;
+            if (l->skip) {
+                return ingest_parser_skip_record(ps, rec->line, err.field, "%s", err.detail);
+            }
             return ingest_parser_fail_record(ps, rec->line, 0, "record %" APR_INT64_T_FMT ": %s%s%s",
                                              rec->seq, err.field ? err.field : "", err.field ? " " : "",
                                              err.detail);
@@ -257,15 +338,14 @@ static apr_status_t on_record(void *baton, const ingest_parser_t *ps, const inge
         ingest_landing_abort(l);
     }
     if (l->rv != APR_SUCCESS || !l->held) {
-        return ingest_parser_fail_record(ps, 0, 0,
-                                         l->held ? "the records could not be written to the database"
-                                                 : "the job's lease was lost");
+        return stopped(l, ps);
     }
     return APR_SUCCESS;
 }
 
 apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
-                                  const char *tenant, const json_t *schema, ingest_landing_t **out, int *held)
+                                  const char *tenant, const ingest_landing_opts_t *opts,
+                                  ingest_landing_t **out, int *held)
 {
     ingest_landing_t *l = apr_pcalloc(st->p, sizeof(*l));
     ingest_records_batch_t b;
@@ -282,10 +362,12 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
     l->tenant_len = strlen(tenant);
     l->held = 1;
     l->keys = apr_hash_make(st->p);
-    if (json_is_object(schema)) {
+    l->skip = opts->skip;
+    l->max_bad = opts->max_bad;
+    if (json_is_object(opts->schema)) {
         ingest_schema_t *sc;
         ingest_verr_t err;
-        if (ingest_schema_parse(st->p, schema, &sc, &err) != APR_SUCCESS) {
+        if (ingest_schema_parse(st->p, opts->schema, &sc, &err) != APR_SUCCESS) {
             return APR_EINVAL; /* POST init checked it */
         }
         l->schema = sc;
@@ -304,7 +386,8 @@ apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, 
             return APR_SUCCESS;
         }
     } while (more);
-    if ((rv = ingest_parser_add_sink(ps, on_record, l)) != APR_SUCCESS) {
+    if ((rv = ingest_parser_add_sink(ps, on_record, l)) != APR_SUCCESS
+        || (l->skip && (rv = ingest_parser_on_bad_record(ps, on_bad, l)) != APR_SUCCESS)) {
         return rv;
     }
     *out = l;
@@ -319,8 +402,8 @@ void ingest_landing_position(ingest_landing_t *l, apr_off_t read, apr_off_t size
 
 void ingest_landing_progress(const ingest_landing_t *l, apr_int64_t *processed, apr_int64_t *total)
 {
-    *processed = l->committed;
-    *total = l->committed ? l->total : 0;
+    *processed = l->committed + l->failed;
+    *total = *processed ? l->total : 0;
 }
 
 apr_status_t ingest_landing_status(const ingest_landing_t *l, int *held)

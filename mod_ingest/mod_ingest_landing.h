@@ -12,18 +12,31 @@
 
 typedef struct ingest_landing ingest_landing_t;
 
-/* Clears what an earlier run of the job landed, then attaches the sink to
- * ps. *held 0: the job is no longer this worker's (nothing to do). */
+/* How a job's records land. */
+typedef struct {
+    const json_t *schema; /* the job's record schema (checked by POST), NULL for none */
+    int skip;             /* step over bad records (skip mode) rather than fail the job */
+    apr_int64_t max_bad;  /* skip mode: fail once more than this many are bad; -1: no limit */
+} ingest_landing_opts_t;
+
+/* The bad records of a job kept in ingest_record_errors; the others are
+ * counted only. */
+#define INGEST_LANDING_ERRORS_KEPT 1000
+
+/* Clears what an earlier run of the job landed (records and bad records),
+ * then attaches the sink to ps (and, in skip mode, its handler of bad
+ * records). *held 0: the job is no longer this worker's (nothing to do). */
 apr_status_t ingest_landing_start(const ingest_step_t *st, ingest_parser_t *ps, const char *job_id,
-                                  const char *tenant, const json_t *schema, ingest_landing_t **out,
-                                  int *held);
+                                  const char *tenant, const ingest_landing_opts_t *opts,
+                                  ingest_landing_t **out, int *held);
+
 /* Before each chunk is parsed: the bytes read before it, of the file's
  * size. A batch's commit shows total_items as the records committed scaled
  * by the share of the file read, so progress follows the bytes and never
  * goes back. */
 void ingest_landing_position(ingest_landing_t *l, apr_off_t read, apr_off_t size);
-/* The records committed and the total shown with them (0 and 0 before
- * the first batch). */
+/* The records committed, bad records stepped over included, and the total
+ * shown with them (0 and 0 before the first batch). */
 void ingest_landing_progress(const ingest_landing_t *l, apr_int64_t *processed, apr_int64_t *total);
 /* Commits the open batch, if any: at the end, and before anything else
  * runs on the worker's connection (a progress report). *held as above. */

@@ -172,8 +172,15 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     }
     /* every record lands in ingest_records (a re-run replaces them) */
     if (kind != INGEST_PARSE_BINARY) {
-        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"),
-                                  json_object_get(job, "record_schema"), &land, &held);
+        /* the job's own on_bad_record, else IngestOnBadRecord */
+        const char *on_bad = str(job, "on_bad_record");
+        ingest_landing_opts_t opts = {
+            .schema = json_object_get(job, "record_schema"),
+            .skip =
+                on_bad ? !strcmp(on_bad, "skip") : ingest_conf_on_bad_record(st->conf) == INGEST_ON_BAD_SKIP,
+            .max_bad = ingest_conf_max_bad_records(st->conf),
+        };
+        rv = ingest_landing_start(st, ps, str(job, "job_id"), str(job, "tenant_id"), &opts, &land, &held);
         if (rv != APR_SUCCESS || !held) {
             return rv;
         }
@@ -258,7 +265,7 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     rv = ingest_processor_finish_url(
         st, str(job, "job_id"), 1, summary,
         land ? apr_pstrcat(st->p, "/api/ingest/status/", str(job, "job_id"), "/records.ndjson", NULL) : NULL,
-        NULL, ingest_parser_records(ps), finished);
+        NULL, ingest_parser_records(ps) + ingest_parser_bad_records(ps), finished);
     json_decref(summary);
     return rv;
 }

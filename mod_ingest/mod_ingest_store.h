@@ -8,6 +8,7 @@
 #include "ingest_analytics.h"
 #include "ingest_callback.h"
 #include "ingest_identity.h"
+#include "ingest_ingest_json.h"
 #include "ingest_validate.h"
 #include "mod_ingest_db.h"
 
@@ -113,14 +114,20 @@ extern const ingest_stmt_t ingest_record_statements[];
 
 /* The job a batch of records belongs to, its holder, and the counts the
  * batch's commit shows: processed_items becomes `processed` (the records
- * committed with this batch included), total_items at least that. */
+ * committed with this batch included, and the bad records stepped over so
+ * far, as a mappings job counts its failed items), failed_items `failed`
+ * (those bad records), total_items at least `processed`. */
 typedef struct {
     const char *job_id;
     const char *owner;
     apr_interval_time_t lease;
     apr_int64_t processed;
+    apr_int64_t failed;
     apr_int64_t total;
     const char *columns; /* the JSON array of the records' column names, NULL: unchanged */
+    /* the bad records found since the last batch that are kept, as a JSON
+     * array of {seq, line, field, reason}, written with the batch; NULL: none */
+    const char *errors;
 } ingest_records_batch_t;
 
 /* A batch of records streamed in one transaction: open (BEGIN, then COPY
@@ -159,11 +166,18 @@ typedef struct {
 apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                          const ingest_identity_t *id, const char *job_id, int csv,
                                          apr_int64_t after, ingest_records_piece_t *out);
-/* {exists, job: {status, processed_items}, records: [{seq, line, data}]}:
+/* {exists, job: {status, committed}, records: [{seq, line, data}]}:
  * up to limit + 1 records after seq `after`, the tenant's job only. */
 apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                        const ingest_identity_t *id, const char *job_id, apr_int64_t after,
                                        int limit, json_t **page);
+
+/* {exists, job: {status, failed_items}, errors: [{seq, line, field, reason}]}:
+ * up to limit + 1 of the bad records kept after seq `after`, the tenant's
+ * job only. */
+apr_status_t ingest_store_records_errors(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                         const ingest_identity_t *id, const char *job_id, apr_int64_t after,
+                                         int limit, json_t **page);
 
 /* ---- tenant quotas (mod_ingest_store_quota.c) */
 extern const ingest_stmt_t ingest_quota_statements[];
@@ -192,12 +206,13 @@ apr_status_t ingest_store_upload_job(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
  * longer pending. */
 apr_status_t ingest_store_upload_done(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
                                       const char *sha256, const char *rel, json_t **job);
-/* source_type: json_records or job_metadata, stored as NDJSON. */
+/* source_type: json_records or job_metadata, stored as NDJSON; the
+ * count, priority, schema and on_bad_record from req. */
 apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                        const ingest_identity_t *id, const char *source_type,
                                        const char *job_id, apr_off_t size, const char *sha256,
-                                       const char *rel, apr_size_t count, ingest_priority_e prio,
-                                       const char *key, json_t **job, int *created);
+                                       const char *rel, const ingest_json_req_t *req, const char *key,
+                                       json_t **job, int *created);
 /* sha256: the digest of mappings_json, kept as the job's content_sha256 so
  * an Idempotency-Key replay can be told from a different request. */
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,

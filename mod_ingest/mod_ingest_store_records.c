@@ -24,13 +24,23 @@ const ingest_stmt_t ingest_record_statements[] = {
      * row lock it takes keeps a rescue or another worker's claim from
      * passing between the check and the commit. */
     {"ingest_w_records_hold",
-     "UPDATE ingest_jobs SET processed_items = %s::bigint, total_items = greatest(%s::bigint, %s::bigint),"
+     "UPDATE ingest_jobs SET processed_items = %s::bigint, failed_items = %s::bigint,"
+     "  total_items = greatest(%s::bigint, %s::bigint),"
      "  lease_expires_at = now() + make_interval(secs => %s::float8),"
      "  record_columns = coalesce(%s::jsonb, record_columns)"
      " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
      0},
+    /* The bad records kept, with the batch they were found in. */
+    {"ingest_w_records_errors",
+     "INSERT INTO ingest_record_errors (job_id, seq, line, field, reason)"
+     " SELECT %s::uuid, e.seq, e.line, e.field, e.reason"
+     " FROM json_to_recordset(%s::json) AS e(seq bigint, line bigint, field text, reason text)",
+     0},
+    /* An earlier run's bad records (at most 1,000) go with its first batch
+     * of records. */
     {"ingest_w_records_clear",
-     "DELETE FROM ingest_records WHERE job_id = %s::uuid AND seq IN ("
+     "WITH e AS (DELETE FROM ingest_record_errors WHERE job_id = %s::uuid)"
+     " DELETE FROM ingest_records WHERE job_id = %s::uuid AND seq IN ("
      " SELECT seq FROM ingest_records WHERE job_id = %s::uuid ORDER BY seq LIMIT " RECORDS_DELETE_BATCH ")",
      0},
     /* A failed parse's records go as a deleted job's do. */
@@ -45,21 +55,38 @@ const ingest_stmt_t ingest_record_statements[] = {
      "   LIMIT " RECORDS_DELETE_BATCH ") RETURNING 1),"
      " n AS (SELECT count(*) AS n FROM d),"
      " e AS (DELETE FROM ingest_records_gone WHERE job_id = (SELECT job_id FROM g)"
-     "   AND (SELECT n FROM n) < " RECORDS_DELETE_BATCH " RETURNING 1)"
+     "   AND (SELECT n FROM n) < " RECORDS_DELETE_BATCH " RETURNING 1),"
+     /* a deleted job's bad records with its first batch; a failed job
+      * (still there) keeps them */
+     " x AS (DELETE FROM ingest_record_errors WHERE job_id = (SELECT job_id FROM g)"
+     "   AND NOT EXISTS (SELECT 1 FROM ingest_jobs WHERE job_id = (SELECT job_id FROM g)))"
      " SELECT json_build_object('job', (SELECT job_id FROM g), 'deleted', (SELECT n FROM n),"
      "  'done', EXISTS (SELECT 1 FROM e))",
      1},
     /* A page of a job's records after seq `after`, one more than asked
      * (to tell whether there are more); a failed job shows none. */
     {"ingest_records_page",
-     "WITH job AS (SELECT job_id, status, processed_items FROM ingest_jobs WHERE job_id = %s::uuid AND "
-     "tenant_id = %s)"
+     "WITH job AS (SELECT job_id, status, processed_items - failed_items AS committed FROM ingest_jobs"
+     "  WHERE job_id = %s::uuid AND tenant_id = %s)"
      " SELECT json_build_object('exists', EXISTS (SELECT 1 FROM job),"
-     "  'job', (SELECT json_build_object('status', status, 'processed_items', processed_items) FROM job),"
+     "  'job', (SELECT json_build_object('status', status, 'committed', committed) FROM job),"
      "  'records', coalesce((SELECT json_agg(json_build_object('seq', r.seq, 'line', r.line, 'data', r.data)"
      "     ORDER BY r.seq) FROM (SELECT seq, line, data FROM ingest_records"
      "       WHERE job_id = (SELECT job_id FROM job WHERE status <> 'failed') AND seq > %s::bigint"
      "       ORDER BY seq LIMIT %s::int + 1) r), '[]'::json))",
+     1},
+    /* A page of a job's bad records after seq `after`, one more than
+     * asked; a failed job shows those committed before it failed. */
+    {"ingest_records_errors_page",
+     "WITH job AS (SELECT job_id, status, failed_items FROM ingest_jobs WHERE job_id = %s::uuid AND "
+     "tenant_id = %s)"
+     " SELECT json_build_object('exists', EXISTS (SELECT 1 FROM job),"
+     "  'job', (SELECT json_build_object('status', status, 'failed_items', failed_items) FROM job),"
+     "  'errors', coalesce((SELECT json_agg(json_build_object('seq', e.seq, 'line', e.line,"
+     "     'field', e.field, 'reason', e.reason) ORDER BY e.seq)"
+     "   FROM (SELECT seq, line, field, reason FROM ingest_record_errors"
+     "     WHERE job_id = (SELECT job_id FROM job) AND seq > %s::bigint"
+     "     ORDER BY seq LIMIT %s::int + 1) e), '[]'::json))",
      1},
 /* A piece of a job's NDJSON export: up to 1,000 records after seq
  * `after`, cut after the record that passes 4 MiB stored (the first
@@ -99,18 +126,23 @@ const ingest_stmt_t ingest_record_statements[] = {
 static apr_status_t hold(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
                          int *held)
 {
-    const char *done = ingest_db_i64(p, b->processed);
-    const char *args[7] = {done,
+    const char *done = ingest_db_i64(p, b->processed), *failed = ingest_db_i64(p, b->failed);
+    const char *args[8] = {done,
+                           failed,
                            done,
                            ingest_db_i64(p, b->total),
                            apr_psprintf(p, "%.3f", (double)b->lease / APR_USEC_PER_SEC),
                            b->columns,
                            b->job_id,
                            b->owner};
+    const char *errs[2] = {b->job_id, b->errors};
     int n = 0;
-    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 7, args, &n);
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_records_hold", 8, args, &n);
 
     *held = rv == APR_SUCCESS && n == 1;
+    if (*held && b->errors) {
+        rv = ingest_db_exec(p, s, dbd, "ingest_w_records_errors", 2, errs, &n);
+    }
     return rv;
 }
 
@@ -240,8 +272,8 @@ static apr_status_t in_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const 
 static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
                                 void *ctx)
 {
-    const char *args[2] = {b->job_id, b->job_id};
-    return ingest_db_exec(p, s, dbd, "ingest_w_records_clear", 2, args, ctx);
+    const char *args[3] = {b->job_id, b->job_id, b->job_id};
+    return ingest_db_exec(p, s, dbd, "ingest_w_records_clear", 3, args, ctx);
 }
 
 apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
@@ -302,10 +334,25 @@ apr_status_t ingest_store_records_export(apr_pool_t *p, server_rec *s, ap_dbd_t 
     return APR_SUCCESS;
 }
 
+/* A page after seq `after` of the tenant's job, by the statement named. */
+static apr_status_t page_of(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *label,
+                            const ingest_identity_t *id, const char *job_id, apr_int64_t after, int limit,
+                            json_t **page)
+{
+    const char *args[4] = {job_id, id->tenant, ingest_db_i64(p, after), apr_itoa(p, limit)};
+    return ingest_db_select_json(p, s, dbd, label, 4, args, page);
+}
+
 apr_status_t ingest_store_records_page(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                        const ingest_identity_t *id, const char *job_id, apr_int64_t after,
                                        int limit, json_t **page)
 {
-    const char *args[4] = {job_id, id->tenant, ingest_db_i64(p, after), apr_itoa(p, limit)};
-    return ingest_db_select_json(p, s, dbd, "ingest_records_page", 4, args, page);
+    return page_of(p, s, dbd, "ingest_records_page", id, job_id, after, limit, page);
+}
+
+apr_status_t ingest_store_records_errors(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                         const ingest_identity_t *id, const char *job_id, apr_int64_t after,
+                                         int limit, json_t **page)
+{
+    return page_of(p, s, dbd, "ingest_records_errors_page", id, job_id, after, limit, page);
 }

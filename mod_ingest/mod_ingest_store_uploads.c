@@ -21,9 +21,10 @@ const ingest_stmt_t ingest_upload_statements[] = {
     {"ingest_json_records",
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (job_id, tenant_id, user_id, source_type, filename, file_type, file_size,"
-     "   content_sha256, storage_path, total_items, priority, idempotency_key, status)"
+     "   content_sha256, storage_path, total_items, priority, idempotency_key, status, record_schema,"
+     "   on_bad_record)"
      " VALUES (%s::uuid, %s, %s, %s, %s, 'ndjson', %s::bigint, %s, %s, %s::bigint,"
-     "   %s::text::ingest_job_priority, %s, 'queued')"
+     "   %s::text::ingest_job_priority, %s, 'queued', %s::jsonb, %s)"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job)"
      " SELECT json_build_object('created', true, 'job', ins.job) FROM ins"
@@ -91,10 +92,10 @@ static apr_status_t create_with_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *db
 apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                        const ingest_identity_t *id, const char *source_type,
                                        const char *job_id, apr_off_t size, const char *sha256,
-                                       const char *rel, apr_size_t count, ingest_priority_e prio,
-                                       const char *key, json_t **job, int *created)
+                                       const char *rel, const ingest_json_req_t *req, const char *key,
+                                       json_t **job, int *created)
 {
-    const char *args[13];
+    const char *args[15];
     args[0] = job_id;
     args[1] = id->tenant;
     args[2] = id->user;
@@ -103,12 +104,14 @@ apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *d
     args[5] = apr_off_t_toa(p, size);
     args[6] = sha256;
     args[7] = rel;
-    args[8] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
-    args[9] = ingest_priority_name(prio);
+    args[8] = apr_psprintf(p, "%" APR_SIZE_T_FMT, req->count);
+    args[9] = ingest_priority_name(req->priority);
     args[10] = key;
-    args[11] = id->tenant;
-    args[12] = key;
-    return create_with_retry(p, s, dbd, "ingest_json_records", 13, args, job, created);
+    args[11] = req->schema;
+    args[12] = req->on_bad_record;
+    args[13] = id->tenant;
+    args[14] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_records", 15, args, job, created);
 }
 
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,

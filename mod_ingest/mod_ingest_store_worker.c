@@ -103,7 +103,8 @@ const ingest_stmt_t ingest_worker_statements[] = {
     /* The holder's running jobs whose running phase is over. */
     {"ingest_w_due",
      "SELECT json_build_object('jobs', coalesce(json_agg(json_build_object("
-     "  'job_id', job_id, 'tenant_id', tenant_id, 'record_schema', record_schema, 'elapsed_ms', (extract(epoch FROM now() - started_at) * "
+     "  'job_id', job_id, 'tenant_id', tenant_id, 'record_schema', record_schema, 'on_bad_record', "
+     "on_bad_record, 'elapsed_ms', (extract(epoch FROM now() - started_at) * "
      "1000)::bigint,"
      "  'source_type', source_type, 'file_type', file_type, 'file_size', file_size,"
      "  'content_sha256', content_sha256, 'storage_path', storage_path)), '[]'))"

@@ -16,6 +16,7 @@ my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\n
     . "IngestWorkerInterval 1s\nIngestLeaseTime 2mi\nIngestMaxBodySize 64K\nIngestMaxUploadSize 2G\n"
     . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
     . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\nIngestWorkerThreads 0\n"
+    . "IngestOnBadRecord skip\nIngestMaxBadRecords 500\n"
     . "IngestTenantWeight gold 5\nIngestTenantWeight \"team blue\" 2\n"
     . "IngestTenantMaxActiveJobs 100\nIngestTenantMaxStorage 5G\n<Location /api/internal/>\nIngestTenantMaxActiveJobs off\n"
     . "IngestTenantMaxStorage OFF\n</Location>\n");
@@ -39,6 +40,11 @@ my @bad = (
     ["IngestMaxBodySize 12Q", qr/IngestMaxBodySize: '12Q' is not a size/],
     ["IngestMaxBodySize 10", qr/IngestMaxBodySize: must be at least 64/],
     ["IngestUploadTTL 0", qr/IngestUploadTTL: '0' must be whole seconds from 1/],
+    ["IngestOnBadRecord ignore", qr/IngestOnBadRecord: 'ignore' is not fail or skip/],
+    ["IngestMaxBadRecords -1", qr/IngestMaxBadRecords: '-1' must be a whole number from 0 to 2147483646/],
+    ["IngestMaxBadRecords many", qr/IngestMaxBadRecords: 'many' must be a whole number/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestOnBadRecord skip\n</VirtualHost>",
+        qr/IngestOnBadRecord cannot occur within <VirtualHost> section/],
     ["IngestMaxRecordSize 1000", qr/IngestMaxRecordSize: must be at least 1024/],
     ["IngestMaxRecordSize 65M", qr/IngestMaxRecordSize: must be at most 67108864/],
     ["IngestMaxRecordSize lots", qr/IngestMaxRecordSize: 'lots' is not a size/],

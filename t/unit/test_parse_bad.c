@@ -16,12 +16,13 @@
 #include "unit.h"
 
 typedef struct {
-    apr_array_header_t *got; /* char *: "seq@line" of each good record, "!seq@line:col field|reason" of each bad one */
-    int handler;             /* set a handler of bad records */
-    int refuse_after;        /* the handler refuses once it saw this many (0: never) */
-    int refuse_loudly;       /* ... with its own message */
-    apr_int64_t skip_seq;    /* the first sink skips this seq (0: none) */
-    int second_saw;          /* records the second sink was handed */
+    apr_array_header_t
+        *got;    /* char *: "seq@line" of each good record, "!seq@line:col field|reason" of each bad one */
+    int handler; /* set a handler of bad records */
+    int refuse_after;     /* the handler refuses once it saw this many (0: never) */
+    int refuse_loudly;    /* ... with its own message */
+    apr_int64_t skip_seq; /* the first sink skips this seq (0: none) */
+    int second_saw;       /* records the second sink was handed */
     int bad_seen;
     int failed;
     const char *error;
@@ -197,8 +198,8 @@ END_TEST
 START_TEST(handler_refuses)
 {
     static const char csv[] = "a,b\n1\n2\n3,4\n";
-    bad_run_t quiet = {.handler = 1, .refuse_after = 1}, loud = {.handler = 1, .refuse_after = 1,
-                                                                  .refuse_loudly = 1};
+    bad_run_t quiet = {.handler = 1, .refuse_after = 1},
+              loud = {.handler = 1, .refuse_after = 1, .refuse_loudly = 1};
 
     /* the second bad record fails the parse: with the record's reason, or
      * the handler's own */

@@ -577,6 +577,7 @@ START_TEST(tables_exact)
         {"GET", "/api/ingest/status/{}/records", INGEST_EP_RECORDS, 0, 0},
         {"GET", "/api/ingest/status/{}/records.ndjson", INGEST_EP_RECORDS_NDJSON, 0, 0},
         {"GET", "/api/ingest/status/{}/records.csv", INGEST_EP_RECORDS_CSV, 0, 0},
+        {"GET", "/api/ingest/status/{}/errors", INGEST_EP_RECORD_ERRORS, 0, 0},
         {"PUT", "/api/ingest/upload/{}", INGEST_EP_UPLOAD, 0, 0},
         {"DELETE", "/api/ingest/{}", INGEST_EP_DELETE, 0, 0},
         {"GET", "/api/analytics/cost/by-model", INGEST_EP_COST_BY_MODEL, 0, 0},
@@ -596,6 +597,7 @@ START_TEST(tables_exact)
         {"GET", "/api/ingest/status/{}/records", INGEST_EP_RECORDS, 0, 1},
         {"GET", "/api/ingest/status/{}/records.ndjson", INGEST_EP_RECORDS_NDJSON, 0, 0},
         {"GET", "/api/ingest/status/{}/records.csv", INGEST_EP_RECORDS_CSV, 0, 0},
+        {"GET", "/api/ingest/status/{}/errors", INGEST_EP_RECORD_ERRORS, 0, 1},
         {"PUT", "/api/ingest/upload/{}", INGEST_EP_UPLOAD, 0, 1},
         {"DELETE", "/api/ingest/{}", INGEST_EP_DELETE, 0, 1},
     };

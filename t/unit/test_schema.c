@@ -83,6 +83,10 @@ START_TEST(csv_strings_convert)
                                     "\"t\":\"2026-12-02T11:00:00+01:00\",\"s\":\"x\",\"other\":\"kept\"}"),
                      "{\"b\":true,\"d\":\"2026-02-28\",\"i\":-42,\"n\":12.5,\"other\":\"kept\",\"s\":\"x\","
                      "\"t\":\"2026-12-02T10:00:00.000000Z\"}");
+    /* a whole number stays whole, as written: the CSV export gives it back */
+    ck_assert_str_eq(applied(TYPES, "{\"n\":\"6\"}"), "{\"n\":6}");
+    ck_assert_str_eq(applied(TYPES, "{\"n\":\"-6.0\"}"), "{\"n\":-6.0}");
+    ck_assert_str_eq(applied(TYPES, "{\"n\":\"99999999999999999999\"}"), "{\"n\":1e20}");
     /* JSON values of the type pass as they are */
     ck_assert_str_eq(applied(TYPES, "{\"i\":7,\"n\":1,\"b\":false}"), "{\"b\":false,\"i\":7,\"n\":1}");
     /* empty CSV fields are null unless the type is string; absent stays absent */
@@ -98,6 +102,8 @@ START_TEST(bad_values_named)
     ck_assert_str_eq(applied(TYPES, "{\"i\":1.5}"), "i: must be an integer");
     ck_assert_str_eq(applied(TYPES, "{\"n\":\"1,5\"}"), "n: must be a number");
     ck_assert_str_eq(applied(TYPES, "{\"n\":\"0x10\"}"), "n: must be a number");
+    ck_assert_str_eq(applied(TYPES, "{\"n\":\"007\"}"), "n: must be a number");
+    ck_assert_str_eq(applied(TYPES, "{\"n\":\"+7\"}"), "n: must be a number");
     ck_assert_str_eq(applied(TYPES, "{\"n\":\"1e999\"}"), "n: must be a number");
     ck_assert_str_eq(applied(TYPES, "{\"b\":\"yes\"}"), "b: must be true or false");
     ck_assert_str_eq(applied(TYPES, "{\"d\":\"2026-02-30\"}"), "d: must be a date (YYYY-MM-DD)");
