@@ -30,7 +30,11 @@
  *    says (a CSV row of the header's count of NUL-ended fields, a JSON
  *    object, a text line without a line feed and at most record_bytes),
  *    the same records however the input is cut; and the parse ends as
- *    without a sink (text: unless a line is too long for a record). */
+ *    without a sink (text: unless a line is too long for a record);
+ *  - with a handler of bad records too (skip mode), the bad records and
+ *    the good ones share one seq in file order, each bad one has a UTF-8
+ *    reason, the result does not depend on the chunks either, and a parse
+ *    that stepped over none ends as without the handler. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +55,7 @@ typedef struct {
     json_t *summary;
     /* with a sink: the records handed over, and a hash of them */
     apr_int64_t handed, last_line;
+    apr_int64_t bad; /* with the handler: bad records stepped over */
     uint64_t digest;
     apr_size_t record_bytes;
 } outcome_t;
@@ -72,7 +77,7 @@ static apr_status_t sink(void *baton, const ingest_parser_t *ps, const ingest_re
     char *text;
     size_t i;
 
-    FUZZ_CHECK(T, rec->seq == o->handed + 1 && rec->line >= 1 && rec->line >= o->last_line);
+    FUZZ_CHECK(T, rec->seq == o->handed + o->bad + 1 && rec->line >= 1 && rec->line >= o->last_line);
     o->handed++;
     o->last_line = rec->line;
     hash(o, &rec->seq, sizeof(rec->seq));
@@ -98,6 +103,22 @@ static apr_status_t sink(void *baton, const ingest_parser_t *ps, const ingest_re
     return APR_SUCCESS;
 }
 
+static apr_status_t on_bad(void *baton, const ingest_parser_t *ps, const ingest_bad_record_t *bad)
+{
+    outcome_t *o = baton;
+
+    FUZZ_CHECK(T, bad->seq == o->handed + o->bad + 1 && bad->seq == ingest_parser_records(ps) + o->bad + 1);
+    FUZZ_CHECK(T, bad->line >= 1 && bad->line >= o->last_line && bad->col >= 0);
+    FUZZ_CHECK(T, bad->reason && ingest_utf8_valid(bad->reason, strlen(bad->reason)));
+    o->bad++;
+    o->last_line = bad->line;
+    hash(o, &bad->seq, sizeof(bad->seq));
+    hash(o, &bad->line, sizeof(bad->line));
+    hash(o, &bad->col, sizeof(bad->col));
+    hash(o, bad->reason, strlen(bad->reason));
+    return APR_SUCCESS;
+}
+
 /* Each chunk from an allocation of exactly its size, so that ASan sees a
  * parser reading past the chunk it was given. */
 static apr_status_t feed_copy(ingest_parser_t *ps, const uint8_t *s, size_t n)
@@ -110,7 +131,8 @@ static apr_status_t feed_copy(ingest_parser_t *ps, const uint8_t *s, size_t n)
 }
 
 /* Feeds nsizes chunks of the given sizes, then the rest in chunks of step
- * bytes (0: at once), and finishes, under lim (NULL: the defaults). */
+ * bytes (0: at once), and finishes, under lim (NULL: the defaults); with_sink
+ * 1: a record sink attached, 2: and a handler of bad records. */
 static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, const uint8_t *file, size_t len,
                 const uint8_t *sizes, size_t nsizes, size_t step, int with_sink, outcome_t *o)
 {
@@ -127,6 +149,9 @@ static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, cons
     }
     if (with_sink && ingest_parser_add_sink(ps, sink, o) != APR_SUCCESS) {
         fuzz_fail(T, "ingest_parser_add_sink failed");
+    }
+    if (with_sink == 2 && ingest_parser_on_bad_record(ps, on_bad, o) != APR_SUCCESS) {
+        fuzz_fail(T, "ingest_parser_on_bad_record failed");
     }
     while (!o->failed && (i < nsizes || off < len)) {
         n = i < nsizes ? sizes[i++] : step ? step : len - off;
@@ -148,6 +173,7 @@ static void run(ingest_parse_kind_e kind, const ingest_parse_limits_t *lim, cons
     o->summary = ingest_parser_summary(ps);
     /* every record counted was handed over */
     FUZZ_CHECK(T, !with_sink || o->handed == o->records);
+    FUZZ_CHECK(T, o->bad == ingest_parser_bad_records(ps));
     if (o->failed) {
         FUZZ_CHECK(T, o->error != NULL && ingest_utf8_valid(o->error, strlen(o->error)));
         FUZZ_CHECK(T, o->line >= 0 && o->col >= 0);
@@ -176,7 +202,7 @@ static void release(outcome_t *o)
 
 static void same(const outcome_t *got, const outcome_t *want)
 {
-    if (got->handed != want->handed || got->digest != want->digest) {
+    if (got->handed != want->handed || got->bad != want->bad || got->digest != want->digest) {
         fuzz_fail(T,
                   "the chunks changed the records handed over: %" APR_INT64_T_FMT ", whole %" APR_INT64_T_FMT,
                   got->handed, want->handed);
@@ -285,7 +311,7 @@ int fuzz_parse(const uint8_t *data, size_t size)
     ingest_parse_limits_t lim;
     ingest_parse_kind_e kind;
     size_t step, nsizes, hdr;
-    outcome_t whole, chunked, sunk;
+    outcome_t whole, chunked, sunk, skipped;
 
     if (size < 3) {
         return 0;
@@ -312,6 +338,18 @@ int fuzz_parse(const uint8_t *data, size_t size)
     run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, NULL, 0, 0, 1, &sunk);
     run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, data + 3, nsizes, step, 1, &chunked);
     same(&chunked, &sunk);
+    release(&chunked);
+
+    /* skip mode: the same however the input is cut; with nothing to step
+     * over, the same as without the handler */
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, NULL, 0, 0, 2, &skipped);
+    run(kind, data[2] >> 3 ? &lim : NULL, data + hdr, size - hdr, data + 3, nsizes, step, 2, &chunked);
+    same(&chunked, &skipped);
+    if (skipped.bad == 0) {
+        same(&skipped, &sunk);
+    }
+    FUZZ_CHECK(T, skipped.bad == 0 || sunk.failed);
+
     if (kind != INGEST_PARSE_TEXT || !sunk.failed) {
         sunk.handed = whole.handed;
         sunk.digest = whole.digest;
@@ -320,5 +358,6 @@ int fuzz_parse(const uint8_t *data, size_t size)
     release(&whole);
     release(&chunked);
     release(&sunk);
+    release(&skipped);
     return 0;
 }
