@@ -25,7 +25,7 @@ int ingest_api_delete(request_rec *r, const ingest_identity_t *id, const char *j
     /* the row is gone first: a file without a row is garbage an operator
      * can sweep, a row without its file would be a job that cannot run */
     if (stored
-        && ingest_storage_remove(r->pool, ingest_conf_storage_dir(ingest_sconf(r->server)), stored)
+        && ingest_storage_remove(r->pool, ingest_conf_storage(ingest_sconf(r->server)), stored)
                != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, IGLOGNO(00601) "job %s deleted, but not its file %s",
                       job_id, stored);

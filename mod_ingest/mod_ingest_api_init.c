@@ -50,11 +50,12 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     if (ingest_validate_init(r->pool, body, ingest_conf_max_upload(dc), &req, &verr) != APR_SUCCESS) {
         return ingest_send_invalid(r, verr.field, verr.detail);
     }
-    if (!strcmp(req.source_type, "job_metadata") && !ingest_conf_storage_dir(sc)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      IGLOGNO(00611) "job metadata init refused: IngestStorageDir is not set");
+    if (!strcmp(req.source_type, "job_metadata") && !ingest_conf_storage(sc)) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            IGLOGNO(00611) "job metadata init refused: no IngestStorage (or IngestStorageDir) is set");
         return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage not configured",
-                                 "this server has no IngestStorageDir to keep the job metadata file");
+                                 "this server has no IngestStorage to keep the job metadata file");
     }
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);

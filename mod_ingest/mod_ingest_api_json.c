@@ -57,25 +57,27 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
              : req.kind == INGEST_JSON_JOBS  ? "job_metadata"
                                              : "mappings";
     if (req.kind != INGEST_JSON_MAPPINGS) {
-        const char *root = ingest_conf_storage_dir(sc), *sha,
-                   *job_id = ingest_uuid_v7(r->pool, apr_time_now());
+        const ingest_storage_t *storage = ingest_conf_storage(sc);
+        const char *sha, *job_id = ingest_uuid_v7(r->pool, apr_time_now());
         ingest_storage_file_t *f;
         apr_size_t len;
         char *ndjson;
 
-        if (!root) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          IGLOGNO(00606) "records arrived but IngestStorageDir is not set");
+        if (!storage) {
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                IGLOGNO(00606) "records arrived but neither IngestStorage nor IngestStorageDir is set");
             return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable",
-                                     "Storage not configured", "this server has no IngestStorageDir");
+                                     "Storage not configured", "this server has no IngestStorage");
         }
         ndjson = ingest_records_ndjson(r->pool, req.records, &len);
-        if ((rv = ingest_storage_begin(r->pool, root, id->tenant, job_id, &f)) != APR_SUCCESS
+        if ((rv = ingest_storage_begin(r->pool, storage, id->tenant, job_id, &f)) != APR_SUCCESS
             || (rv = ingest_storage_write(f, ndjson, len)) != APR_SUCCESS
             || (rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00607) "cannot store records under %s", root);
-            return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error",
-                                     "Cannot store the records", "the server could not store the records");
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00607) "cannot store records in %s",
+                          ingest_storage_describe(storage));
+            return ingest_send_storage_error(r, rv, "Cannot store the records",
+                                             "the server could not store the records");
         }
         records_sha = sha;
         quota.tenant = id->tenant;
@@ -83,7 +85,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
         quota.new_job = 1;
         quota.bytes = (apr_off_t)len;
         if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
-            ingest_storage_remove(r->pool, root, rel); /* refused: no job names this file */
+            ingest_storage_remove(r->pool, storage, rel); /* refused: no job names this file */
             return rc;
         }
         rv = ingest_store_json_records(r->pool, r->server, dbd, id, source, job_id, (apr_off_t)len, sha, rel,
@@ -92,7 +94,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
         if ((rv == APR_SUCCESS && !created) || rv == INGEST_EDB_QUERY || rv == INGEST_EDB_CONFLICT) {
             /* a replay (its job has its own file), or an INSERT that was
              * refused: no job names this file */
-            ingest_storage_remove(r->pool, root, rel);
+            ingest_storage_remove(r->pool, storage, rel);
         } else if (rv != APR_SUCCESS) {
             /* The connection failed: the INSERT may have committed, and
              * then its job names this file. A file no job names is

@@ -1,9 +1,10 @@
 /* PUT /api/ingest/upload/{job_id}?expires=E&sig=S: the presigned upload.
  * The URL is the credential (like an S3 presigned URL): an HMAC of method,
- * job and expiry under IngestUploadSecret. The body is streamed to a
- * temporary file with its sha256 computed on the way, made durable, and
- * only then does the job become queued. Memory stays bounded by one
- * brigade read, whatever the file's size. */
+ * job and expiry under IngestUploadSecret. The body is streamed to the
+ * storage (a temporary file, or an S3 multipart upload) with its sha256
+ * computed on the way, made durable, and only then does the job become
+ * queued. Memory stays bounded by one brigade read (and, for S3, one
+ * part), whatever the file's size. */
 
 #include <apr_strings.h>
 #include <http_protocol.h>
@@ -28,6 +29,7 @@ typedef struct {
     request_rec *r;
     ingest_storage_file_t *f;
     apr_off_t declared, max;
+    apr_status_t failed; /* why the storage refused a chunk */
 } upload_t;
 
 /* Each chunk to the file; refuses at once what passes the limits. */
@@ -42,16 +44,20 @@ static int store_chunk(void *ctx, const char *data, apr_size_t n)
         return HTTP_UNPROCESSABLE_ENTITY;
     }
     if ((rv = ingest_storage_write(u->f, data, n)) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, u->r, IGLOGNO(00602) "cannot write an upload");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, u->r, IGLOGNO(00602) "cannot write an upload to %s",
+                      ingest_storage_describe(u->f->st));
+        u->failed = rv;
         return HTTP_INSUFFICIENT_STORAGE;
     }
     return OK;
 }
 
-static int stream_body(request_rec *r, ingest_storage_file_t *f, apr_off_t declared, apr_off_t max)
+static int stream_body(request_rec *r, ingest_storage_file_t *f, apr_off_t declared, apr_off_t max,
+                       apr_status_t *failed)
 {
-    upload_t u = {r, f, declared, max};
+    upload_t u = {r, f, declared, max, APR_SUCCESS};
     int rc = ingest_stream_body(r, READ_CHUNK, store_chunk, &u);
+    *failed = u.failed;
     if (rc != OK) {
         return rc;
     }
@@ -62,7 +68,7 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
 {
     const ingest_dir_conf *dc = ingest_dconf(r);
     const ingest_srv_conf *sc = ingest_sconf(r->server);
-    const char *root = ingest_conf_storage_dir(sc);
+    const ingest_storage_t *storage = ingest_conf_storage(sc);
     const char *why, *cl, *rel, *sha;
     apr_off_t declared, max = ingest_conf_max_upload(dc);
     ingest_storage_file_t *f;
@@ -78,11 +84,12 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
         != APR_SUCCESS) {
         return forbidden(r, why);
     }
-    if (!root) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      IGLOGNO(00603) "an upload arrived but IngestStorageDir is not set");
+    if (!storage) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            IGLOGNO(00603) "an upload arrived but neither IngestStorage nor IngestStorageDir is set");
         return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage not configured",
-                                 "this server has no IngestStorageDir");
+                                 "this server has no IngestStorage");
     }
     /* Look the job up, give the connection back while the body streams
      * (a client may take hours), take one again to commit. */
@@ -125,18 +132,22 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
             }
         }
     }
-    if ((rv = ingest_storage_begin(r->pool, root, json_string_value(json_object_get(job, "tenant_id")),
+    if ((rv = ingest_storage_begin(r->pool, storage, json_string_value(json_object_get(job, "tenant_id")),
                                    job_id, &f))
         != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00604) "cannot create an upload file under %s",
-                      root);
-        return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error", "Cannot store the file",
-                                 "the server could not create the file");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00604) "cannot create an upload file in %s",
+                      ingest_storage_describe(storage));
+        return ingest_send_storage_error(r, rv, "Cannot store the file",
+                                         "the server could not create the file");
     }
-    rc = stream_body(r, f, declared, max);
+    rc = stream_body(r, f, declared, max, &rv);
     if (rc != OK) {
-        /* the temporary file goes with the request pool */
+        /* the temporary file (or multipart upload) goes with the request
+         * pool */
         r->connection->keepalive = AP_CONN_CLOSE;
+        if (rv == INGEST_ESTORAGE_DOWN) {
+            return ingest_send_storage_error(r, rv, NULL, NULL);
+        }
         if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
             return ingest_send_error(
                 r, rc, "upload-too-large", "Upload too large",
@@ -152,12 +163,13 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
                                  "the body could not be read or stored");
     }
     if ((rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00605) "cannot make an upload durable");
-        return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error", "Cannot store the file",
-                                 "the server could not make the file durable");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00605) "cannot make an upload durable in %s",
+                      ingest_storage_describe(storage));
+        return ingest_send_storage_error(r, rv, "Cannot store the file",
+                                         "the server could not make the file durable");
     }
     if ((rv = ingest_db_take(r, &dbd)) != APR_SUCCESS) {
-        ingest_storage_remove(r->pool, root, rel); /* nothing was sent: the job still waits */
+        ingest_storage_remove(r->pool, storage, rel); /* nothing was sent: the job still waits */
         return ingest_send_db_error(r, rv);
     }
     /* the file's bytes against the tenant's storage quota: the init
@@ -167,14 +179,14 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
     quota.bytes = declared;
     if ((rc = ingest_quota_enter(r, dbd, &quota)) != DECLINED) {
         ingest_db_release(r);
-        ingest_storage_remove(r->pool, root, rel); /* the job still waits for its file */
+        ingest_storage_remove(r->pool, storage, rel); /* the job still waits for its file */
         return rc;
     }
     rv = ingest_store_upload_done(r->pool, r->server, dbd, job_id, sha, rel, &job);
     rv = ingest_quota_leave(r, dbd, &quota, rv);
     ingest_db_release(r);
     if (rv == APR_NOTFOUND) {
-        ingest_storage_remove(r->pool, root, rel); /* the job did not take it */
+        ingest_storage_remove(r->pool, storage, rel); /* the job did not take it */
         return ingest_send_error(r, HTTP_CONFLICT, "already-uploaded", "Upload not expected",
                                  "the job stopped waiting for its file while it was uploaded");
     }

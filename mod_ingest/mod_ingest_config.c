@@ -13,6 +13,10 @@
 #include "ingest_profile.h"
 #include "mod_ingest_cache.h"
 #include "mod_ingest_config.h"
+#include "mod_ingest_storage.h"
+#include "ingest_s3.h"
+
+#include <curl/curl.h>
 
 /* ------------------------------------------------------------ create/merge */
 
@@ -103,6 +107,8 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->max_record = INGEST_UNSET_INT;
     c->on_bad_record = INGEST_UNSET_INT;
     c->max_bad_records = INGEST_UNSET_INT;
+    c->s3_path_style = INGEST_UNSET_INT;
+    c->s3_part_size = INGEST_UNSET_INT;
     return c;
 }
 
@@ -134,6 +140,14 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(callback_tolerance);
     MERGE_INT(callback_auth);
     MERGE_PTR(storage_dir);
+    MERGE_PTR(storage_s3);
+    MERGE_PTR(s3_endpoint);
+    MERGE_PTR(s3_region);
+    MERGE_PTR(s3_credentials);
+    MERGE_PTR(s3_profile);
+    MERGE_INT(s3_path_style);
+    MERGE_INT(s3_part_size);
+    MERGE_PTR(storage);
     MERGE_PTR(tenant_weights);
     MERGE_PTR(mock_dataset);
     MERGE_INT(max_record);
@@ -290,9 +304,9 @@ const char *ingest_conf_mock_dataset(const ingest_srv_conf *c)
     return c->mock_dataset ? c->mock_dataset : INGEST_DEFAULT_MOCK_DATASET;
 }
 
-const char *ingest_conf_storage_dir(const ingest_srv_conf *c)
+const struct ingest_storage *ingest_conf_storage(const ingest_srv_conf *c)
 {
-    return c->storage_dir;
+    return c->storage;
 }
 
 const char *ingest_conf_processor_name(const ingest_srv_conf *c)
@@ -727,6 +741,82 @@ static const char *set_mock_dataset(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_storage_dir(cmd_parms *cmd, void *dc, const char *arg);
+
+/* IngestStorage file:DIR | s3://bucket/prefix: a directory (the same as
+ * IngestStorageDir DIR) or a bucket; the last of the two wins. */
+static const char *set_storage(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *bucket, *prefix, *why;
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if (!strncmp(arg, "file:", 5)) {
+        return set_storage_dir(cmd, dc, arg + 5);
+    }
+    if (ingest_s3_location_parse(cmd->temp_pool, arg, &bucket, &prefix, &why) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not file:/path or s3://bucket/prefix: %s", cmd->cmd->name,
+                            arg, !strncmp(arg, "s3://", 5) ? why : "unknown scheme");
+    }
+    srv_of(cmd)->storage_s3 = arg;
+    srv_of(cmd)->storage_dir = NULL;
+    return NULL;
+}
+
+/* IngestS3Endpoint, IngestS3Region, IngestS3Credentials, IngestS3Profile:
+ * one setter, the field named by cmd->info (as mod_dbd's). */
+static const char *set_s3_string(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ingest_srv_conf *c = srv_of(cmd);
+    const char *field = cmd->info, *scheme, *authority, *why;
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if (!strcmp(field, "endpoint")) {
+        if (ingest_s3_endpoint_parse(cmd->temp_pool, arg, &scheme, &authority, &why) != APR_SUCCESS) {
+            return apr_psprintf(cmd->pool, "%s: '%s' %s", cmd->cmd->name, arg, why);
+        }
+        c->s3_endpoint = arg;
+    } else if (!strcmp(field, "region")) {
+        c->s3_region = arg;
+    } else if (!strcmp(field, "credentials")) {
+        const char *path = strncmp(arg, "file:", 5) ? NULL : ap_server_root_relative(cmd->pool, arg + 5);
+        if (!path) {
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' must be file:/path (an AWS shared-credentials file; keys are never "
+                                "written in the configuration)",
+                                cmd->cmd->name, arg);
+        }
+        c->s3_credentials = path;
+    } else {
+        c->s3_profile = arg;
+    }
+    return NULL;
+}
+
+static const char *set_s3_path_style(cmd_parms *cmd, void *dc, int on)
+{
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    srv_of(cmd)->s3_path_style = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_s3_part_size(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_off_t v;
+    const char *err;
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if ((err = parse_size(cmd, arg, INGEST_S3_MIN_PART, &v))) {
+        return err;
+    }
+    if (v > INGEST_S3_MAX_PART) {
+        return apr_psprintf(cmd->pool, "%s: must be at most %" APR_OFF_T_FMT, cmd->cmd->name,
+                            (apr_off_t)INGEST_S3_MAX_PART);
+    }
+    srv_of(cmd)->s3_part_size = v;
+    return NULL;
+}
+
 static const char *set_storage_dir(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *path;
@@ -739,6 +829,7 @@ static const char *set_storage_dir(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not an existing directory", cmd->cmd->name, arg);
     }
     srv_of(cmd)->storage_dir = path;
+    srv_of(cmd)->storage_s3 = NULL;
     return NULL;
 }
 
@@ -847,10 +938,94 @@ static const char *set_callback_auth(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* The backend the main server's directives describe (the worker and every
+ * virtual host use it): NULL with *why on a mistake. */
+static ingest_storage_t *assemble_storage(apr_pool_t *p, server_rec *s, const ingest_srv_conf *c,
+                                          const char **why)
+{
+    ingest_storage_t *st = apr_pcalloc(p, sizeof(*st));
+    const char *endpoint, *profile = c->s3_profile ? c->s3_profile : "default";
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    char *text;
+    apr_size_t n;
+    apr_status_t rv;
+
+    st->s = s;
+    if (!c->storage_s3) {
+        if (!c->storage_dir) {
+            return NULL;
+        }
+        st->ops = &ingest_storage_file_ops;
+        st->root = c->storage_dir;
+        st->describe = apr_pstrcat(p, "file:", c->storage_dir, NULL);
+        return st;
+    }
+    st->ops = &ingest_storage_s3_ops;
+    st->describe = c->storage_s3;
+    ingest_s3_location_parse(p, c->storage_s3, &st->bucket, &st->prefix, why);
+    st->region = c->s3_region ? c->s3_region : "us-east-1";
+    endpoint =
+        c->s3_endpoint ? c->s3_endpoint : apr_pstrcat(p, "https://s3.", st->region, ".amazonaws.com", NULL);
+    if (ingest_s3_endpoint_parse(p, endpoint, &st->scheme, &st->authority, why) != APR_SUCCESS) {
+        *why = apr_psprintf(p, "IngestS3Endpoint %s %s", endpoint, *why);
+        return NULL;
+    }
+    st->path_style = c->s3_path_style == 1;
+    st->part_size =
+        c->s3_part_size != INGEST_UNSET_INT ? (apr_size_t)c->s3_part_size : INGEST_S3_DEFAULT_PART;
+    if (!c->s3_credentials) {
+        *why = apr_psprintf(p, "IngestStorage %s needs IngestS3Credentials file:/path", c->storage_s3);
+        return NULL;
+    }
+    /* read now, as the user httpd starts as: the file may be readable by
+     * root alone */
+    if ((rv = apr_file_open(&fd, c->s3_credentials, APR_FOPEN_READ, 0, p)) != APR_SUCCESS
+        || (rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fd)) != APR_SUCCESS || fi.size > 1024 * 1024) {
+        *why = apr_psprintf(p, "IngestS3Credentials: cannot read %s: %pm", c->s3_credentials, &rv);
+        return NULL;
+    }
+    text = apr_palloc(p, (apr_size_t)fi.size + 1);
+    n = (apr_size_t)fi.size;
+    if ((rv = apr_file_read_full(fd, text, n, &n)) != APR_SUCCESS && rv != APR_EOF) {
+        *why = apr_psprintf(p, "IngestS3Credentials: cannot read %s: %pm", c->s3_credentials, &rv);
+        return NULL;
+    }
+    apr_file_close(fd);
+    if (ingest_s3_credentials_parse(p, text, n, profile, &st->key_id, &st->secret, why) != APR_SUCCESS) {
+        *why = apr_psprintf(p, "IngestS3Credentials %s: %s", c->s3_credentials, *why);
+        return NULL;
+    }
+    memset(text, 0, n);
+    return st;
+}
+
 apr_status_t ingest_config_post_config(apr_pool_t *p, server_rec *s)
 {
     unsigned char *rnd = NULL;
     server_rec *vs;
+    ingest_srv_conf *main_conf = ap_get_module_config(s->module_config, &ingest_module);
+    ingest_storage_t *storage;
+    const char *why = NULL;
+    static int curl_ready;
+
+    if (!curl_ready) {
+        /* once, in the parent before any child or thread: not thread-safe */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, IGLOGNO(00103) "curl_global_init failed");
+            return APR_EGENERAL;
+        }
+        curl_ready = 1;
+    }
+    storage = assemble_storage(p, s, main_conf, &why);
+    if (!storage && why) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, IGLOGNO(00103) "%s", why);
+        return APR_EGENERAL;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        ingest_srv_conf *c = ap_get_module_config(vs->module_config, &ingest_module);
+        c->storage = storage;
+    }
 
     for (vs = s; vs; vs = vs->next) {
         ingest_srv_conf *c = ap_get_module_config(vs->module_config, &ingest_module);
@@ -956,6 +1131,20 @@ const command_rec ingest_cmds[] = {
                   "accepted clock skew of webhook-timestamp (default 300s)"),
     AP_INIT_TAKE1("IngestCallbackAuth", set_callback_auth, NULL, RSRC_CONF,
                   "signature (default) or none (demos only)"),
+    AP_INIT_TAKE1("IngestStorage", set_storage, NULL, RSRC_CONF,
+                  "where files are kept: file:/path (a directory) or s3://bucket/prefix"),
+    AP_INIT_TAKE1("IngestS3Endpoint", set_s3_string, "endpoint", RSRC_CONF,
+                  "the S3 service, http[s]://host[:port] (default: AWS in IngestS3Region)"),
+    AP_INIT_TAKE1("IngestS3Region", set_s3_string, "region", RSRC_CONF,
+                  "the bucket's region (default us-east-1)"),
+    AP_INIT_TAKE1("IngestS3Credentials", set_s3_string, "credentials", RSRC_CONF,
+                  "file:/path of an AWS shared-credentials file"),
+    AP_INIT_TAKE1("IngestS3Profile", set_s3_string, "profile", RSRC_CONF,
+                  "the section of the credentials file (default: default)"),
+    AP_INIT_FLAG("IngestS3PathStyle", set_s3_path_style, NULL, RSRC_CONF,
+                 "On: http://host/bucket/key; Off (default): http://bucket.host/key"),
+    AP_INIT_TAKE1("IngestS3PartSize", set_s3_part_size, NULL, RSRC_CONF,
+                  "the size of a multipart upload's parts, and of a ranged read (default 8M)"),
     AP_INIT_TAKE1("IngestStorageDir", set_storage_dir, NULL, RSRC_CONF,
                   "directory uploaded files are stored in (required for uploads)"),
     AP_INIT_TAKE1("IngestMaxRecordSize", set_max_record, NULL, RSRC_CONF,

@@ -68,6 +68,11 @@ typedef enum {
 /* IngestMaxRecordSize may be at most this: the parse of one job holds a
  * small multiple of it. */
 #define INGEST_MAX_RECORD_LIMIT ((apr_off_t)64 * 1024 * 1024)
+/* IngestS3PartSize: S3's smallest part, the default, and a bound on the
+ * memory an upload holds */
+#define INGEST_S3_MIN_PART     ((apr_off_t)5 * 1024 * 1024)
+#define INGEST_S3_DEFAULT_PART ((apr_size_t)8 * 1024 * 1024)
+#define INGEST_S3_MAX_PART     ((apr_off_t)512 * 1024 * 1024)
 
 typedef struct {
     const unsigned char *upload_secret;
@@ -88,8 +93,15 @@ typedef struct {
     ingest_webhook_secret_t callback_secrets[INGEST_WEBHOOK_MAX_SECRETS];
     int callback_secret_count;
     apr_interval_time_t callback_tolerance;
-    int callback_auth; /* 1: signature (default), 0: none (demos only) */
-    const char *storage_dir;
+    int callback_auth;       /* 1: signature (default), 0: none (demos only) */
+    const char *storage_dir; /* IngestStorageDir, or IngestStorage file:DIR */
+    const char *storage_s3;  /* IngestStorage s3://bucket/prefix, NULL: a directory (or none) */
+    /* IngestS3Endpoint, IngestS3Region, IngestS3Credentials (the file's
+     * path), IngestS3Profile, IngestS3PathStyle, IngestS3PartSize */
+    const char *s3_endpoint, *s3_region, *s3_credentials, *s3_profile;
+    int s3_path_style;
+    apr_off_t s3_part_size;
+    struct ingest_storage *storage; /* assembled in post_config; NULL: none */
     apr_off_t max_record;
     int batch_size;
     double sim_success_rate;
@@ -150,7 +162,9 @@ apr_interval_time_t ingest_conf_external_deadline(const ingest_srv_conf *c);
 int ingest_conf_retention_days(const ingest_srv_conf *c);
 apr_interval_time_t ingest_conf_callback_tolerance(const ingest_srv_conf *c);
 int ingest_conf_callback_auth(const ingest_srv_conf *c);
-const char *ingest_conf_storage_dir(const ingest_srv_conf *c); /* NULL: uploads disabled */
+/* The storage backend (IngestStorage, IngestStorageDir), NULL when none is
+ * configured (uploads, records and job metadata refused with 503). */
+const struct ingest_storage *ingest_conf_storage(const ingest_srv_conf *c);
 apr_size_t ingest_conf_max_record(const ingest_srv_conf *c);
 int ingest_conf_batch_size(const ingest_srv_conf *c);
 double ingest_conf_sim_success_rate(const ingest_srv_conf *c);

@@ -10,6 +10,7 @@
 #include "mod_ingest_db.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_router.h"
+#include "mod_ingest_storage.h"
 
 char *ingest_render_document(request_rec *r, int *status, const char **ctype, json_t *body)
 {
@@ -114,6 +115,17 @@ int ingest_send_invalid(request_rec *r, const char *field, const char *detail)
 int ingest_send_not_found(request_rec *r)
 {
     return ingest_send_error(r, HTTP_NOT_FOUND, "not-found", "Not found", "no such job");
+}
+
+int ingest_send_storage_error(request_rec *r, apr_status_t rv, const char *title, const char *detail)
+{
+    if (rv == INGEST_ESTORAGE_DOWN) {
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_itoa(r->pool, ingest_conf_retry_after(ingest_dconf(r))));
+        return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, "storage-unavailable", "Storage unavailable",
+                                 "the file storage cannot be reached; retry later");
+    }
+    return ingest_send_error(r, HTTP_INSUFFICIENT_STORAGE, "storage-error", title, detail);
 }
 
 int ingest_send_db_error(request_rec *r, apr_status_t rv)

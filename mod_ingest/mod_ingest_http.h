@@ -32,6 +32,10 @@ int ingest_send_not_found(request_rec *r);
 /* 503 (with Retry-After) for an unreachable database or an old schema,
  * 500 for anything else. */
 int ingest_send_db_error(request_rec *r, apr_status_t rv);
+/* A storage failure (mod_ingest_storage.h): 503 storage-unavailable with
+ * Retry-After when the backend cannot be reached (INGEST_ESTORAGE_DOWN),
+ * else 507 storage-error with detail. */
+int ingest_send_storage_error(request_rec *r, apr_status_t rv, const char *title, const char *detail);
 
 /* Hands the request body to fn chunk by chunk as it arrives (at most
  * chunk bytes a read), freeing each read's buckets before the next, so

@@ -148,23 +148,24 @@ static apr_status_t finish(const ingest_step_t *st, json_t *job, int success, js
  * pool. */
 static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finished)
 {
-    const char *root = ingest_conf_storage_dir(st->conf), *rel = str(job, "storage_path");
     apr_off_t size = (apr_off_t)json_integer_value(json_object_get(job, "file_size")), done_bytes = 0;
     apr_time_t t0 = apr_time_now(), last = t0;
     ingest_parse_limits_t lim = {.record_bytes = ingest_conf_max_record(st->conf)};
     ingest_parse_kind_e kind = ingest_parse_kind(str(job, "file_type"));
     ingest_landing_t *land = NULL;
     ingest_parser_t *ps;
-    apr_file_t *fd;
+    ingest_storage_reader_t *fd;
     apr_status_t rv, prv = APR_SUCCESS;
     json_t *summary;
     char *buf;
     int held = 1;
 
     *finished = 0;
-    if (!root || !rel
-        || apr_file_open(&fd, ingest_storage_path(st->p, root, rel), APR_FOPEN_READ, 0, st->p)
-               != APR_SUCCESS) {
+    rv = ingest_storage_open(st->p, ingest_conf_storage(st->conf), str(job, "storage_path"), &fd);
+    if (rv == INGEST_ESTORAGE_DOWN) {
+        return rv; /* the job is given back for later */
+    }
+    if (rv != APR_SUCCESS) {
         return finish(st, job, 0, NULL, "the stored file is missing", 0, finished);
     }
     if ((rv = ingest_parser_create(st->p, kind, &lim, &ps)) != APR_SUCCESS) {
@@ -188,14 +189,17 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
     buf = apr_palloc(st->p, PARSE_CHUNK);
     for (;;) {
         apr_size_t n = PARSE_CHUNK;
-        rv = apr_file_read(fd, buf, &n);
-        if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+        rv = ingest_storage_read(fd, buf, &n);
+        if (rv == APR_EOF) {
             prv = ingest_parser_finish(ps);
             break;
         }
         if (rv != APR_SUCCESS) {
             if (land) {
                 ingest_landing_abort(land);
+            }
+            if (rv == INGEST_ESTORAGE_DOWN) {
+                return rv; /* the job is given back for later: it starts again */
             }
             return finish(st, job, 0, NULL, "the stored file could not be read", ingest_parser_records(ps),
                           finished);

@@ -135,17 +135,18 @@ static apr_status_t one_record(void *ctx, apr_int64_t idx, apr_int64_t line, jso
 static apr_status_t read_pass(jm_run_t *run, json_t *job, int build, const char **why)
 {
     const ingest_step_t *st = run->st;
-    const char *root = ingest_conf_storage_dir(st->conf), *rel = str(job, "storage_path");
     const char *type = str(job, "file_type");
+    ingest_storage_reader_t *fd;
     ingest_records_t *rr;
-    apr_file_t *fd;
     apr_status_t rv;
     char *buf;
 
     *why = NULL;
-    if (!root || !rel
-        || apr_file_open(&fd, ingest_storage_path(st->p, root, rel), APR_FOPEN_READ, 0, st->p)
-               != APR_SUCCESS) {
+    rv = ingest_storage_open(st->p, ingest_conf_storage(st->conf), str(job, "storage_path"), &fd);
+    if (rv == INGEST_ESTORAGE_DOWN) {
+        return rv; /* the job is given back for later */
+    }
+    if (rv != APR_SUCCESS) {
         *why = "the stored file is missing";
         return APR_EINVAL;
     }
@@ -158,10 +159,13 @@ static apr_status_t read_pass(jm_run_t *run, json_t *job, int build, const char 
     buf = apr_palloc(st->p, READ_CHUNK);
     for (;;) {
         apr_size_t n = READ_CHUNK;
-        rv = apr_file_read(fd, buf, &n);
-        if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+        rv = ingest_storage_read(fd, buf, &n);
+        if (rv == APR_EOF) {
             rv = ingest_records_finish(rr);
             break;
+        }
+        if (rv == INGEST_ESTORAGE_DOWN) {
+            return rv;
         }
         if (rv != APR_SUCCESS) {
             *why = "the stored file could not be read";
@@ -171,7 +175,6 @@ static apr_status_t read_pass(jm_run_t *run, json_t *job, int build, const char 
             break;
         }
     }
-    apr_file_close(fd);
     if (rv == APR_EINVAL && ingest_records_error(rr)) {
         *why = ingest_records_error(rr);
     }

@@ -54,6 +54,11 @@ extern const ingest_stmt_t ingest_worker_statements[];
 apr_status_t ingest_store_worker_heartbeat(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *worker,
                                            const char *owner, const char *processor,
                                            apr_interval_time_t progress_age);
+/* A step that could not reach the file storage: requeued, due after
+ * delay, no attempt counted; error says why. */
+apr_status_t ingest_store_worker_defer(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                       const char *owner, apr_interval_time_t delay, const char *error,
+                                       int *done);
 /* A step that failed on the job's data: requeued with backoff and an
  * attempt counted, or failed after max_attempts; error says why. */
 apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,

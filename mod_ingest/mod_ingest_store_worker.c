@@ -141,6 +141,14 @@ const ingest_stmt_t ingest_worker_statements[] = {
      "  attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL"
      " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
      0},
+    /* A step that could not reach the file storage: running -> queued,
+     * due again after a delay, no attempt counted (the job is not at
+     * fault). */
+    {"ingest_w_defer",
+     "UPDATE ingest_jobs SET status = 'queued', error = %s,"
+     "  due_at = now() + make_interval(secs => %s::float8), lease_owner = NULL, lease_expires_at = NULL"
+     " WHERE job_id = %s::uuid AND status = 'running' AND lease_owner = %s",
+     0},
     /* pending -> failed when the upload window closed without a file */
     {"ingest_w_expire_uploads",
      "WITH u AS (UPDATE ingest_jobs SET status = 'failed', completed_at = now(),"
@@ -222,6 +230,16 @@ apr_status_t ingest_store_worker_heartbeat(apr_pool_t *p, server_rec *s, ap_dbd_
     const char *args[4] = {worker, owner, processor, secs(p, progress_age)};
     int n;
     return ingest_db_exec(p, s, dbd, "ingest_w_heartbeat", 4, args, &n);
+}
+
+apr_status_t ingest_store_worker_defer(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,
+                                       const char *owner, apr_interval_time_t delay, const char *error,
+                                       int *done)
+{
+    const char *args[4] = {error, secs(p, delay), job_id, owner};
+    apr_status_t rv = ingest_db_exec(p, s, dbd, "ingest_w_defer", 4, args, done);
+    ingest_cache_forget(s, p, job_id);
+    return rv;
 }
 
 apr_status_t ingest_store_worker_retry(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *job_id,

@@ -36,6 +36,8 @@
  * several concurrent transactions notify for all; the others may commit
  * just after the pass it started). */
 #define NOTIFY_LINGER apr_time_from_msec(20)
+/* a job whose file storage cannot be reached is due again after this */
+#define STORAGE_RETRY apr_time_from_sec(5)
 
 typedef struct {
     server_rec *s;
@@ -107,6 +109,14 @@ static apr_status_t step_failed(worker_t *w, apr_pool_t *p, ap_dbd_t *dbd, json_
     apr_status_t rv;
     int done = 0;
 
+    if (why == INGEST_ESTORAGE_DOWN) {
+        /* not the job's fault: again later, no attempt counted */
+        error = apr_psprintf(p, "the file storage (%s) cannot be reached; will retry",
+                             ingest_storage_describe(ingest_conf_storage(w->conf)));
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, IGLOGNO(00425) "worker: job %s: %s", job_id, error);
+        rv = ingest_store_worker_defer(p, w->s, dbd, job_id, w->owner, STORAGE_RETRY, error, &done);
+        return rv == INGEST_EDB_DOWN ? rv : APR_SUCCESS;
+    }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, IGLOGNO(00413) "worker: job %s: %s", job_id, error);
     rv = ingest_store_worker_retry(p, w->s, dbd, job_id, w->owner, ingest_conf_max_attempts(w->conf), error,
                                    &done);
@@ -339,7 +349,7 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
              * a job without its data */
             json_array_foreach(files, k, f)
             {
-                apr_status_t frv = ingest_storage_remove(p, ingest_conf_storage_dir(c), json_string_value(f));
+                apr_status_t frv = ingest_storage_remove(p, ingest_conf_storage(c), json_string_value(f));
                 if (frv != APR_SUCCESS) {
                     ap_log_error(APLOG_MARK, APLOG_WARNING, frv, w->s,
                                  IGLOGNO(00412) "worker: pruned a job but could not remove its file %s",

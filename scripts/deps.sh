@@ -5,7 +5,7 @@
 # playwright-core and axe-core (package-lock.json; scripts/test.sh runs npm ci).
 set -eu
 PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-pgsql libpq-dev
-postgresql postgresql-client libjansson-dev libjwt-dev libssl-dev libcsv-dev libyajl-dev
+postgresql postgresql-client libjansson-dev libjwt-dev libssl-dev libcsv-dev libyajl-dev libcurl4-openssl-dev
 check autoconf automake libtool pkg-config make gcc perl openssl curl valgrind
 clang libclang-rt-14-dev strace chromium redis-server"
 missing=""

@@ -71,6 +71,7 @@ json_t *unit_json(const char *text)
 /* Not in unit.h, which the parser's change leaves alone. */
 Suite *suite_parse_sink(void);
 Suite *suite_parse_bad(void);
+Suite *suite_s3(void);
 
 int main(void)
 {
@@ -95,6 +96,7 @@ int main(void)
     srunner_add_suite(sr, suite_parse_regress());
     srunner_add_suite(sr, suite_parse_sink());
     srunner_add_suite(sr, suite_parse_bad());
+    srunner_add_suite(sr, suite_s3());
     srunner_add_suite(sr, suite_fuzz_replay());
     srunner_add_suite(sr, suite_records());
     srunner_add_suite(sr, suite_profile());
