@@ -74,7 +74,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
         if ((rv = ingest_storage_begin(r->pool, storage, id->tenant, job_id, &f)) != APR_SUCCESS
             || (rv = ingest_storage_write(f, ndjson, len)) != APR_SUCCESS
             || (rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00607) "cannot store records in %s",
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, INGEST_LOG_RV(rv), r, IGLOGNO(00607) "cannot store records in %s",
                           ingest_storage_describe(storage));
             return ingest_send_storage_error(r, rv, "Cannot store the records",
                                              "the server could not store the records");

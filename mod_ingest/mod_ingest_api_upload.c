@@ -44,7 +44,7 @@ static int store_chunk(void *ctx, const char *data, apr_size_t n)
         return HTTP_UNPROCESSABLE_ENTITY;
     }
     if ((rv = ingest_storage_write(u->f, data, n)) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, u->r, IGLOGNO(00602) "cannot write an upload to %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, INGEST_LOG_RV(rv), u->r, IGLOGNO(00602) "cannot write an upload to %s",
                       ingest_storage_describe(u->f->st));
         u->failed = rv;
         return HTTP_INSUFFICIENT_STORAGE;
@@ -135,7 +135,7 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
     if ((rv = ingest_storage_begin(r->pool, storage, json_string_value(json_object_get(job, "tenant_id")),
                                    job_id, &f))
         != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00604) "cannot create an upload file in %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, INGEST_LOG_RV(rv), r, IGLOGNO(00604) "cannot create an upload file in %s",
                       ingest_storage_describe(storage));
         return ingest_send_storage_error(r, rv, "Cannot store the file",
                                          "the server could not create the file");
@@ -163,7 +163,7 @@ int ingest_api_upload(request_rec *r, const ingest_identity_t *id, const char *j
                                  "the body could not be read or stored");
     }
     if ((rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, IGLOGNO(00605) "cannot make an upload durable in %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, INGEST_LOG_RV(rv), r, IGLOGNO(00605) "cannot make an upload durable in %s",
                       ingest_storage_describe(storage));
         return ingest_send_storage_error(r, rv, "Cannot store the file",
                                          "the server could not make the file durable");

@@ -962,8 +962,8 @@ static ingest_storage_t *assemble_storage(apr_pool_t *p, server_rec *s, const in
         return st;
     }
     st->ops = &ingest_storage_s3_ops;
-    st->describe = c->storage_s3;
     ingest_s3_location_parse(p, c->storage_s3, &st->bucket, &st->prefix, why);
+    st->describe = apr_pstrcat(p, "s3://", st->bucket, *st->prefix ? "/" : "", st->prefix, NULL);
     st->region = c->s3_region ? c->s3_region : "us-east-1";
     endpoint =
         c->s3_endpoint ? c->s3_endpoint : apr_pstrcat(p, "https://s3.", st->region, ".amazonaws.com", NULL);

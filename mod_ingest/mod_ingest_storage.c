@@ -26,14 +26,20 @@ const char *ingest_storage_tenant_dir(apr_pool_t *p, const char *tenant)
     return out;
 }
 
-static apr_status_t file_cleanup(void *data)
+static apr_status_t md_cleanup(void *data)
 {
     ingest_storage_file_t *f = data;
-    if (f->md) {
-        EVP_MD_CTX_free(f->md);
-        f->md = NULL;
-    }
-    if (f->begun && !f->committed) {
+    EVP_MD_CTX_free(f->md);
+    f->md = NULL;
+    return APR_SUCCESS;
+}
+
+/* Registered after the backend's begin, so that it runs before the
+ * cleanups the backend registered (its curl handle, its temporary file). */
+static apr_status_t abandon_cleanup(void *data)
+{
+    ingest_storage_file_t *f = data;
+    if (!f->committed) {
         f->st->ops->abandon(f);
     }
     return APR_SUCCESS;
@@ -52,14 +58,15 @@ apr_status_t ingest_storage_begin(apr_pool_t *p, const ingest_storage_t *st, con
     f->rel = apr_psprintf(p, "%s/%s.%02x%02x%02x%02x%02x%02x", ingest_storage_tenant_dir(p, tenant), job_id,
                           nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5]);
     f->md = EVP_MD_CTX_new();
-    apr_pool_cleanup_register(p, f, file_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, f, md_cleanup, apr_pool_cleanup_null);
     if (!f->md || EVP_DigestInit_ex(f->md, EVP_sha256(), NULL) != 1) {
         return APR_EGENERAL;
     }
     if ((rv = st->ops->begin(f)) != APR_SUCCESS) {
+        st->ops->abandon(f);
         return rv;
     }
-    f->begun = 1;
+    apr_pool_cleanup_register(p, f, abandon_cleanup, apr_pool_cleanup_null);
     *out = f;
     return APR_SUCCESS;
 }

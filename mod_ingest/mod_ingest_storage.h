@@ -21,6 +21,10 @@
  * counting an attempt. */
 #define INGEST_ESTORAGE_DOWN (APR_OS_START_USERERR + 120)
 
+/* The status to log with a failure: the OS error, or 0 for this module's
+ * own codes (the backend logged why). */
+#define INGEST_LOG_RV(rv) ((rv) == INGEST_ESTORAGE_DOWN ? 0 : (rv))
+
 typedef struct ingest_storage ingest_storage_t;
 typedef struct ingest_storage_file ingest_storage_file_t;
 typedef struct ingest_storage_reader ingest_storage_reader_t;
@@ -33,7 +37,8 @@ typedef struct {
     apr_status_t (*write)(ingest_storage_file_t *f, const char *buf, apr_size_t len);
     /* whole and durable under f->rel */
     apr_status_t (*commit)(ingest_storage_file_t *f);
-    /* a file begun and not committed: nothing of it is to remain */
+    /* a file begun and not committed, or whose begin failed (impl may be
+     * NULL then): nothing of it is to remain */
     void (*abandon)(ingest_storage_file_t *f);
     /* a committed file to read: rd's st, p, rel are set; APR_ENOENT when
      * there is none */
@@ -66,7 +71,7 @@ struct ingest_storage_file {
     const char *rel;
     void *md; /* the SHA-256 of the content (EVP_MD_CTX) */
     apr_off_t size;
-    int begun, committed;
+    int committed;
     void *impl;
 };
 

@@ -103,6 +103,9 @@ static apr_status_t file_commit(ingest_storage_file_t *f)
 static void file_abandon(ingest_storage_file_t *f)
 {
     file_impl_t *fi = f->impl;
+    if (!fi) {
+        return;
+    }
     if (fi->fd) {
         apr_file_close(fi->fd);
         fi->fd = NULL;

@@ -157,8 +157,9 @@ static apr_status_t s3_call(s3_call_t *c, const ingest_storage_t *st, const char
     if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(c->h, CURLOPT_NOBODY, 1L);
     } else if (!strcmp(method, "PUT") || !strcmp(method, "POST")) {
+        /* no "Expect:" to switch 100-continue off: curl 7.88 would sign
+         * the header it then leaves out, and S3 refuses the signature */
         hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
-        hdrs = curl_slist_append(hdrs, "Expect:");
         curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body ? body : "");
         curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
         curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, method);
