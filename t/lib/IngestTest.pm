@@ -439,7 +439,7 @@ sub request {
         $args{content} = $o{body};
     }
     my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
-    my $res = $http->request($method, $self->url($path), \%args);
+    my $res = $http->request($method, url($self, $path), \%args);    # a second httpd's handle too
     my $r = { status => $res->{status}, headers => $res->{headers}, content => $res->{content} };
     my $ct = $res->{headers}{'content-type'} // '';
     if ($ct =~ m{^application/(problem\+)?json} && length $res->{content}) {
