@@ -8,6 +8,8 @@
 #      read from either host agree.
 #   2. A status read from B right after a change made through A is never
 #      older than the change (the cache entry is dropped in redis).
+#   The httpd balancer config of docs/deployment.md in front of both
+#      spreads uploads and status reads over them.
 #   3. Both run workers: 200 parse jobs uploaded through both hosts complete
 #      exactly once each, and both workers took part. (Exactly-once at
 #      5,000 jobs on two hosts is 09-resilience's part 3.)
@@ -89,6 +91,51 @@ for my $n (1 .. 20) {
     $stale++ if on($b, 'GET', "/api/ingest/status/$id")->{status} != 404;
 }
 is($stale, 0, 'redis: 20 uploads and 20 deletes through A, each read from B at once: never the state before');
+
+# ---- the balancer of docs/deployment.md in front of both
+my $front = { dir => tempdir('ingest-front-XXXXXX', TMPDIR => 1, CLEANUP => 1), port => IngestTest::free_port() };
+IngestTest::make_dirs($front->{dir}, qw(run logs));
+$front->{conf} = "$front->{dir}/httpd.conf";
+{
+    my $ug = $> == 0 ? "User www-data\nGroup www-data\n" : '';
+    my $mods = join '', map { "LoadModule ${_}_module $MODULES/mod_$_.so\n" }
+        qw(mpm_event authz_core proxy proxy_http proxy_balancer lbmethod_byrequests slotmem_shm);
+    open my $fh, '>', $front->{conf} or die $!;
+    print $fh <<"CONF";
+ServerRoot "$front->{dir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$front->{port}
+PidFile "$front->{dir}/run/httpd.pid"
+DefaultRuntimeDir "$front->{dir}/run"
+ErrorLog "$front->{dir}/logs/error.log"
+$ug$mods
+<Proxy "balancer://ingest">
+    BalancerMember "http://127.0.0.1:$t->{port}" retry=5
+    BalancerMember "http://127.0.0.1:$b->{port}" retry=5
+    ProxySet lbmethod=byrequests timeout=300
+</Proxy>
+ProxyPass        "/api/" "balancer://ingest/api/"
+ProxyPassReverse "/api/" "balancer://ingest/api/"
+CONF
+    close $fh;
+}
+IngestTest::launch_httpd($front, '/usr/sbin/apache2', '-f', $front->{conf}, '-d', $front->{dir}, '-k', 'start');
+END { IngestTest::stop_httpd($front) if $front && $front->{started} }
+my $inits = sub { open my $fh, "<", $_[0] or return 0; my $n = () = do { local $/; <$fh> } =~ m{"(?:GET|POST|PUT) /api/ingest/}g; $n };
+my @logs = ("$t->{dir}/logs/access.log", "$b->{dir}/logs/access.log");
+my @before = map { $inits->($_) } @logs;
+my @via;
+for my $n (1 .. 6) {
+    my ($id, $st) = upload($front, "f$n", "id\n$n\n");
+    is($st, 200, "through the balancer: upload $n");
+    push @via, $id;
+}
+ok(wait_until('jobs sent through the balancer', 60, sub {
+    !grep { (on($front, 'GET', "/api/ingest/status/$_")->{json}{status} // '') ne 'completed' } @via }),
+    'through the balancer: every job completed, its status read through the balancer too');
+my @after = map { $inits->($_) } @logs;
+ok($after[0] > $before[0] && $after[1] > $before[1],
+    "through the balancer: both hosts took requests (A " . ($after[0] - $before[0]) . ", B " . ($after[1] - $before[1]) . ")");
 
 # ---- 3. both run workers
 $t->{extra} =~ s/^IngestProcessor none$/IngestProcessor parse/m;
