@@ -11,8 +11,9 @@
 #   The httpd balancer config of docs/deployment.md in front of both
 #      spreads uploads and status reads over them.
 #   3. Both run workers: 200 parse jobs uploaded through both hosts complete
-#      exactly once each, and both workers took part. (Exactly-once at
-#      5,000 jobs on two hosts is 09-resilience's part 3.)
+#      exactly once each, and both workers took part.
+#   4. 5,000 jobs queued at once (mappings: no file, so that S3 and the
+#      proxy are not what is timed) complete exactly once on both workers.
 use strict;
 use warnings;
 use FindBin;
@@ -29,7 +30,7 @@ chomp $MODULES;
 my $s3 = IngestS3->new(dir => tempdir('ingest-s3-XXXXXX', TMPDIR => 1, CLEANUP => 1), bucket => 'ingest-two');
 my $t = IngestTest->new(no_httpd => 1);
 my $redis = $t->start_redis;
-$t->{extra} = "IngestProcessor none\nIngestWorkerInterval 50ms\n"
+$t->{extra} = "IngestProcessor none\nIngestWorkerInterval 50ms\nIngestSimulateSuccessRate 1\n"
     . "IngestStorage s3://ingest-two/files\nIngestS3Endpoint " . $s3->endpoint . "\n"
     . "IngestS3Credentials file:" . $s3->credentials_file . "\nIngestS3PathStyle On\n"
     . "LoadModule socache_redis_module $MODULES/mod_socache_redis.so\n"
@@ -161,6 +162,23 @@ is($t->psql("SELECT count(*) FROM ingest_records WHERE job_id IN ($in)"), 200, '
 my $hosts = $t->psql("SELECT count(DISTINCT split_part(lease_owner, ':', 2)) FROM ingest_job_transitions"
     . " WHERE to_status = 'running' AND job_id IN ($in)");
 is($hosts, 2, '... taken by the workers of both hosts');
+
+# ---- 4. 5,000 jobs, both workers, each run exactly once
+$t->psql("WITH j AS (INSERT INTO ingest_jobs (tenant_id, user_id, source_type, total_items, status, due_at)"
+    . " SELECT 'five', 'u', 'mappings', 1, 'queued', now() FROM generate_series(1, 5000) RETURNING job_id)"
+    . " INSERT INTO ingest_job_items (job_id, idx, item_id, source, target) SELECT job_id, 0, 'm', 's', 't' FROM j");
+my $t5 = time;
+ok(wait_until('5,000 jobs', 240, sub { $t->psql("SELECT count(*) FROM ingest_jobs WHERE tenant_id = 'five' AND status = 'completed'") == 5000 }),
+    '5,000 mappings jobs queued at once all completed');
+diag sprintf '5,000 jobs on two hosts in %.1f s', time - $t5;
+is($t->psql("SELECT count(*) FROM (SELECT t.job_id FROM ingest_job_transitions t JOIN ingest_jobs j USING (job_id)"
+    . " WHERE j.tenant_id = 'five' GROUP BY t.job_id"
+    . " HAVING count(*) FILTER (WHERE t.to_status = 'running') <> 1 OR count(*) FILTER (WHERE t.to_status = 'completed') <> 1) x"),
+    0, '... each exactly once (one transition into running, one into completed)');
+my $per = $t->psql("SELECT string_agg(n::text, ' ' ORDER BY n) FROM (SELECT count(*) n FROM ingest_job_transitions t"
+    . " JOIN ingest_jobs j USING (job_id) WHERE j.tenant_id = 'five' AND t.to_status = 'running'"
+    . " GROUP BY split_part(t.lease_owner, ':', 2)) x");
+is(scalar(split / /, $per), 2, "... run by the workers of both hosts ($per)");
 is(scalar(grep { !$_->{signature_ok} } @{ $s3->requests }), 0, 'every S3 request of both hosts was validly signed');
 
 done_testing;
