@@ -188,6 +188,26 @@ sub backend_run {
         is($t->psql("SELECT status || ' ' || attempts FROM ingest_jobs WHERE job_id = '$later'"), 'queued 0',
             's3 stopped: ... queued again, no attempt counted');
         $s3->start;
+        # S3 goes away in the middle of an upload: 503, no object, and the
+        # multipart upload begun stays open (it cannot be aborted while S3
+        # is away: IG00616; a bucket lifecycle rule removes such parts)
+        my $mid = $init->('mid.csv', 20 * MiB);
+        my ($sent, $objects) = (0, scalar @{ $s3->objects });
+        $r = put($t, $mid->{upload_url}, sub {
+            return undef if $sent >= 20 * MiB;
+            $s3->stop if $sent == 12 * MiB;    # two parts of 5 MiB are in S3 by now
+            $sent += MiB;
+            return $sent == MiB ? "id\n" . ('1' x (MiB - 4)) . "\n" : ("\n" x MiB);
+        });
+        problem_ok($r, 503, 'storage-unavailable', 's3 stopped mid-upload: 503');
+        $s3->start;
+        is(scalar @{ $s3->objects }, $objects, 's3 stopped mid-upload: no object, nothing partial');
+        is($t->psql("SELECT status FROM ingest_jobs WHERE job_id = '$mid->{job_id}'"), 'pending', 's3 stopped mid-upload: the job still waits');
+        my @open = @{ $s3->uploads };
+        is(scalar @open, 1, 's3 stopped mid-upload: its multipart upload could not be aborted while S3 was away');
+        $s3->request(DELETE => $open[0]{key}, query => "uploadId=$open[0]{upload_id}") if @open;
+        $r = put($t, $mid->{upload_url}, "id\n" . ('1' x (MiB - 4)) . "\n" . ("\n" x (19 * MiB)));
+        is($r->{status}, 200, 's3 back: the upload cut off by S3 succeeds when sent again') or diag $r->{content};
         # what the job names arrives meanwhile, through S3 itself
         my $pr = $s3->request(PUT => "$PREFIX/acme/later.000000000001", body => $csv);
         is($pr->{status}, 200, "s3 back: the file put into the bucket directly");
