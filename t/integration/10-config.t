@@ -17,6 +17,9 @@ my ($ok, $out) = configtest("IngestProcessor simulate\nIngestSimulateDelay 0 1\n
     . "IngestCallbackSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nIngestCallbackSecret second-secret-0123456789\n"
     . "IngestRetention 30\nIngestTenantEnv none\nIngestMaxRecordSize 4M\nIngestWorkerThreads 0\n"
     . "IngestOnBadRecord skip\nIngestMaxBadRecords 500\n"
+    . "IngestStorage s3://ingest-files/prod\nIngestS3Endpoint https://minio.internal:9000\nIngestS3Region eu-west-1\n"
+    . "IngestS3Credentials file:/etc/apache2/s3.credentials\nIngestS3Profile prod\nIngestS3PathStyle On\n"
+    . "IngestS3PartSize 16M\n"
     . "IngestTenantWeight gold 5\nIngestTenantWeight \"team blue\" 2\n"
     . "IngestTenantMaxActiveJobs 100\nIngestTenantMaxStorage 5G\n<Location /api/internal/>\nIngestTenantMaxActiveJobs off\n"
     . "IngestTenantMaxStorage OFF\n</Location>\n");
@@ -40,6 +43,16 @@ my @bad = (
     ["IngestMaxBodySize 12Q", qr/IngestMaxBodySize: '12Q' is not a size/],
     ["IngestMaxBodySize 10", qr/IngestMaxBodySize: must be at least 64/],
     ["IngestUploadTTL 0", qr/IngestUploadTTL: '0' must be whole seconds from 1/],
+    ["IngestStorage gs://bucket", qr/IngestStorage: 'gs:\/\/bucket' is not file:\/path or s3:\/\/bucket\/prefix: unknown scheme/],
+    ["IngestStorage s3://Bad_Bucket/x", qr/IngestStorage: .* the bucket must be 3 to 63 characters/],
+    ["IngestStorage file:/nonexistent/dir", qr/IngestStorage: '\/nonexistent\/dir' is not an existing directory/],
+    ["IngestS3Endpoint http://h:9000/path", qr/IngestS3Endpoint: 'http:\/\/h:9000\/path' must be a scheme and a host/],
+    ["IngestS3Endpoint minio:9000", qr/IngestS3Endpoint: 'minio:9000' must begin with http:\/\/ or https:\/\//],
+    ["IngestS3Credentials AKIAIOSFODNN7EXAMPLE", qr/IngestS3Credentials: 'AKIAIOSFODNN7EXAMPLE' must be file:\/path/],
+    ["IngestS3PartSize 1M", qr/IngestS3PartSize: must be at least 5242880/],
+    ["IngestS3PartSize 1G", qr/IngestS3PartSize: must be at most 536870912/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestStorage s3://bucket\n</VirtualHost>",
+        qr/IngestStorage cannot occur within <VirtualHost> section/],
     ["IngestOnBadRecord ignore", qr/IngestOnBadRecord: 'ignore' is not fail or skip/],
     ["IngestMaxBadRecords -1", qr/IngestMaxBadRecords: '-1' must be a whole number from 0 to 2147483646/],
     ["IngestMaxBadRecords many", qr/IngestMaxBadRecords: 'many' must be a whole number/],
