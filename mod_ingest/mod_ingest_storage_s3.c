@@ -32,7 +32,7 @@ typedef struct {
     char *body;
     apr_size_t len, max, cap; /* cap: body's size, reused by the next request */
     int overflow;
-    const char *etag, *content_range;
+    const char *etag, *content_range, *content_length;
 } s3_call_t;
 
 static apr_status_t curl_cleanup(void *data)
@@ -105,6 +105,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         c->etag = v;
     } else if ((v = header_value(c->p, data, size * n, "content-range")) != NULL) {
         c->content_range = v;
+    } else if ((v = header_value(c->p, data, size * n, "content-length")) != NULL) {
+        c->content_length = v;
     }
     return size * n;
 }
@@ -128,7 +130,7 @@ static apr_status_t s3_call(s3_call_t *c, const ingest_storage_t *st, const char
     c->len = 0;
     c->max = max;
     c->overflow = 0;
-    c->etag = c->content_range = NULL;
+    c->etag = c->content_range = c->content_length = NULL;
     if (!c->body || max > c->cap) {
         c->body = apr_palloc(c->p, max + 1);
         c->cap = max;
@@ -190,6 +192,7 @@ static apr_status_t s3_call(s3_call_t *c, const ingest_storage_t *st, const char
          : c->status >= 500 || c->status == 429 ? INGEST_ESTORAGE_DOWN
          : c->status == 403                     ? APR_EACCES
                                                 : APR_EGENERAL;
+    /* a missing object is the caller's to judge */
     if (rv != APR_ENOENT) {
         code = ingest_s3_xml_value(c->p, c->body, c->len, "Code");
         msg = ingest_s3_xml_value(c->p, c->body, c->len, "Message");
@@ -348,36 +351,36 @@ static void s3_abandon(ingest_storage_file_t *f)
 typedef struct {
     s3_call_t call;
     apr_off_t at;    /* the object's bytes fetched so far */
-    apr_off_t total; /* its size, once known; -1 before */
+    apr_off_t total; /* its size (HEAD) */
     apr_size_t pos;  /* bytes of call.body handed out */
 } s3_reader_t;
 
-/* The next range, up to a part. */
+/* The next range: at most a part, never past the end (a range past the
+ * end of an object is 416 on S3, and not every server agrees). */
 static apr_status_t fetch(ingest_storage_reader_t *rd)
 {
     s3_reader_t *sr = rd->impl;
     apr_off_t last = sr->at + (apr_off_t)rd->st->part_size - 1;
-    const char *slash;
     apr_status_t rv;
 
+    if (last >= sr->total) {
+        last = sr->total - 1;
+    }
     rv = s3_call(&sr->call, rd->st, "GET", rd->rel, NULL, NULL, 0,
                  apr_psprintf(rd->p, "bytes=%" APR_OFF_T_FMT "-%" APR_OFF_T_FMT, sr->at, last),
-                 rd->st->part_size);
+                 (apr_size_t)(last - sr->at + 1));
     sr->pos = 0;
     if (rv != APR_SUCCESS) {
-        if (sr->call.status == 416) {
-            /* nothing at that offset: an empty object, read to its end */
-            sr->call.len = 0;
-            sr->total = sr->at;
-            return APR_SUCCESS;
-        }
+        sr->call.len = 0;
         return rv;
     }
-    if (sr->call.status == 206 && sr->call.content_range && (slash = strrchr(sr->call.content_range, '/'))
-        && slash[1] != '*') {
-        sr->total = apr_atoi64(slash + 1);
-    } else {
-        sr->total = sr->at + (apr_off_t)sr->call.len; /* 200: the whole object */
+    if (sr->call.len != (apr_size_t)(last - sr->at + 1)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rd->st->s,
+                     IGLOGNO(00613) "S3 GET %s/%s: %" APR_SIZE_T_FMT " bytes for a range of %" APR_OFF_T_FMT
+                                    " (HTTP %ld; the object changed?)",
+                     rd->st->describe, rd->rel, sr->call.len, last - sr->at + 1, sr->call.status);
+        sr->call.len = 0;
+        return APR_EGENERAL;
     }
     sr->at += (apr_off_t)sr->call.len;
     return APR_SUCCESS;
@@ -391,9 +394,19 @@ static apr_status_t s3_open(ingest_storage_reader_t *rd)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    sr->total = -1;
     rd->impl = sr;
-    return fetch(rd); /* a missing object is known at once */
+    /* its size first: a missing object is known at once, and no range
+     * asked for goes past the end */
+    if ((rv = s3_call(&sr->call, rd->st, "HEAD", rd->rel, NULL, NULL, 0, NULL, 0)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!sr->call.content_length) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rd->st->s, IGLOGNO(00613) "S3 HEAD %s/%s: no Content-Length",
+                     rd->st->describe, rd->rel);
+        return APR_EGENERAL;
+    }
+    sr->total = apr_atoi64(sr->call.content_length);
+    return APR_SUCCESS;
 }
 
 static apr_status_t s3_read(ingest_storage_reader_t *rd, char *buf, apr_size_t *len)
@@ -410,10 +423,6 @@ static apr_status_t s3_read(ingest_storage_reader_t *rd, char *buf, apr_size_t *
         if ((rv = fetch(rd)) != APR_SUCCESS) {
             *len = 0;
             return rv;
-        }
-        if (sr->call.len == 0) {
-            *len = 0;
-            return APR_EOF;
         }
     }
     n = sr->call.len - sr->pos;

@@ -105,6 +105,12 @@ sub backend_run {
     my $done = $ended->($j->{job_id});
     is_deeply([ $done->{status}, $done->{result_data}{records} ], [ 'completed', 2 ], "$kind: parsed from the storage");
 
+    # ---- an empty file
+    $r = $t->request('POST', '/api/ingest/init', token => $tok, json => { filename => 'empty.txt', file_type => 'txt', file_size => 0 });
+    is(put($t, $r->{json}{upload_url}, '')->{status}, 200, "$kind: an empty upload");
+    $done = $ended->($r->{json}{job_id});
+    is_deeply([ $done->{status}, $done->{result_data}{records} ], [ 'completed', 0 ], "$kind: ... read back empty");
+
     # ---- 100 MiB chunked
     my $big = csv_pieces(100 * MiB);
     $j = $init->('big.csv', 100 * MiB);
@@ -193,9 +199,14 @@ sub backend_run {
         # is away: IG00616; a bucket lifecycle rule removes such parts)
         my $mid = $init->('mid.csv', 20 * MiB);
         my ($sent, $objects) = (0, scalar @{ $s3->objects });
+        $s3->clear_requests;
         $r = put($t, $mid->{upload_url}, sub {
             return undef if $sent >= 20 * MiB;
-            $s3->stop if $sent == 12 * MiB;    # two parts of 5 MiB are in S3 by now
+            if ($sent == 12 * MiB) {
+                # once a part is in S3 (the multipart upload begun), S3 goes
+                wait_until('a part in S3', 20, sub { grep { ($_->{query} // '') =~ /^partNumber=1&/ } @{ $s3->requests } });
+                $s3->stop;
+            }
             $sent += MiB;
             return $sent == MiB ? "id\n" . ('1' x (MiB - 4)) . "\n" : ("\n" x MiB);
         });
