@@ -32,7 +32,7 @@ typedef struct {
     char *body;
     apr_size_t len, max, cap; /* cap: body's size, reused by the next request */
     int overflow;
-    const char *etag, *content_range, *content_length;
+    const char *etag, *content_length;
 } s3_call_t;
 
 static apr_status_t curl_cleanup(void *data)
@@ -103,8 +103,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
     const char *v;
     if ((v = header_value(c->p, data, size * n, "etag")) != NULL) {
         c->etag = v;
-    } else if ((v = header_value(c->p, data, size * n, "content-range")) != NULL) {
-        c->content_range = v;
     } else if ((v = header_value(c->p, data, size * n, "content-length")) != NULL) {
         c->content_length = v;
     }
@@ -130,7 +128,7 @@ static apr_status_t s3_call(s3_call_t *c, const ingest_storage_t *st, const char
     c->len = 0;
     c->max = max;
     c->overflow = 0;
-    c->etag = c->content_range = c->content_length = NULL;
+    c->etag = c->content_length = NULL;
     if (!c->body || max > c->cap) {
         c->body = apr_palloc(c->p, max + 1);
         c->cap = max;
