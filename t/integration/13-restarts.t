@@ -273,7 +273,12 @@ diag sprintf 'kill -9 part starts %.1f s after the start', time - $T0;
     cmp_ok($at_kill, '<', $records, "kill -9: it was in the middle of the parse ($at_kill of $records records)");
 
     ok(wait_until('the job to complete', 90, sub { count_where($t, "job_id = '$id' AND status IN ('completed', 'failed')") }),
-        'kill -9: the job ended within 90 s');
+        'kill -9: the job ended within 90 s')
+        or diag "the database's sessions (a stuck step waits on what?):\n" . $t->psql(
+            "SELECT pid || ' ' || coalesce(state, '-') || ' ' || coalesce(wait_event_type, '-') || '/'"
+            . " || coalesce(wait_event, '-') || ' blocked by ' || coalesce(pg_blocking_pids(pid)::text, '{}')"
+            . " || ' xact ' || coalesce((now() - xact_start)::text, '-') || ': ' || left(query, 160)"
+            . " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
     my ($st, $items, $recs, $attempts) = $t->job_outcome($id);
     is($st, 'completed', 'kill -9: the job completed');
     is($items, $records, "kill -9: processed_items is the file's record count ($records)");
