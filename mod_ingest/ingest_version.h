@@ -6,6 +6,6 @@
 /* The lowest schema (highest applied sql/NNN_*.sql) this build can run
  * against. The module refuses to run SQL on an older database instead of
  * failing statement by statement. */
-#define INGEST_SCHEMA_VERSION 16
+#define INGEST_SCHEMA_VERSION 17
 
 #endif

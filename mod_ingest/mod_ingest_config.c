@@ -109,6 +109,12 @@ void *ingest_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->max_bad_records = INGEST_UNSET_INT;
     c->s3_path_style = INGEST_UNSET_INT;
     c->s3_part_size = INGEST_UNSET_INT;
+    c->events_max_streams = INGEST_UNSET_INT;
+    c->events_heartbeat = INGEST_UNSET_INT;
+    c->events_history = INGEST_UNSET_INT;
+    c->notify_max_attempts = INGEST_UNSET_INT;
+    c->notify_backoff = INGEST_UNSET_INT;
+    c->notify_timeout = INGEST_UNSET_INT;
     return c;
 }
 
@@ -155,13 +161,21 @@ void *ingest_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_bad_records);
     MERGE_INT(batch_size);
     MERGE_INT(sim_success_rate);
+    MERGE_INT(events_max_streams);
+    MERGE_INT(events_heartbeat);
+    MERGE_INT(events_history);
+    MERGE_PTR(notify_allow);
+    MERGE_INT(notify_max_attempts);
+    MERGE_INT(notify_backoff);
+    MERGE_INT(notify_timeout);
     /* a vhost that names its own secrets replaces the inherited set */
-    if (add->callback_secret_count) {
-        memcpy(c->callback_secrets, add->callback_secrets, sizeof(c->callback_secrets));
-        c->callback_secret_count = add->callback_secret_count;
-    } else {
-        memcpy(c->callback_secrets, base->callback_secrets, sizeof(c->callback_secrets));
-        c->callback_secret_count = base->callback_secret_count;
+    {
+        const ingest_srv_conf *cb = add->callback_secret_count ? add : base;
+        const ingest_srv_conf *nb = add->notify_secret_count ? add : base;
+        memcpy(c->callback_secrets, cb->callback_secrets, sizeof(c->callback_secrets));
+        c->callback_secret_count = cb->callback_secret_count;
+        memcpy(c->notify_secrets, nb->notify_secrets, sizeof(c->notify_secrets));
+        c->notify_secret_count = nb->notify_secret_count;
     }
     return c;
 }
@@ -273,6 +287,41 @@ SRV_GETTER(int, batch_size, batch_size, INGEST_DEFAULT_BATCH_SIZE)
 SRV_GETTER(double, sim_success_rate, sim_success_rate, INGEST_DEFAULT_SIM_SUCCESS)
 SRV_GETTER(apr_size_t, max_record, max_record, INGEST_PARSE_DEFAULT_RECORD)
 SRV_GETTER(ingest_on_bad_e, on_bad_record, on_bad_record, INGEST_ON_BAD_FAIL)
+
+#define OR_DEFAULT(v, d) ((v) == INGEST_UNSET_INT ? (d) : (v))
+int ingest_conf_events_max_streams(const ingest_srv_conf *c)
+{
+    return c->events_max_streams;
+}
+int ingest_conf_events_heartbeat(const ingest_srv_conf *c)
+{
+    return OR_DEFAULT(c->events_heartbeat, INGEST_DEFAULT_EVENTS_HEARTBEAT);
+}
+int ingest_conf_events_history(const ingest_srv_conf *c)
+{
+    return OR_DEFAULT(c->events_history, INGEST_DEFAULT_EVENTS_HISTORY);
+}
+int ingest_conf_notify_secrets(const ingest_srv_conf *c, const ingest_webhook_secret_t **secrets)
+{
+    *secrets = c->notify_secrets;
+    return c->notify_secret_count;
+}
+const apr_array_header_t *ingest_conf_notify_allow(const ingest_srv_conf *c)
+{
+    return c->notify_allow;
+}
+int ingest_conf_notify_max_attempts(const ingest_srv_conf *c)
+{
+    return OR_DEFAULT(c->notify_max_attempts, INGEST_DEFAULT_NOTIFY_ATTEMPTS);
+}
+int ingest_conf_notify_backoff(const ingest_srv_conf *c)
+{
+    return OR_DEFAULT(c->notify_backoff, INGEST_DEFAULT_NOTIFY_BACKOFF);
+}
+int ingest_conf_notify_timeout(const ingest_srv_conf *c)
+{
+    return OR_DEFAULT(c->notify_timeout, INGEST_DEFAULT_NOTIFY_TIMEOUT);
+}
 
 apr_int64_t ingest_conf_max_bad_records(const ingest_srv_conf *c)
 {
@@ -896,26 +945,75 @@ static const char *set_sim_success_rate(cmd_parms *cmd, void *dc, const char *ar
     return NULL;
 }
 
-static const char *set_callback_secret(cmd_parms *cmd, void *dc, const char *arg)
+/* IngestCallbackSecret (cmd->info NULL) and IngestNotifySecret ("notify"):
+ * up to two whsec_ keys each, for rotation */
+static const char *set_webhook_secret(cmd_parms *cmd, void *dc, const char *arg)
 {
     ingest_srv_conf *c = srv_of(cmd);
+    ingest_webhook_secret_t *set = cmd->info ? c->notify_secrets : c->callback_secrets;
+    int *count = cmd->info ? &c->notify_secret_count : &c->callback_secret_count;
     const unsigned char *raw;
     apr_size_t len;
     const char *err, *why = NULL;
     (void)dc;
-    if (c->callback_secret_count >= INGEST_WEBHOOK_MAX_SECRETS) {
+    if (*count >= INGEST_WEBHOOK_MAX_SECRETS) {
         return apr_psprintf(cmd->pool, "%s: at most %d secrets (the current one and the next)",
                             cmd->cmd->name, INGEST_WEBHOOK_MAX_SECRETS);
     }
     if ((err = read_secret(cmd, arg, &raw, &len))) {
         return err;
     }
-    if (ingest_webhook_secret_parse(cmd->pool, (const char *)raw,
-                                    &c->callback_secrets[c->callback_secret_count], &why)
-        != APR_SUCCESS) {
+    if (ingest_webhook_secret_parse(cmd->pool, (const char *)raw, &set[*count], &why) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
     }
-    c->callback_secret_count++;
+    (*count)++;
+    return NULL;
+}
+
+/* The whole-number directives of live updates and notifications, one
+ * setter by name (as mod_dbd's dbd_param): where each goes, its bounds. */
+static const struct {
+    const char *name;
+    apr_size_t off;
+    int min, max;
+} live_counts[] = {
+    {"IngestEventsMaxStreams", APR_OFFSETOF(ingest_srv_conf, events_max_streams), 0, 100000},
+    {"IngestEventsHeartbeat", APR_OFFSETOF(ingest_srv_conf, events_heartbeat), 1, 300},
+    {"IngestEventsHistory", APR_OFFSETOF(ingest_srv_conf, events_history), 60, 30 * 86400},
+    {"IngestNotifyMaxAttempts", APR_OFFSETOF(ingest_srv_conf, notify_max_attempts), 1, 100},
+    {"IngestNotifyBackoff", APR_OFFSETOF(ingest_srv_conf, notify_backoff), 1, 86400},
+    {"IngestNotifyTimeout", APR_OFFSETOF(ingest_srv_conf, notify_timeout), 1, 300},
+};
+
+static const char *set_live_count(cmd_parms *cmd, void *dc, const char *arg)
+{
+    size_t i;
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    for (i = 0; i < sizeof(live_counts) / sizeof(live_counts[0]); ++i) {
+        if (!strcasecmp(cmd->cmd->name, live_counts[i].name)) {
+            return parse_count(cmd, arg, live_counts[i].min, live_counts[i].max,
+                               (int *)((char *)srv_of(cmd) + live_counts[i].off));
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: no such directive", cmd->cmd->name);
+}
+
+/* IngestNotifyAllow PATTERN...: host names or addresses (apr_fnmatch
+ * patterns, so *.corp.example) a notify_url may reach although they are
+ * private, and by http */
+static const char *set_notify_allow(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ingest_srv_conf *c = srv_of(cmd);
+    (void)dc;
+    WORKER_DIRECTIVE(cmd);
+    if (!*arg || strpbrk(arg, "/@ \t")) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a host name pattern", cmd->cmd->name, arg);
+    }
+    if (!c->notify_allow) {
+        c->notify_allow = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->notify_allow, const char *) = apr_pstrdup(cmd->pool, arg);
     return NULL;
 }
 
@@ -1125,12 +1223,28 @@ const command_rec ingest_cmds[] = {
                   "external: time the pipeline has to finish a handed-over job (default 1h)"),
     AP_INIT_TAKE1("IngestRetention", set_retention, NULL, RSRC_CONF,
                   "days terminal jobs are kept; 0 keeps them (default 0)"),
-    AP_INIT_TAKE1("IngestCallbackSecret", set_callback_secret, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("IngestCallbackSecret", set_webhook_secret, NULL, RSRC_CONF,
                   "webhook signing secret (whsec_... or file:/path); give twice to rotate"),
     AP_INIT_TAKE1("IngestCallbackTolerance", set_callback_tolerance, NULL, RSRC_CONF,
                   "accepted clock skew of webhook-timestamp (default 300s)"),
     AP_INIT_TAKE1("IngestCallbackAuth", set_callback_auth, NULL, RSRC_CONF,
                   "signature (default) or none (demos only)"),
+    AP_INIT_TAKE1("IngestEventsMaxStreams", set_live_count, NULL, RSRC_CONF,
+                  "event streams one child process may hold open (default: half its ThreadsPerChild)"),
+    AP_INIT_TAKE1("IngestEventsHeartbeat", set_live_count, NULL, RSRC_CONF,
+                  "seconds between heartbeat comments on an idle event stream (default 15)"),
+    AP_INIT_TAKE1("IngestEventsHistory", set_live_count, NULL, RSRC_CONF,
+                  "seconds of job events kept for Last-Event-ID replay (default 3600)"),
+    AP_INIT_TAKE1("IngestNotifySecret", set_webhook_secret, "notify", RSRC_CONF,
+                  "key notifications are signed with (whsec_... or file:/path); give twice to rotate"),
+    AP_INIT_ITERATE("IngestNotifyAllow", set_notify_allow, NULL, RSRC_CONF,
+                    "hosts a notify_url may name although private (and by http)"),
+    AP_INIT_TAKE1("IngestNotifyMaxAttempts", set_live_count, NULL, RSRC_CONF,
+                  "attempts to deliver one notification (default 8)"),
+    AP_INIT_TAKE1("IngestNotifyBackoff", set_live_count, NULL, RSRC_CONF,
+                  "seconds before the second attempt, tripled for each next one (default 10)"),
+    AP_INIT_TAKE1("IngestNotifyTimeout", set_live_count, NULL, RSRC_CONF,
+                  "seconds one attempt may take (default 10)"),
     AP_INIT_TAKE1("IngestStorage", set_storage, NULL, RSRC_CONF,
                   "where files are kept: file:/path (a directory) or s3://bucket/prefix"),
     AP_INIT_TAKE1("IngestS3Endpoint", set_s3_string, "endpoint", RSRC_CONF,

@@ -109,6 +109,12 @@ typedef struct {
     const char *tenant_weights; /* IngestTenantWeight: JSON object tenant -> weight; NULL: none */
     int on_bad_record;          /* IngestOnBadRecord: ingest_on_bad_e */
     int max_bad_records;        /* IngestMaxBadRecords; INT_MAX: unlimited */
+    /* live updates (IngestEvents*) and notifications (IngestNotify*) */
+    int events_max_streams, events_heartbeat, events_history;
+    ingest_webhook_secret_t notify_secrets[INGEST_WEBHOOK_MAX_SECRETS];
+    int notify_secret_count;
+    apr_array_header_t *notify_allow; /* IngestNotifyAllow host patterns (const char *) */
+    int notify_max_attempts, notify_backoff, notify_timeout;
 } ingest_srv_conf;
 
 extern const command_rec ingest_cmds[];
@@ -174,6 +180,24 @@ typedef enum { INGEST_ON_BAD_FAIL = 0, INGEST_ON_BAD_SKIP = 1 } ingest_on_bad_e;
 ingest_on_bad_e ingest_conf_on_bad_record(const ingest_srv_conf *c);
 /* IngestMaxBadRecords: -1 for unlimited (the default) */
 apr_int64_t ingest_conf_max_bad_records(const ingest_srv_conf *c);
+/* IngestEventsMaxStreams: streams one child may hold open; -1 when unset
+ * (the child then allows half its ThreadsPerChild) */
+int ingest_conf_events_max_streams(const ingest_srv_conf *c);
+int ingest_conf_events_heartbeat(const ingest_srv_conf *c); /* seconds, default 15 */
+int ingest_conf_events_history(const ingest_srv_conf *c);   /* seconds, default 3600 */
+/* IngestNotifySecret: the keys notifications are signed with (0 to 2) */
+int ingest_conf_notify_secrets(const ingest_srv_conf *c, const ingest_webhook_secret_t **secrets);
+/* IngestNotifyAllow: host patterns (apr_fnmatch, case-insensitive) whose
+ * addresses may be private and whose URLs may be http; NULL: none */
+const apr_array_header_t *ingest_conf_notify_allow(const ingest_srv_conf *c);
+int ingest_conf_notify_max_attempts(const ingest_srv_conf *c); /* default 8 */
+int ingest_conf_notify_backoff(const ingest_srv_conf *c);      /* seconds before the 2nd attempt, default 10 */
+int ingest_conf_notify_timeout(const ingest_srv_conf *c);      /* seconds per attempt, default 10 */
+#define INGEST_DEFAULT_EVENTS_HEARTBEAT 15
+#define INGEST_DEFAULT_EVENTS_HISTORY   3600
+#define INGEST_DEFAULT_NOTIFY_ATTEMPTS  8
+#define INGEST_DEFAULT_NOTIFY_BACKOFF   10
+#define INGEST_DEFAULT_NOTIFY_TIMEOUT   10
 /* IngestMockDataset, or where make install puts the bundled one */
 const char *ingest_conf_mock_dataset(const ingest_srv_conf *c);
 
