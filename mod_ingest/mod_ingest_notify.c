@@ -57,6 +57,7 @@ enum { USE_IDLE = 0, USE_BUSY = 1, USE_CLOSED = 2 };
 
 struct ingest_notify_t {
     server_rec *s;
+    ingest_notify_spec_t spec;
     volatile apr_uint32_t use;
     PGconn *conn; /* listening, or NULL */
     /* DBDParams as libpq keywords and values, NULL-terminated; allocated
@@ -69,10 +70,11 @@ struct ingest_notify_t {
     char notice[256];
 };
 
-ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s)
+ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s, const ingest_notify_spec_t *spec)
 {
     ingest_notify_t *n = apr_pcalloc(pconf, sizeof(*n));
     n->s = s;
+    n->spec = *spec;
     return n;
 }
 
@@ -109,7 +111,7 @@ static const char *load_params(ingest_notify_t *n, apr_pool_t *p)
     /* for a session that would otherwise idle for hours: a server that
      * vanished without a FIN (a network partition) is noticed in about a
      * minute, unless DBDParams says otherwise */
-    static const char *const extra[][2] = {{"application_name", "mod_ingest worker LISTEN"},
+    const char *const extra[][2] = {{"application_name", n->spec.application_name},
                                            {"keepalives", "1"},
                                            {"keepalives_idle", "30"},
                                            {"keepalives_interval", "10"},
@@ -240,7 +242,7 @@ static apr_status_t connect_listen(ingest_notify_t *n, apr_pool_t *p, volatile a
         PQfinish(c);
         return APR_EGENERAL;
     }
-    res = PQexec(c, "LISTEN " INGEST_NOTIFY_CHANNEL);
+    res = PQexec(c, apr_pstrcat(p, "LISTEN ", n->spec.channel, NULL));
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         *why = apr_pstrcat(p, "LISTEN failed: ", pq_error(p, c), NULL);
         PQclear(res);
@@ -259,10 +261,8 @@ static void outage(ingest_notify_t *n, apr_pool_t *p, const char *why)
         if (n->notice[0]) {
             why = apr_pstrcat(p, why, "; the server said: ", n->notice, NULL);
         }
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, n->s,
-                     IGLOGNO(00414) "worker: no LISTEN connection for queued jobs (%s); they are picked up "
-                                    "every IngestWorkerInterval until it is back; retrying every %d s",
-                     why, RETRY_SECONDS);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, n->s, "%s (%s)%s; retrying every %d s", n->spec.lost, why,
+                     n->spec.lost_then, RETRY_SECONDS);
     }
 }
 
@@ -303,8 +303,7 @@ static int wait_slice(ingest_notify_t *n, apr_pool_t *p, apr_time_t until, volat
         }
         if (n->outage) {
             n->outage = 0;
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, n->s,
-                         IGLOGNO(00415) "worker: listening for queued jobs again");
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, n->s, "%s", n->spec.back);
         }
         /* whatever was queued before the LISTEN took effect was not heard */
         return INGEST_NOTIFY_WOKEN;
@@ -359,6 +358,30 @@ int ingest_notify_wait(ingest_notify_t *n, apr_pool_t *p, apr_interval_time_t ti
         apr_atomic_cas32(&n->use, USE_IDLE, USE_BUSY);
     }
     return result;
+}
+
+PGresult *ingest_notify_exec(ingest_notify_t *n, apr_pool_t *p, const char *sql, int nparams,
+                             const char *const *values)
+{
+    PGresult *res = NULL;
+    if (!n || apr_atomic_cas32(&n->use, USE_BUSY, USE_IDLE) != USE_IDLE) {
+        return NULL;
+    }
+    if (n->conn) {
+        res = PQexecParams(n->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+            if (PQstatus(n->conn) != CONNECTION_OK) {
+                outage(n, p, pq_error(p, n->conn));
+                drop(n);
+            } else {
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, n->s, "%s: %s", n->spec.failed, pq_error(p, n->conn));
+            }
+            PQclear(res);
+            res = NULL;
+        }
+    }
+    apr_atomic_cas32(&n->use, USE_IDLE, USE_BUSY);
+    return res;
 }
 
 void ingest_notify_close(ingest_notify_t *n)

@@ -9,6 +9,7 @@
  * stays the fallback poll. IngestWorkerNotify off: none of this. */
 
 #include <apr_atomic.h>
+#include <libpq-fe.h>
 
 #include "mod_ingest.h"
 
@@ -16,9 +17,20 @@
 
 typedef struct ingest_notify_t ingest_notify_t;
 
-/* From post_config, per generation; the connection itself is opened by the
- * worker thread of the child that holds the singleton, on first use. */
-ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s);
+/* What a LISTEN connection is for: its channel, its application_name in
+ * pg_stat_activity, and its log lines (each starting with its IGLOGNO tag):
+ * "<lost> (<why>)<lost_then>; retrying every 5 s" when it cannot be made or
+ * is lost, <back> when it is made again, "<failed>: <why>" when a query
+ * through ingest_notify_exec() fails on a live connection. */
+typedef struct {
+    const char *channel, *application_name;
+    const char *lost, *lost_then, *back, *failed;
+} ingest_notify_spec_t;
+
+/* From post_config (per generation) or child_init; the connection itself
+ * is opened by the thread that waits on it, on first use. spec's strings
+ * must live as long as pconf. */
+ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s, const ingest_notify_spec_t *spec);
 
 /* What ingest_notify_wait() answers. */
 #define INGEST_NOTIFY_HANDBACK 0 /* back to mod_watchdog */
@@ -35,6 +47,13 @@ ingest_notify_t *ingest_notify_create(apr_pool_t *pconf, server_rec *s);
  * every few seconds; the interval goes on meanwhile). */
 int ingest_notify_wait(ingest_notify_t *n, apr_pool_t *p, apr_interval_time_t timeout,
                        volatile apr_uint32_t *stopping);
+
+/* A query on the LISTEN connection, from the thread that waits on it
+ * (between waits): the result (PGRES_TUPLES_OK or COMMAND_OK, PQclear it),
+ * or NULL when there is no connection or the query failed (logged; a lost
+ * connection is dropped and made again by the next wait). */
+PGresult *ingest_notify_exec(ingest_notify_t *n, apr_pool_t *p, const char *sql, int nparams,
+                             const char *const *values);
 
 /* Closes the LISTEN connection for good in this process: from the worker
  * thread at STOPPING, or from the child-exit cleanup (after the worker's

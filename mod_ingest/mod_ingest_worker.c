@@ -72,6 +72,13 @@ typedef struct {
 
 static worker_t *the_worker; /* per generation, set in post_config */
 
+/* the worker's wake-up (sql/012) */
+static const ingest_notify_spec_t worker_listen = {
+    INGEST_NOTIFY_CHANNEL, "mod_ingest worker LISTEN",
+    IGLOGNO(00414) "worker: no LISTEN connection for queued jobs",
+    "; they are picked up every IngestWorkerInterval until it is back",
+    IGLOGNO(00415) "worker: listening for queued jobs again", IGLOGNO(00414) "worker: LISTEN connection"};
+
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
 
@@ -569,7 +576,7 @@ apr_status_t ingest_worker_post_config(apr_pool_t *pconf, server_rec *s)
     w->s = s;
     w->conf = c;
     w->last_prune = 0;
-    w->notify = ingest_conf_worker_notify(c) ? ingest_notify_create(pconf, s) : NULL;
+    w->notify = ingest_conf_worker_notify(c) ? ingest_notify_create(pconf, s, &worker_listen) : NULL;
     for (vs = s; vs; vs = vs->next) {
         apr_interval_time_t tol = ingest_conf_callback_tolerance(ingest_sconf(vs));
         if (2 * tol > w->deliveries_kept) {

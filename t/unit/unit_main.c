@@ -72,6 +72,7 @@ json_t *unit_json(const char *text)
 Suite *suite_parse_sink(void);
 Suite *suite_parse_bad(void);
 Suite *suite_s3(void);
+Suite *suite_sse(void);
 
 int main(void)
 {
@@ -97,6 +98,7 @@ int main(void)
     srunner_add_suite(sr, suite_parse_sink());
     srunner_add_suite(sr, suite_parse_bad());
     srunner_add_suite(sr, suite_s3());
+    srunner_add_suite(sr, suite_sse());
     srunner_add_suite(sr, suite_fuzz_replay());
     srunner_add_suite(sr, suite_records());
     srunner_add_suite(sr, suite_profile());
