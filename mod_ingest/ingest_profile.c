@@ -20,6 +20,7 @@ static const ingest_profile_route_t native_routes[] = {
     {"GET", "/api/ingest/status/{}/records.ndjson", INGEST_EP_RECORDS_NDJSON, NULL, NULL},
     {"GET", "/api/ingest/status/{}/records.csv", INGEST_EP_RECORDS_CSV, NULL, NULL},
     {"GET", "/api/ingest/status/{}/errors", INGEST_EP_RECORD_ERRORS, NULL, NULL},
+    {"GET", "/api/ingest/events", INGEST_EP_EVENTS, NULL, NULL},
     {"PUT", "/api/ingest/upload/{}", INGEST_EP_UPLOAD, NULL, NULL},
     {"DELETE", "/api/ingest/{}", INGEST_EP_DELETE, NULL, NULL},
     {"GET", "/api/analytics/cost/by-model", INGEST_EP_COST_BY_MODEL, NULL, NULL},

@@ -41,6 +41,7 @@ typedef enum {
     INGEST_EP_RECORDS_NDJSON,
     INGEST_EP_RECORDS_CSV,
     INGEST_EP_RECORD_ERRORS,
+    INGEST_EP_EVENTS,
     INGEST_EP_COUNT
 } ingest_endpoint_e;
 

@@ -11,6 +11,7 @@
 #include "ingest_version.h"
 #include "mod_ingest.h"
 #include "mod_ingest_cache.h"
+#include "mod_ingest_events.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
 #include "mod_ingest_metrics.h"
@@ -77,6 +78,7 @@ static void ingest_child_init(apr_pool_t *p, server_rec *s)
 {
     ingest_cache_child_init(p, s);
     ingest_worker_child_init(p, s);
+    ingest_events_child_init(p, s);
 }
 
 static void ingest_register_hooks(apr_pool_t *p)
@@ -93,6 +95,7 @@ static void ingest_register_hooks(apr_pool_t *p)
     ingest_db_register(ingest_metrics_statements);
     ingest_db_register(ingest_quota_statements);
     ingest_db_register(ingest_record_statements);
+    ingest_db_register(ingest_event_statements);
     ap_hook_pre_config(ingest_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -37,6 +37,7 @@ static ingest_api_fn *const handlers[INGEST_EP_COUNT] = {
     [INGEST_EP_RECORDS_NDJSON] = ingest_api_records_ndjson,
     [INGEST_EP_RECORDS_CSV] = ingest_api_records_csv,
     [INGEST_EP_RECORD_ERRORS] = ingest_api_record_errors,
+    [INGEST_EP_EVENTS] = ingest_api_events,
 };
 
 /* What the send functions need to answer in the profile's words. */

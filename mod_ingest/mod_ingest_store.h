@@ -184,6 +184,22 @@ apr_status_t ingest_store_records_errors(apr_pool_t *p, server_rec *s, ap_dbd_t 
                                          const ingest_identity_t *id, const char *job_id, apr_int64_t after,
                                          int limit, json_t **page);
 
+/* ---- the job event log (mod_ingest_store_events.c, sql/017) */
+extern const ingest_stmt_t ingest_event_statements[];
+
+/* events a replay page holds at most */
+#define INGEST_EVENTS_REPLAY_PAGE   200
+#define INGEST_EVENTS_REPLAY_PAGE_S "200"
+
+/* {"horizon", "pruned", "events": [{"id", "job_id", "terminal", "job"}]}:
+ * the tenant's final events after `after` (one job's when job_id is not
+ * NULL, with "job": the job as it is now, or null when it is not the
+ * tenant's), at most INGEST_EVENTS_REPLAY_PAGE, oldest first. */
+apr_status_t ingest_store_events_replay(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *tenant,
+                                        const char *job_id, apr_int64_t after, json_t **page);
+/* Deletes up to 5,000 events older than `seconds`; *pruned how many. */
+apr_status_t ingest_store_events_prune(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int seconds, int *pruned);
+
 /* ---- tenant quotas (mod_ingest_store_quota.c) */
 extern const ingest_stmt_t ingest_quota_statements[];
 

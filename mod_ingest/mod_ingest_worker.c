@@ -348,6 +348,12 @@ static apr_status_t worker_pass(worker_t *w, apr_pool_t *p)
         housekeeping = 1;
         w->last_prune = apr_time_now();
         rv = ingest_store_worker_prune_deliveries(p, w->s, dbd, w->deliveries_kept, &n);
+        /* job events past IngestEventsHistory, a batch at a time */
+        do {
+            if (rv == APR_SUCCESS) {
+                rv = ingest_store_events_prune(p, w->s, dbd, ingest_conf_events_history(c), &n);
+            }
+        } while (rv == APR_SUCCESS && n >= 5000 && apr_time_now() < until);
         while (rv == APR_SUCCESS && ingest_conf_retention_days(c) > 0) {
             json_t *files = NULL, *f;
             size_t k;
