@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "ingest_schema.h"
+#include "ingest_sse.h"
 #include "ingest_validate.h"
 
 apr_size_t ingest_utf8_char(const char *str, apr_size_t i, apr_size_t len)
@@ -415,6 +416,31 @@ apr_status_t ingest_validate_records(apr_pool_t *p, apr_table_t *args, ingest_re
             return ingest_verr(err, "after", "must be a record's seq: an integer from 0");
         }
         out->after = n;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ingest_validate_events(apr_pool_t *p, apr_table_t *args, ingest_events_req_t *out,
+                                    ingest_verr_t *err)
+{
+    static const char *const allowed[] = {"job_id", "after", NULL};
+    const char *v;
+
+    memset(out, 0, sizeof(*out));
+    if (only_allowed(p, args, allowed, "unknown query parameter (expected job_id, after)", err) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if ((v = apr_table_get(args, "job_id")) != NULL) {
+        if (!ingest_is_uuid(v)) {
+            return ingest_verr(err, "job_id", "must be a job id (a UUID)");
+        }
+        out->job_id = v;
+    }
+    if ((v = apr_table_get(args, "after")) != NULL) {
+        if (ingest_sse_parse_id(v, &out->after) != APR_SUCCESS) {
+            return ingest_verr(err, "after", "must be an event id this service sent (digits)");
+        }
+        out->has_after = 1;
     }
     return APR_SUCCESS;
 }

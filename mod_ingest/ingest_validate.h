@@ -96,6 +96,18 @@ typedef struct {
 apr_status_t ingest_validate_records(apr_pool_t *p, apr_table_t *args, ingest_records_req_t *out,
                                      ingest_verr_t *err);
 
+typedef struct {
+    const char *job_id; /* NULL: every job of the tenant */
+    apr_int64_t after;  /* an event id, when has_after */
+    int has_after;
+} ingest_events_req_t;
+
+/* GET /api/ingest/events: job_id (a UUID) and after (an event id: digits),
+ * each at most once; anything else is refused by name. The Last-Event-ID
+ * header, which takes precedence over after, is the caller's to read. */
+apr_status_t ingest_validate_events(apr_pool_t *p, apr_table_t *args, ingest_events_req_t *out,
+                                    ingest_verr_t *err);
+
 /* What every listing's query shares: only the allowed names (anything
  * else is refused with expected as the detail), each at most once; limit
  * (1..100, default_limit) and offset (0..2^31-1), which may also be

@@ -197,7 +197,10 @@ static void stream(stream_t *st, json_t *first)
 int ingest_api_events(request_rec *r, const ingest_identity_t *id, const char *param)
 {
     stream_t st = {r, id->tenant, NULL, 0, 0};
-    const char *after, *field = "Last-Event-ID", *bad;
+    const char *after, *bad;
+    ingest_events_req_t req;
+    ingest_verr_t verr;
+    int resume;
     apr_table_t *args;
     json_t *first = NULL;
     apr_int64_t head;
@@ -206,15 +209,19 @@ int ingest_api_events(request_rec *r, const ingest_identity_t *id, const char *p
     if (ingest_query_parse(r->pool, r->args, &args, &bad) != APR_SUCCESS) {
         return ingest_send_invalid(r, bad, "is not correctly %-encoded");
     }
-    if ((st.job_id = apr_table_get(args, "job_id")) && !ingest_is_uuid(st.job_id)) {
-        return ingest_send_invalid(r, "job_id", "must be a job id (a UUID)");
+    if (ingest_validate_events(r->pool, args, &req, &verr) != APR_SUCCESS) {
+        return ingest_send_invalid(r, verr.field, verr.detail);
     }
-    if (!(after = apr_table_get(r->headers_in, "Last-Event-ID")) || !*after) {
-        after = apr_table_get(args, "after");
-        field = "after";
-    }
-    if (after && ingest_sse_parse_id(after, &st.cursor) != APR_SUCCESS) {
-        return ingest_send_invalid(r, field, "must be an event id this service sent (digits)");
+    st.job_id = req.job_id;
+    st.cursor = req.after;
+    resume = req.has_after;
+    /* EventSource's reconnection: the URL's ?after= is the first
+     * connection's, the header the last event seen since */
+    if ((after = apr_table_get(r->headers_in, "Last-Event-ID")) && *after) {
+        if (ingest_sse_parse_id(after, &st.cursor) != APR_SUCCESS) {
+            return ingest_send_invalid(r, "Last-Event-ID", "must be an event id this service sent (digits)");
+        }
+        resume = 1;
     }
     if (ingest_events_enter(r) != APR_SUCCESS) {
         return unavailable(r, "too-many-streams", "Too many event streams",
@@ -227,7 +234,7 @@ int ingest_api_events(request_rec *r, const ingest_identity_t *id, const char *p
                            "job events cannot be read now (the database cannot be reached); "
                            "poll GET /api/ingest/status/{job_id} instead, or retry later");
     }
-    if (st.job_id || after) {
+    if (st.job_id || resume) {
         /* one job's stream starts with its history; a resumed one with
          * what it missed: a first page from the database, before the
          * answer's status is settled */
@@ -245,7 +252,7 @@ int ingest_api_events(request_rec *r, const ingest_identity_t *id, const char *p
             if (!json_array_size(events)
                 && ingest_status_parse(json_string_value(json_object_get(job, "status")), &status) == APR_SUCCESS
                 && ingest_status_is_terminal(status)) {
-                if (after) {
+                if (resume) {
                     /* nothing more will come: 204 tells EventSource not
                      * to reconnect */
                     return HTTP_NO_CONTENT;

@@ -165,6 +165,7 @@ $r->read_until(2, sub { $_[0]->closed });
 like($r->body, qr/Last-Event-ID/, 'naming it');
 is(stream(token => $acme, path => '/api/ingest/events?after=-5')->status, 422, '?after=-5: 422');
 is(stream(token => $acme, path => '/api/ingest/events?job_id=nope')->status, 422, 'a job_id not a UUID: 422');
+is(stream(token => $acme, path => '/api/ingest/events?status=running')->status, 422, 'an unknown parameter: 422');
 is(stream(token => $other, path => "/api/ingest/events?job_id=$id")->status, 404, "another tenant's job: 404");
 is(stream(path => '/api/ingest/events')->status, 401, 'no token: 401');
 

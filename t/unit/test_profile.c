@@ -578,6 +578,7 @@ START_TEST(tables_exact)
         {"GET", "/api/ingest/status/{}/records.ndjson", INGEST_EP_RECORDS_NDJSON, 0, 0},
         {"GET", "/api/ingest/status/{}/records.csv", INGEST_EP_RECORDS_CSV, 0, 0},
         {"GET", "/api/ingest/status/{}/errors", INGEST_EP_RECORD_ERRORS, 0, 0},
+        {"GET", "/api/ingest/events", INGEST_EP_EVENTS, 0, 0},
         {"PUT", "/api/ingest/upload/{}", INGEST_EP_UPLOAD, 0, 0},
         {"DELETE", "/api/ingest/{}", INGEST_EP_DELETE, 0, 0},
         {"GET", "/api/analytics/cost/by-model", INGEST_EP_COST_BY_MODEL, 0, 0},

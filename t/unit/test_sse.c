@@ -1,7 +1,9 @@
 /* ingest_sse.c: the text of an event (one data line per line of data,
  * whichever line ending), and the event ids taken back from clients. */
 
+#include "ingest_query.h"
 #include "ingest_sse.h"
+#include "ingest_validate.h"
 #include "unit.h"
 
 START_TEST(events)
@@ -45,6 +47,40 @@ START_TEST(ids)
 }
 END_TEST
 
+/* GET /api/ingest/events' query: the field at fault, or NULL */
+static const char *events_query(const char *query, ingest_events_req_t *req)
+{
+    apr_table_t *args;
+    const char *bad = NULL;
+    ingest_verr_t err;
+    ck_assert_int_eq(ingest_query_parse(unit_pool, query, &args, &bad), APR_SUCCESS);
+    if (ingest_validate_events(unit_pool, args, req, &err) != APR_SUCCESS) {
+        return err.field;
+    }
+    return NULL;
+}
+
+START_TEST(events_query_params)
+{
+    ingest_events_req_t req;
+    ck_assert_ptr_null(events_query(NULL, &req));
+    ck_assert_ptr_null(req.job_id);
+    ck_assert_int_eq(req.has_after, 0);
+    ck_assert_ptr_null(events_query("job_id=123e4567-e89b-12d3-a456-426614174000&after=77", &req));
+    ck_assert_str_eq(req.job_id, "123e4567-e89b-12d3-a456-426614174000");
+    ck_assert_int_eq(req.has_after, 1);
+    ck_assert_int_eq(req.after, 77);
+    ck_assert_ptr_null(events_query("after=0", &req));
+    ck_assert_int_eq(req.has_after, 1);
+    ck_assert_int_eq(req.after, 0);
+    ck_assert_str_eq(events_query("job_id=nope", &req), "job_id");
+    ck_assert_str_eq(events_query("after=-1", &req), "after");
+    ck_assert_str_eq(events_query("after=", &req), "after");
+    ck_assert_str_eq(events_query("after=1&after=2", &req), "after");
+    ck_assert_str_eq(events_query("status=running", &req), "status");
+}
+END_TEST
+
 /* Declared here and in unit_main.c (not in unit.h). */
 Suite *suite_sse(void);
 
@@ -55,6 +91,7 @@ Suite *suite_sse(void)
 
     tcase_add_test(tc, events);
     tcase_add_test(tc, ids);
+    tcase_add_test(tc, events_query_params);
     suite_add_tcase(s, tc);
     return s;
 }
