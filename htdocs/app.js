@@ -6,6 +6,7 @@ import { $, say, money } from './dom.js';
 import * as api from './api.js';
 import { getToken, setToken, takeFragmentToken, describeToken } from './auth.js';
 import { createPoller } from './poll.js';
+import { createEventStream } from './events.js';
 import { createJobsTable, isActive, jobName, resultSummary, needsResults } from './jobs.js';
 import { renderCost } from './charts.js';
 
@@ -37,9 +38,20 @@ const state = {
 
 const table = createJobsTable($('jobs-body'), { onDetails: toggleDetails, onDelete: deleteJob });
 
+// Pushed updates when the server can stream them (events.js); the 3 s
+// polling otherwise, and while the stream reconnects.
+const stream = createEventStream({
+  onJob: onJobEvent,
+  onReload: () => refresh(),
+  onState: () => {
+    poller.update();
+    updateLive();
+  },
+});
+
 const poller = createPoller({
   interval: 3000,
-  isActive: () => state.signedIn && state.jobs.some(isActive),
+  isActive: () => state.signedIn && !stream.live && state.jobs.some(isActive),
   tick: () => refresh(),
 });
 
@@ -108,6 +120,7 @@ function signOut(reason) {
   state.signedIn = false;
   state.signingIn = false;
   poller.stop();
+  stream.stop();
   setToken('');
   resetData();
   $('token').value = '';
@@ -149,6 +162,7 @@ async function signIn(token, { moveFocus = false } = {}) {
   $('token').value = '';
   showDashboard();
   poller.start();
+  stream.start();
   if (moveFocus) $('stats-heading').focus();
   await refresh({ stats: false, analytics: true });
 }
@@ -257,7 +271,40 @@ function setPagerButton(button, enabled, other) {
 }
 
 function updateLive() {
-  $('live-indicator').hidden = !(state.signedIn && state.jobs.some(isActive));
+  const el = $('live-indicator');
+  el.hidden = !(state.signedIn && (stream.live || state.jobs.some(isActive)));
+  el.textContent = stream.live ? 'Live: updates pushed by the server' : 'Live: updating every 3 s';
+}
+
+// A job event (GET /api/ingest/events): a job on screen is redrawn at
+// once; anything the page cannot work out from one job (the stats, a new
+// job, a status filter) is read again, once for a burst of events.
+let refreshSoon = null;
+function scheduleRefresh() {
+  if (refreshSoon !== null) return;
+  refreshSoon = setTimeout(() => {
+    refreshSoon = null;
+    if (state.signedIn) refresh();
+  }, 300);
+}
+
+function onJobEvent(job) {
+  if (!state.signedIn || !job || !job.job_id) return;
+  const i = state.jobs.findIndex((j) => j.job_id === job.job_id);
+  if (i < 0) {
+    scheduleRefresh();
+    return;
+  }
+  const prev = state.jobs[i];
+  // a list read meanwhile may already show a later state
+  if (String(job.updated_at) < String(prev.updated_at)) return;
+  const next = state.jobs.slice();
+  next[i] = job;
+  noticeTransitions(state.jobs, next);
+  state.jobs = next;
+  render();
+  if (state.expanded.has(job.job_id) && needsResults(job)) refreshResults();
+  if (prev.status !== job.status) scheduleRefresh();
 }
 
 // ------------------------------------------------------------------ details and results

@@ -283,7 +283,11 @@ async function rowOf(page, filename, ms = WAIT_MS) {
 }
 
 // Requests to /api/ made by `page` from `from` (ms since the epoch) on.
-const apiSince = (page, from) => apiRequests.filter((r) => r.page === page && r.t >= from);
+// The event stream (GET /api/ingest/events) is one long request, not
+// polling: the quiet and polling checks leave it out, streamSince has it.
+const isStream = (r) => new URL(r.url).pathname.endsWith('/api/ingest/events');
+const apiSince = (page, from) => apiRequests.filter((r) => r.page === page && r.t >= from && !isStream(r));
+const streamSince = (page, from) => apiRequests.filter((r) => r.page === page && r.t >= from && isStream(r));
 
 // Waits until `page` has made no request to /api/ for `gap` ms (at most `ms`).
 async function settle(page, gap = 1500, ms = 2 * POLL_MS + 2000) {
@@ -469,12 +473,64 @@ async function scenarioFilter(page) {
     clean('status filter');
 }
 
+const pctOf = (text) => { const m = /\b(\d{1,3})%/.exec(text || ''); return m ? Number(m[1]) : -1; };
+
+async function scenarioLive(page) {
+    // a fresh load, signed in: the page opens the event stream
+    const from = Date.now();
+    await open(page);
+    await signOutButton(page).waitFor({ state: 'visible' });
+    const indicator = page.locator('#live-indicator');
+    const pushed = await until(() => indicator.innerText().catch(() => ''), (t) => /pushed by the server/.test(t), 10000);
+    ok(pushed.ok, 'with the event stream open, the page says its updates are pushed', `indicator: ${pushed.value}`);
+    ok(streamSince(page, from).length === 1, 'the page opened one GET /api/ingest/events',
+        ...streamSince(page, from).map((r) => `${r.t - from} ms: ${r.url}`));
+    await quietFor(page, 'with the stream open and nothing active: no polling');
+    // a mappings job started by another client: 30 mappings in batches of
+    // 5, 2 s apart
+    const mappings = Array.from({ length: 30 }, (_, i) => ({ id: `p${i + 1}`, source: `s.c${i + 1}`, target: `d.c${i + 1}` }));
+    const res = await api('POST', '/api/ingest/json', TOKEN.A, { mappings });
+    const id = res.json?.job_id;
+    ok(res.status === 202 && id, 'a mappings job started through the API (202)', `status ${res.status}`);
+    if (!id) return;
+    const row = await until(() => rowText(page, id), (t) => t !== null, 5000);
+    ok(row.ok, 'the job started elsewhere gets its row without a reload or a poll', `row: ${row.value}`);
+    const first = await until(() => rowText(page, id), (t) => /running/i.test(t || '') && pctOf(t) > 0, 20000);
+    ok(first.ok, 'its progress shows on screen', `row: ${first.value}`);
+    await sleep(500); // the list read the status change to running asked for
+    const since = Date.now();
+    const later = await until(() => rowText(page, id), (t) => pctOf(t) > pctOf(first.value), 8000);
+    const asked = apiSince(page, since);
+    ok(later.ok && asked.length === 0, 'its progress advances on screen with no request: pushed by the server',
+        `from ${first.value} to ${later.value}`, ...asked.map((r) => `${r.t - since} ms: ${r.method} ${r.url}`));
+    const done = await until(() => rowText(page, id), (t) => /\bcompleted\b/i.test(t || ''), 60000);
+    ok(done.ok, 'it reaches "completed" on screen, pushed', `row: ${done.value}`);
+    clean('live updates');
+}
+
 async function scenarioPolling(page) {
+    // without the event stream (the server's 503 when IngestEventsMaxStreams
+    // is reached, or its events session is down) the page polls
+    allowed = [{ status: 503, url: /\/api\/ingest\/events/ }];
+    await page.route('**/api/ingest/events*', (route) => route.fulfill({
+        status: 503, contentType: 'application/problem+json', headers: { 'Retry-After': '5' },
+        body: JSON.stringify({ type: 'urn:mod-ingest:problem:too-many-streams', title: 'Too many event streams', status: 503 }),
+    }));
+    try {
+        await pollingWithoutStream(page);
+    } finally {
+        await page.unroute('**/api/ingest/events*');
+    }
+}
+
+async function pollingWithoutStream(page) {
     // a fresh load, signed in (sessionStorage keeps the token), nothing active
     await open(page);
     await signOutButton(page).waitFor({ state: 'visible' });
     await jobRow(page, state.completedId).waitFor({ state: 'visible' });
     ok(true, 'a reload keeps the tab signed in');
+    const indicator = await page.locator('#live-indicator').innerText().catch(() => '');
+    ok(!/pushed/.test(indicator), 'the stream answered 503: the page does not claim pushed updates', `indicator: ${indicator}`);
     await quietFor(page, 'polling stops: no active job after a page load');
     // a mappings job started through the JSON field: 30 mappings in batches
     // of 5, 2 s apart, so it is active for about 10 s
@@ -673,6 +729,7 @@ async function main() {
             ['upload', () => scenarioUpload(page, cdp)],
             ['a file that does not parse', () => scenarioWrongType(page)],
             ['status filter', () => scenarioFilter(page)],
+            ['live updates', () => scenarioLive(page)],
             ['polling', () => scenarioPolling(page)],
             ['delete', () => scenarioDelete(page)],
             ['dashboard with jobs', () => scenarioA11yAndScreens(page, 'dashboard with jobs', 'dashboard')],

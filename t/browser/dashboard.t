@@ -5,7 +5,10 @@
 # drives Debian's chromium through playwright-core against it and runs the
 # scenarios of issue 9 (sign-in, upload and its progress, the stats cards
 # against GET /api/ingest/stats, a file that does not parse, the status
-# filter, polling that stops and resumes, delete with confirmation, tenant
+# filter, live updates pushed through GET /api/ingest/events (issue 15:
+# the row of a job started elsewhere appears and its progress advances with
+# no request), polling that stops and resumes when the stream is answered
+# 503, delete with confirmation, tenant
 # isolation, paging, cost analytics, console errors and failed requests,
 # axe-core, screenshots in t/browser/artifacts/).
 #
