@@ -97,6 +97,7 @@ Try:
   UPLOAD=\$(echo "\$INIT" | sed 's/.*"upload_url":"\([^"]*\)".*/\\1/')
   curl -s -X PUT --data-binary @$state/sample.csv "$base\$UPLOAD"
   curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$TOKEN"   # parsed: records, columns, preview
+  curl -sN "$base/api/ingest/events?job_id=\$JOB" -H "Authorization: Bearer \$TOKEN"  # its events (SSE), then it ends
   curl -s "$base/api/ingest/jobs?limit=5" -H "Authorization: Bearer \$TOKEN"
   curl -s $base/api/ingest/stats -H "Authorization: Bearer \$TOKEN"
   curl -s $base/api/ingest/status/\$JOB -H "Authorization: Bearer \$OTHER"     # 404: not your tenant's
