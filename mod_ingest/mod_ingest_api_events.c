@@ -242,7 +242,6 @@ int ingest_api_events(request_rec *r, const ingest_identity_t *id, const char *p
         if (rv != APR_SUCCESS) {
             return ingest_send_db_error(r, rv);
         }
-        ingest_json_pool_own(r->pool, first);
         if (st.job_id) {
             json_t *job = json_object_get(first, "job"), *events = json_object_get(first, "events");
             ingest_status_e status;
