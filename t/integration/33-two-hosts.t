@@ -94,22 +94,9 @@ for my $n (1 .. 20) {
 is($stale, 0, 'redis: 20 uploads and 20 deletes through A, each read from B at once: never the state before');
 
 # ---- the balancer of docs/deployment.md in front of both
-my $front = { dir => tempdir('ingest-front-XXXXXX', TMPDIR => 1, CLEANUP => 1), port => IngestTest::free_port() };
-IngestTest::make_dirs($front->{dir}, qw(run logs));
-$front->{conf} = "$front->{dir}/httpd.conf";
-{
-    my $ug = $> == 0 ? "User www-data\nGroup www-data\n" : '';
-    my $mods = join '', map { "LoadModule ${_}_module $MODULES/mod_$_.so\n" }
-        qw(mpm_event authz_core proxy proxy_http proxy_balancer lbmethod_byrequests slotmem_shm);
-    open my $fh, '>', $front->{conf} or die $!;
-    print $fh <<"CONF";
-ServerRoot "$front->{dir}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$front->{port}
-PidFile "$front->{dir}/run/httpd.pid"
-DefaultRuntimeDir "$front->{dir}/run"
-ErrorLog "$front->{dir}/logs/error.log"
-$ug$mods
+my $front = IngestTest::start_front(
+    modules => [qw(mpm_event authz_core proxy proxy_http proxy_balancer lbmethod_byrequests slotmem_shm)],
+    conf => <<"CONF");
 <Proxy "balancer://ingest">
     BalancerMember "http://127.0.0.1:$t->{port}" retry=5
     BalancerMember "http://127.0.0.1:$b->{port}" retry=5
@@ -118,10 +105,6 @@ $ug$mods
 ProxyPass        "/api/" "balancer://ingest/api/"
 ProxyPassReverse "/api/" "balancer://ingest/api/"
 CONF
-    close $fh;
-}
-IngestTest::launch_httpd($front, '/usr/sbin/apache2', '-f', $front->{conf}, '-d', $front->{dir}, '-k', 'start');
-END { IngestTest::stop_httpd($front) if $front && $front->{started} }
 my $inits = sub { open my $fh, "<", $_[0] or return 0; my $n = () = do { local $/; <$fh> } =~ m{"(?:GET|POST|PUT) /api/ingest/}g; $n };
 my @logs = ("$t->{dir}/logs/access.log", "$b->{dir}/logs/access.log");
 my @before = map { $inits->($_) } @logs;

@@ -35,7 +35,6 @@ use IngestSSE;
 use JSON::PP;
 use HTTP::Tiny;
 use POSIX ();
-use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 
 my $JSON = JSON::PP->new->canonical;
@@ -234,32 +233,12 @@ $bs->close;
 }
 
 # ---- through a reverse proxy
-my $MODULES = `apxs -q LIBEXECDIR`;
-chomp $MODULES;
-my $front = { dir => tempdir('ingest-front-XXXXXX', TMPDIR => 1, CLEANUP => 1), port => IngestTest::free_port() };
-IngestTest::make_dirs($front->{dir}, qw(run logs));
-$front->{conf} = "$front->{dir}/httpd.conf";
-{
-    my $ug = $> == 0 ? "User www-data\nGroup www-data\n" : '';
-    my $mods = join '', map { "LoadModule ${_}_module $MODULES/mod_$_.so\n" } qw(mpm_event authz_core proxy proxy_http);
-    open my $fh, '>', $front->{conf} or die $!;
-    print $fh <<"CONF";
-ServerRoot "$front->{dir}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$front->{port}
-PidFile "$front->{dir}/run/httpd.pid"
-DefaultRuntimeDir "$front->{dir}/run"
-ErrorLog "$front->{dir}/logs/error.log"
-$ug$mods
 # docs/deployment.md: the stream's events are sent on as they come
+my $front = IngestTest::start_front(modules => [qw(mpm_event authz_core proxy proxy_http)], conf => <<"CONF");
 ProxyPass        "/api/ingest/events" "http://127.0.0.1:$port/api/ingest/events" flushpackets=on
 ProxyPass        "/api/" "http://127.0.0.1:$port/api/"
 ProxyPassReverse "/api/" "http://127.0.0.1:$port/api/"
 CONF
-    close $fh;
-}
-IngestTest::launch_httpd($front, '/usr/sbin/apache2', '-f', $front->{conf}, '-d', $front->{dir}, '-k', 'start');
-END { IngestTest::stop_httpd($front) if $front && $front->{started} }
 my $p = stream(token => $acme, port => $front->{port});
 is($p->status, 200, 'through the proxy: the stream opens');
 ok($p->read_until(5, sub { $_[0]->comments >= 2 }), 'through the proxy: heartbeats arrive as sent');

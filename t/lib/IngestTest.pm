@@ -310,6 +310,37 @@ sub stop_httpd {
     return $exited;
 }
 
+# A front httpd, as the users deploy one before mod_ingest (a reverse proxy,
+# a balancer): only the modules named, then the config lines given, on a
+# free loopback port. Returns a handle with {dir}, {port} and {conf};
+# stopped when the script ends.
+my @FRONTS;
+sub start_front {
+    my (%o) = @_;
+    my $front = { dir => tempdir('ingest-front-XXXXXX', TMPDIR => 1, CLEANUP => 1), port => free_port() };
+    make_dirs($front->{dir}, qw(run logs));
+    $front->{conf} = "$front->{dir}/httpd.conf";
+    my $libexec = run_or_die('apxs', '-q', 'LIBEXECDIR');
+    chomp $libexec;
+    my $ug = $> == 0 ? "User www-data\nGroup www-data\n" : '';
+    my $mods = join '', map { "LoadModule ${_}_module $libexec/mod_$_.so\n" } @{ $o{modules} };
+    open my $fh, '>', $front->{conf} or die $!;
+    print $fh <<"CONF";
+ServerRoot "$front->{dir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$front->{port}
+PidFile "$front->{dir}/run/httpd.pid"
+DefaultRuntimeDir "$front->{dir}/run"
+ErrorLog "$front->{dir}/logs/error.log"
+$ug$mods$o{conf}
+CONF
+    close $fh;
+    push @FRONTS, $front;
+    launch_httpd($front, '/usr/sbin/apache2', '-f', $front->{conf}, '-d', $front->{dir}, '-k', 'start');
+    return $front;
+}
+END { local $?; stop_httpd($_) for grep { $_->{started} } @FRONTS }
+
 # A second httpd against this one's PostgreSQL: this instance's config
 # with Listen, ServerRoot, PidFile, DefaultRuntimeDir, ErrorLog and
 # CustomLog moved to a directory of its own. Returns a handle with {dir}
