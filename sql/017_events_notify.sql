@@ -142,7 +142,10 @@ CREATE TRIGGER ingest_jobs_events_update AFTER UPDATE ON ingest_jobs
 -- the job's status JSON signed the Standard Webhooks way, with the same
 -- webhook-id ("msg_" and the delivery id) on every attempt, and records the
 -- attempt. A failed attempt is retried after IngestNotifyBackoff seconds,
--- tripled each time, until IngestNotifyMaxAttempts.
+-- tripled each time (at most a day), until IngestNotifyMaxAttempts.
+-- POST .../deliveries/redeliver sets a delivery pending again, due now,
+-- with the same id; its attempts keep counting, and the budget of
+-- IngestNotifyMaxAttempts starts again from there (budget_from).
 ALTER TABLE ingest_jobs ADD COLUMN notify_url text CHECK (length(notify_url) BETWEEN 1 AND 2048);
 
 CREATE TABLE ingest_notify_deliveries (
@@ -156,6 +159,9 @@ CREATE TABLE ingest_notify_deliveries (
     next_attempt_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     delivered_at    timestamptz,
+    -- attempts made before the last redeliver: IngestNotifyMaxAttempts
+    -- counts the attempts since (attempts - budget_from)
+    budget_from     integer NOT NULL DEFAULT 0 CHECK (budget_from >= 0),
     CHECK ((state = 'pending') = (next_attempt_at IS NOT NULL))
 );
 CREATE INDEX ingest_notify_deliveries_due ON ingest_notify_deliveries (next_attempt_at)
