@@ -214,8 +214,8 @@ static apr_status_t send_prepare(sender_t *sn, apr_pool_t *p, send_t *sd)
     sd->body = json_dumps(job, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
     if (!sd->body || !(sd->h = curl_easy_init())) {
         sd->error = "cannot prepare the request (out of memory)";
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sn->s, IGLOGNO(00435) "notification %s: %s", sd->webhook_id,
-                     sd->error);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sn->s, IGLOGNO(00434) "notification %s not sent: %s",
+                     sd->webhook_id, sd->error);
         return APR_ENOMEM;
     }
     ts = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()));
@@ -228,8 +228,8 @@ static apr_status_t send_prepare(sender_t *sn, apr_pool_t *p, send_t *sd)
     }
     if (!sigs) {
         sd->error = "cannot sign the notification";
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sn->s, IGLOGNO(00435) "notification %s: %s", sd->webhook_id,
-                     sd->error);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sn->s, IGLOGNO(00434) "notification %s not sent: %s",
+                     sd->webhook_id, sd->error);
         return APR_EGENERAL;
     }
     sd->headers = curl_slist_append(sd->headers, "Content-Type: application/json");
@@ -297,7 +297,8 @@ static int send_all(sender_t *sn, apr_pool_t *p, send_t *sds, int n)
                 sds[i].error = "cannot start the transfers (curl_multi_init)";
             }
         }
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sn->s, IGLOGNO(00435) "notifications: curl_multi_init failed");
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sn->s,
+                     IGLOGNO(00434) "notifications not sent: curl_multi_init failed");
         return 1;
     }
     for (i = 0; i < n; ++i) {
@@ -359,6 +360,21 @@ static json_t *attempt_json(const send_t *sd)
     return a;
 }
 
+/* A pooled connection, ready (schema checked, statements prepared); NULL
+ * when the child is exiting or the database cannot be used. */
+static ap_dbd_t *open_ready(sender_t *sn, apr_pool_t *p)
+{
+    ap_dbd_t *dbd;
+    if (apr_atomic_read32(&sn->stopping) || !(dbd = ingest_db_open(p, sn->s))) {
+        return NULL;
+    }
+    if (ingest_db_ready(p, sn->s, dbd) != APR_SUCCESS) {
+        ingest_db_close(sn->s, dbd);
+        return NULL;
+    }
+    return dbd;
+}
+
 /* One batch: claim, send, record. *full: the batch was full (more may be
  * due). */
 static void send_batch(sender_t *sn, apr_pool_t *p, int *full)
@@ -372,17 +388,17 @@ static void send_batch(sender_t *sn, apr_pool_t *p, int *full)
     size_t i, n;
 
     *full = 0;
-    if (apr_atomic_read32(&sn->stopping) || !(dbd = ingest_db_open(p, sn->s))) {
+    if (!(dbd = open_ready(sn, p))) {
         if (!apr_atomic_read32(&sn->stopping) && !ingest_db_closing() && !sn->db_complaint) {
             sn->db_complaint = 1;
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sn->s,
-                         IGLOGNO(00431) "notifications: the database cannot be reached; will retry");
+                         IGLOGNO(00431) "notifications: the database cannot be used; will retry");
         }
         return;
     }
     if (sn->db_complaint) {
         sn->db_complaint = 0;
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sn->s, IGLOGNO(00431) "notifications: the database is back");
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sn->s, IGLOGNO(00435) "notifications: the database is back");
     }
     rv = ingest_store_deliveries_claim(p, sn->s, dbd, BATCH, lease, &claimed);
     if (rv != APR_SUCCESS) {
@@ -434,7 +450,7 @@ static void send_batch(sender_t *sn, apr_pool_t *p, int *full)
     if (!(text = json_dumps(attempts, JSON_COMPACT))) {
         return;
     }
-    dbd = apr_atomic_read32(&sn->stopping) ? NULL : ingest_db_open(p, sn->s);
+    dbd = open_ready(sn, p);
     if (!dbd) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sn->s,
                      IGLOGNO(00437) "notifications: %d attempt(s) made but not recorded (%s); they are due "
@@ -442,7 +458,7 @@ static void send_batch(sender_t *sn, apr_pool_t *p, int *full)
                      (int)n,
                      ingest_db_closing() || apr_atomic_read32(&sn->stopping) ? "the child is stopping"
                                                                              : "the database cannot "
-                                                                               "be reached");
+                                                                               "be used");
         free(text);
         return;
     }

@@ -135,8 +135,9 @@ CREATE TRIGGER ingest_jobs_events_update AFTER UPDATE ON ingest_jobs
 -- notify_url: where POST init or POST json asked to be told. When the job
 -- becomes completed or failed, whoever made it so (the worker, the
 -- pipeline's callback, an operator's SQL), a delivery row is written in the
--- same transaction: at least once, never lost with a child. The worker
--- claims due deliveries as it claims jobs (FOR UPDATE SKIP LOCKED, with a
+-- same transaction: at least once, never lost with a child. The sender
+-- (a watchdog singleton of its own, polling every second) claims due
+-- deliveries as the worker claims jobs (FOR UPDATE SKIP LOCKED, with a
 -- lease: a claim pushes next_attempt_at past the attempt's time limit, so
 -- the delivery of a child killed mid-attempt is due again after it), POSTs
 -- the job's status JSON signed the Standard Webhooks way, with the same
@@ -185,9 +186,6 @@ BEGIN
          || ' WHERE n.notify_url IS NOT NULL AND n.status IN (''completed'', ''failed'')'
          || '   AND o.status NOT IN (''completed'', ''failed'')'
          || ' ON CONFLICT (job_id) DO NOTHING';
-    IF FOUND AND pg_try_advisory_xact_lock(1229866068, 12) THEN
-        PERFORM pg_notify('ingest_queued', ''); -- the worker sends it at once
-    END IF;
     RETURN NULL;
 END
 $$;

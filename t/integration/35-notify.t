@@ -226,6 +226,16 @@ is($fstatus->{json}{status}, 'failed', 'failed job: the job failed');
 is($f->{body}, $fstatus->{content}, 'failed job: the body is GET status\'s');
 ok($f->{sig_ok}, 'failed job: signed');
 
+# a mappings job notifies too, and init stores its notify_url
+$r = $t->request('POST', '/api/ingest/json', token => $tok, json => {
+    mappings => [ { id => 'm1', source => 'a', target => 'b' } ], notify_url => hook('/ok/map') });
+is($r->{status}, 202, 'mappings with notify_url: 202') or diag $r->{content};
+my $map = $r->{json}{job_id};
+is($t->psql("SELECT notify_url FROM ingest_jobs WHERE job_id = '$map'"), hook('/ok/map'), 'mappings: notify_url stored');
+ok(wait_until('the mappings job\'s notification', 30, sub { received('/ok/map') >= 1 }), 'mappings: notified');
+my ($m) = received('/ok/map');
+is($m->{body}, $t->request('GET', "/api/ingest/status/$map", token => $tok)->{content}, 'mappings: the body is GET status\'s');
+
 # the tenant's view: another tenant's job, an unknown job, a job without notify_url, one not ended
 my $plain = ingest_json(undef);
 my $pending = $t->request('POST', '/api/ingest/init', token => $tok,
@@ -233,6 +243,7 @@ my $pending = $t->request('POST', '/api/ingest/init', token => $tok,
 IngestTest::problem_ok(deliveries($flaky, $other), 404, 'not-found', 'GET deliveries of another tenant\'s job');
 IngestTest::problem_ok(deliveries('01890000-0000-7000-8000-000000000000'), 404, 'not-found', 'GET deliveries of an unknown job');
 is_deeply(deliveries($pending)->{json}{deliveries}, [], 'GET deliveries of a job not ended: empty');
+is($t->psql("SELECT notify_url FROM ingest_jobs WHERE job_id = '$pending'"), hook('/ok/pending'), 'init: notify_url stored');
 is_deeply(deliveries($plain)->{json}{deliveries}, [], 'GET deliveries of a job without notify_url: empty');
 sub redeliver { $t->request('POST', "/api/ingest/status/$_[0]/deliveries/redeliver", token => $_[1] // $tok) }
 IngestTest::problem_ok(redeliver($flaky, $other), 404, 'not-found', 'redeliver another tenant\'s job');
