@@ -41,6 +41,7 @@ my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Lis
 my $RPORT = $listen->sockport;
 my $receiver = fork // die "fork: $!";
 if (!$receiver) {
+    $SIG{PIPE} = 'IGNORE';    # a sender killed mid-request
     my %count;
     my $key = decode_base64($SECRET_B64);
     while (my $c = $listen->accept) {
@@ -60,6 +61,8 @@ if (!$receiver) {
         my $id = $h{'webhook-id'} // '';
         my $n = ++$count{$id};
         my $status = $path =~ m{^/flaky} ? ($n <= 2 ? 500 : 200) : $path =~ m{^/fail} ? 500 : 200;
+        # /slow: the first request is answered only after 1.5 s
+        my $slow = $path =~ m{^/slow} && $n == 1;
         my $sig = hmac_sha256_base64("$id." . ($h{'webhook-timestamp'} // '') . ".$body", $key);
         $sig .= '=' while length($sig) % 4;
         my $sig_ok = grep { $_ eq "v1,$sig" } split / /, $h{'webhook-signature'} // '';
@@ -68,6 +71,7 @@ if (!$receiver) {
             ts => $h{'webhook-timestamp'}, sig_ok => $sig_ok ? 1 : 0, body => $body, status => $status,
             ctype => $h{'content-type'}, ua => $h{'user-agent'} }), "\n";
         close $out;
+        sleep 1.5 if $slow;
         print $c "HTTP/1.1 $status Whatever\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         close $c;
     }
@@ -290,6 +294,26 @@ ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 
         'kill -9: state delivered');
     like($t->error_log, qr/IG00439: notification sender started in process (?!$victim\b)\d+/,
         'kill -9: another child took the sender over');
+}
+
+# ---------------------------------------------------------------- kill -9 in the middle of an attempt
+{
+    my $id = ingest_json('/slow/kill');
+    ok(wait_until('the attempt to start', 30, sub { received('/slow/kill') >= 1 }, 0.05), 'kill -9 mid-attempt: the attempt began');
+    my ($victim) = ($t->error_log =~ /.*IG00439: notification sender started in process (\d+)/s);
+    ok($victim && kill('KILL', $victim), "kill -9 $victim while the receiver holds the request");
+    ok(wait_until('the child to die', 10, sub { gone_or_zombie($victim) }), 'kill -9 mid-attempt: the child is gone');
+    my $d = deliveries($id)->{json}{deliveries}[0];
+    is($d->{state}, 'pending', 'kill -9 mid-attempt: still pending, leased');
+    is($d->{attempts}, 0, 'kill -9 mid-attempt: the attempt was not recorded');
+    # the lease is IngestNotifyTimeout (2 s) + 5 s from the claim
+    ok(wait_until('the delivery after the lease', 30, sub { received('/slow/kill') >= 2 }), 'kill -9 mid-attempt: sent again after the lease');
+    my @k = received('/slow/kill');
+    cmp_ok($k[1]{at} - $k[0]{at}, '>=', 6.5, 'kill -9 mid-attempt: not before the lease ended');
+    is($k[1]{id}, $k[0]{id}, 'kill -9 mid-attempt: the same webhook-id');
+    ok(wait_until('recorded', 10, sub { (deliveries($id)->{json}{deliveries}[0]{state} // '') eq 'delivered' }),
+        'kill -9 mid-attempt: delivered');
+    is(deliveries($id)->{json}{deliveries}[0]{attempts}, 1, 'kill -9 mid-attempt: one attempt recorded');
 }
 
 done_testing;
