@@ -316,4 +316,27 @@ ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 
     is(deliveries($id)->{json}{deliveries}[0]{attempts}, 1, 'kill -9 mid-attempt: one attempt recorded');
 }
 
+# ---------------------------------------------------------------- the directives (httpd -t; last: it rewrites the config)
+for my $case (
+    ["<VirtualHost 127.0.0.1:1>\nIngestNotifySecret $SECRET\n</VirtualHost>",
+        qr/IngestNotifySecret cannot occur within <VirtualHost> section/],
+    ["<VirtualHost 127.0.0.1:1>\nIngestNotifyAllow 127.0.0.1\n</VirtualHost>",
+        qr/IngestNotifyAllow cannot occur within <VirtualHost> section/],
+    ["IngestNotifyAllow http://hooks.example", qr/IngestNotifyAllow: 'http:\/\/hooks\.example' is not a host name pattern/],
+    ["IngestNotifySecret whsec_c2hvcnQ=", qr/IngestNotifySecret: .*16/],
+    ["IngestNotifySecret $SECRET\nIngestNotifySecret $SECRET\nIngestNotifySecret $SECRET",
+        qr/IngestNotifySecret: at most 2 secrets/],
+    ["IngestNotifyMaxAttempts 0", qr/IngestNotifyMaxAttempts/],
+    ["IngestNotifyTimeout 301", qr/IngestNotifyTimeout/],
+) {
+    my ($ok, $out) = $t->configtest($case->[0]);
+    (my $name = $case->[0]) =~ s/\n/ /g;
+    ok(!$ok, "httpd -t refuses: $name");
+    like($out, $case->[1], "httpd -t says why: $name");
+}
+my ($ok, $out) = $t->configtest("IngestNotifySecret $SECRET\nIngestNotifySecret whsec_MDEyMzQ1Njc4OWFiY2RlZg==\n"
+    . "IngestNotifyAllow 127.0.0.1 *.corp.example\nIngestNotifyAllow [::1]\nIngestNotifyMaxAttempts 100\n"
+    . "IngestNotifyBackoff 86400\nIngestNotifyTimeout 300");
+ok($ok, 'httpd -t accepts two secrets, several patterns and the largest values') or diag $out;
+
 done_testing;
