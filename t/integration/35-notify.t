@@ -335,7 +335,7 @@ for my $case (
     like($out, $case->[1], "httpd -t says why: $name");
 }
 my ($ok, $out) = $t->configtest("IngestNotifySecret $SECRET\nIngestNotifySecret whsec_MDEyMzQ1Njc4OWFiY2RlZg==\n"
-    . "IngestNotifyAllow 127.0.0.1 *.corp.example\nIngestNotifyAllow [::1]\nIngestNotifyMaxAttempts 100\n"
+    . "IngestNotifyAllow 127.0.0.1 *.corp.example\nIngestNotifyAllow ::1\nIngestNotifyMaxAttempts 100\n"
     . "IngestNotifyBackoff 86400\nIngestNotifyTimeout 300");
 ok($ok, 'httpd -t accepts two secrets, several patterns and the largest values') or diag $out;
 
