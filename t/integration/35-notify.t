@@ -316,6 +316,22 @@ ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 
     is(deliveries($id)->{json}{deliveries}[0]{attempts}, 1, 'kill -9 mid-attempt: one attempt recorded');
 }
 
+# ---------------------------------------------------------------- the database down
+{
+    $t->expect_log(
+        qr/\[dbd:error\] .*(?:AH00629: Can't connect to pgsql|AH00639: DBD \[pgsql\] Error): connection to server at "127\.0\.0\.1", port $t->{pgport} failed: Connection refused/,
+        qr/\[dbd:error\] .*AH02655: Failed to acquire DBD connection from pool!$/);
+    $t->stop_pg;
+    for my $r (deliveries($flaky), redeliver($flaky)) {
+        IngestTest::problem_ok($r, 503, 'database-unavailable', "$r->{json}{instance} with the database down");
+        like($r->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
+    }
+    ok(wait_until('the sender to notice', 10, sub { $t->error_log =~ /IG00431:/ }), 'the sender says the database cannot be used (IG00431)');
+    $t->start_pg;
+    ok(wait_until('the sender to be back', 20, sub { $t->error_log =~ /IG00435:/ }), 'and that it is back (IG00435)');
+    is(deliveries($flaky)->{status}, 200, 'GET deliveries answers again');
+}
+
 # ---------------------------------------------------------------- the directives (httpd -t; last: it rewrites the config)
 for my $case (
     ["<VirtualHost 127.0.0.1:1>\nIngestNotifySecret $SECRET\n</VirtualHost>",
