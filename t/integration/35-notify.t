@@ -29,6 +29,7 @@ use MIME::Base64 qw(decode_base64);
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
+my $T0 = time;
 my $JSON = JSON::PP->new->canonical;
 my $SECRET_B64 = 'bW9kX2luZ2VzdCBub3RpZnkgdGVzdCBrZXkgMDEy';    # "mod_ingest notify test key 012"
 my $SECRET = "whsec_$SECRET_B64";
@@ -36,6 +37,7 @@ my $RECEIVED = "/tmp/ingest-notify-$$.jsonl";
 unlink $RECEIVED;
 
 # ---------------------------------------------------------------- receiver
+note sprintf('%.1f s: receiver', time - $T0);
 my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64, ReuseAddr => 1, Proto => 'tcp')
     or die "receiver: $!";
 my $RPORT = $listen->sockport;
@@ -97,12 +99,14 @@ IngestNotifyBackoff 1
 IngestNotifyTimeout 2
 IngestNotifyMaxAttempts 3
 CONF
-$t->expect_log(qr/exit signal Killed/, qr/IG00433:/, qr/IG00438:/, qr/IG00436:/, qr/IG00437:/);
+$t->expect_log(qr/exit signal Killed/, qr/IG00433:/, qr/IG00438:/, qr/IG00436:/, qr/IG00437:/,
+    qr/IG00434: notification msg_\S+ to https:\/\/10\.0\.0\.1\/x not sent/);
 my $tok = $t->token('acme', 'u1');
 my $other = $t->token('globex', 'u9');
 sub jobs { $t->psql('SELECT count(*) FROM ingest_jobs') }
 
 # ---------------------------------------------------------------- refusals
+note sprintf('%.1f s: refusals', time - $T0);
 sub refused {
     my ($h, $path, $body, $like, $name) = @_;
     my $before = jobs();
@@ -149,6 +153,7 @@ my $records = { records => [ { a => 1 } ] };
 }
 
 # ---------------------------------------------------------------- delivered on the third attempt
+note sprintf('%.1f s: delivered on the third attempt', time - $T0);
 sub ingest_json {
     my ($path, $extra) = @_;
     my $r = $t->request('POST', '/api/ingest/json', token => $tok,
@@ -276,7 +281,17 @@ is(deliveries($flaky)->{json}{deliveries}[0]{attempts}, 4, 'redeliver: attempt 4
 is(redeliver($fail)->{status}, 202, 'redeliver of a failed delivery: 202');
 ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 'redeliver of a failed delivery: sent again');
 
+# a delivery row an operator deleted: redeliver makes a new one
+$t->psql("DELETE FROM ingest_notify_deliveries WHERE job_id = '$failed_job'");
+is_deeply(deliveries($failed_job)->{json}{deliveries}, [], 'deleted delivery: none listed');
+$r = redeliver($failed_job);
+is($r->{status}, 202, 'redeliver without a delivery row: 202') or diag $r->{content};
+is($r->{json}{delivery}{attempts}, 0, 'redeliver without a delivery row: a new delivery');
+ok(wait_until('the new delivery', 20, sub { received('/ok/failed') >= 2 }), 'redeliver without a delivery row: sent');
+is((received('/ok/failed'))[1]{body}, $fstatus->{content}, 'redeliver without a delivery row: the same body');
+
 # ---------------------------------------------------------------- kill -9 between attempts
+note sprintf('%.1f s: kill -9 between attempts', time - $T0);
 {
     my $id = ingest_json('/flaky/kill');
     ok(wait_until('the first attempt', 30, sub { received('/flaky/kill') >= 1 }), 'kill -9: first attempt made');
@@ -297,6 +312,7 @@ ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 
 }
 
 # ---------------------------------------------------------------- kill -9 in the middle of an attempt
+note sprintf('%.1f s: kill -9 in the middle of an attempt', time - $T0);
 {
     my $id = ingest_json('/slow/kill');
     ok(wait_until('the attempt to start', 30, sub { received('/slow/kill') >= 1 }, 0.05), 'kill -9 mid-attempt: the attempt began');
@@ -316,7 +332,25 @@ ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 
     is(deliveries($id)->{json}{deliveries}[0]{attempts}, 1, 'kill -9 mid-attempt: one attempt recorded');
 }
 
+# ---------------------------------------------------------------- checked again at send time
+note sprintf('%.1f s: checked again at send time', time - $T0);
+{
+    # a URL that no longer passes (here: changed by SQL before the job
+    # ends; in life: a name that now resolves to a private address)
+    $t->psql("UPDATE ingest_jobs SET notify_url = 'https://10.0.0.1/x' WHERE job_id = '$pending'");
+    $t->psql("UPDATE ingest_jobs SET status = 'failed', error = 'ended by hand', completed_at = now() WHERE job_id = '$pending'");
+    ok(wait_until('the refused attempt', 20, sub { (deliveries($pending)->{json}{deliveries}[0]{attempts} // 0) >= 1 }),
+        'send-time check: an attempt recorded');
+    my $d = deliveries($pending)->{json}{deliveries}[0];
+    like($d->{attempt_log}[0]{error} // '', qr/^refused: 10\.0\.0\.1 is a private \(RFC 1918\) address/,
+        'send-time check: refused, with the reason');
+    is($d->{attempt_log}[0]{http_status}, undef, 'send-time check: no HTTP status');
+    like($t->error_log, qr/IG00434: notification msg_\S+ to https:\/\/10\.0\.0\.1\/x not sent: 10\.0\.0\.1 is a private/,
+        'send-time check: logged (IG00434)');
+}
+
 # ---------------------------------------------------------------- the database down
+note sprintf('%.1f s: the database down', time - $T0);
 {
     $t->expect_log(
         qr/\[dbd:error\] .*(?:AH00629: Can't connect to pgsql|AH00639: DBD \[pgsql\] Error): connection to server at "127\.0\.0\.1", port $t->{pgport} failed: Connection refused/,
@@ -333,6 +367,7 @@ ok(wait_until('the failed one resent', 20, sub { received('/fail/max') >= 4 }), 
 }
 
 # ---------------------------------------------------------------- the directives (httpd -t; last: it rewrites the config)
+note sprintf('%.1f s: the directives (httpd -t; last: it rewrites the config)', time - $T0);
 for my $case (
     ["<VirtualHost 127.0.0.1:1>\nIngestNotifySecret $SECRET\n</VirtualHost>",
         qr/IngestNotifySecret cannot occur within <VirtualHost> section/],
