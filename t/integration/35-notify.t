@@ -131,14 +131,16 @@ my $records = { records => [ { a => 1 } ] };
         qr/is a link-local address/, 'init to a mapped link-local address');
     refused($strict, '/api/ingest/json', { %$records, notify_url => hook('/ok') },
         qr/http:\/\/ is only allowed for a host in IngestNotifyAllow/, 'json by http to a host not allowed');
-    IngestTest::stop_httpd($strict);
 
     my $nosecret = $t->start_second_httpd(sub { $_[0] =~ s/^IngestNotifySecret .*$//m });
     refused($nosecret, '/api/ingest/init', { %$init, notify_url => 'https://example.com/hook' },
         qr/no IngestNotifySecret/, 'init without IngestNotifySecret');
     refused($nosecret, '/api/ingest/json', { %$records, notify_url => 'https://example.com/hook' },
         qr/no IngestNotifySecret/, 'json without IngestNotifySecret');
-    IngestTest::stop_httpd($nosecret);
+    # both stopped before any job ends: the strict one's sender would
+    # claim this server's deliveries and refuse them
+    kill 'TERM', grep { $_ } map { IngestTest::httpd_pid($_) } $strict, $nosecret;
+    IngestTest::stop_httpd($_) for $strict, $nosecret;
 
     refused($t, '/api/ingest/init', { %$init, notify_url => 'http://example.com/hook' },
         qr/^notify_url: http:\/\/ is only allowed for a host in IngestNotifyAllow, and example\.com is not/,
@@ -332,6 +334,20 @@ note sprintf('%.1f s: kill -9 in the middle of an attempt', time - $T0);
     is(deliveries($id)->{json}{deliveries}[0]{attempts}, 1, 'kill -9 mid-attempt: one attempt recorded');
 }
 
+# ---------------------------------------------------------------- a graceful restart in the middle of an attempt
+note sprintf('%.1f s: graceful restart', time - $T0);
+{
+    my $id = ingest_json('/slow/graceful');
+    ok(wait_until('the attempt to start', 30, sub { received('/slow/graceful') >= 1 }, 0.05), 'graceful: the attempt began');
+    IngestTest::run_or_die($t->httpd_cmd('-k', 'graceful'));
+    ok(wait_until('the old child to let go', 15, sub { $t->error_log =~ /IG00436: notifications: the child is stopping; 1 delivery/ }),
+        'graceful: the exiting child abandoned the attempt to its lease (IG00436)');
+    ok(wait_until('the delivery after the restart', 30, sub { received('/slow/graceful') >= 2 }), 'graceful: sent again after the restart');
+    my @g = received('/slow/graceful');
+    is($g[1]{id}, $g[0]{id}, 'graceful: the same webhook-id');
+    ok(wait_until('recorded', 10, sub { (deliveries($id)->{json}{deliveries}[0]{state} // '') eq 'delivered' }), 'graceful: delivered');
+}
+
 # ---------------------------------------------------------------- checked again at send time
 note sprintf('%.1f s: checked again at send time', time - $T0);
 {
@@ -354,7 +370,9 @@ note sprintf('%.1f s: the database down', time - $T0);
 {
     $t->expect_log(
         qr/\[dbd:error\] .*(?:AH00629: Can't connect to pgsql|AH00639: DBD \[pgsql\] Error): connection to server at "127\.0\.0\.1", port $t->{pgport} failed: Connection refused/,
-        qr/\[dbd:error\] .*AH02655: Failed to acquire DBD connection from pool!$/);
+        qr/\[dbd:error\] .*AH02655: Failed to acquire DBD connection from pool!$/,
+        # the sender's connection, opened every second, may meet the shutdown itself
+        qr/\[dbd:error\] .*AH00639: DBD \[pgsql\] Error: connection to server at "127\.0\.0\.1", port $t->{pgport} failed: FATAL:  57P03: the database system is shutting down/);
     $t->stop_pg;
     for my $r (deliveries($flaky), redeliver($flaky)) {
         IngestTest::problem_ok($r, 503, 'database-unavailable', "$r->{json}{instance} with the database down");
