@@ -195,7 +195,8 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "records") && strcmp(key, "mappings") && strcmp(key, "jobs")
-            && strcmp(key, "priority") && strcmp(key, "schema") && strcmp(key, "on_bad_record")) {
+            && strcmp(key, "priority") && strcmp(key, "schema") && strcmp(key, "on_bad_record")
+            && strcmp(key, "notify_url")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
@@ -213,6 +214,9 @@ apr_status_t ingest_validate_json_ingest(apr_pool_t *p, json_t *body, ingest_jso
         }
     }
     if (ingest_validate_record_options(p, body, &out->schema, &out->on_bad_record, err) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (ingest_validate_notify_url(p, body, &out->notify_url, err) != APR_SUCCESS) {
         return APR_EINVAL;
     }
     if (!records && (out->schema || out->on_bad_record)) {

@@ -37,6 +37,7 @@ typedef struct {
     apr_size_t count;             /* records, mappings or jobs */
     const char *schema;           /* RECORDS: the record schema as JSON text, NULL for none */
     const char *on_bad_record;    /* RECORDS: "fail" or "skip", NULL: IngestOnBadRecord */
+    const char *notify_url;       /* where to notify when the job ends, NULL for none */
 } ingest_json_req_t;
 
 /* APR_SUCCESS or APR_EINVAL with err->field naming the place, e.g.

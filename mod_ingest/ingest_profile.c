@@ -27,6 +27,8 @@ static const ingest_profile_route_t native_routes[] = {
     {"GET", "/api/analytics/cost/by-team", INGEST_EP_COST_BY_TEAM, NULL, NULL},
     {"GET", "/api/analytics/jobs", INGEST_EP_ML_JOBS, NULL, NULL},
     {"POST", "/api/admin/ingest/jobs/mock", INGEST_EP_ADMIN_MOCK, NULL, NULL},
+    {"GET", "/api/ingest/status/{}/deliveries", INGEST_EP_DELIVERIES, NULL, NULL},
+    {"POST", "/api/ingest/status/{}/deliveries/redeliver", INGEST_EP_REDELIVER, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -42,6 +42,8 @@ typedef enum {
     INGEST_EP_RECORDS_CSV,
     INGEST_EP_RECORD_ERRORS,
     INGEST_EP_EVENTS,
+    INGEST_EP_DELIVERIES,
+    INGEST_EP_REDELIVER,
     INGEST_EP_COUNT
 } ingest_endpoint_e;
 

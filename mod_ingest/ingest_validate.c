@@ -122,7 +122,8 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "filename") && strcmp(key, "file_type") && strcmp(key, "file_size")
-            && strcmp(key, "source_type") && strcmp(key, "schema") && strcmp(key, "on_bad_record")) {
+            && strcmp(key, "source_type") && strcmp(key, "schema") && strcmp(key, "on_bad_record")
+            && strcmp(key, "notify_url")) {
             return ingest_verr(err, apr_pstrdup(p, key), "unknown field");
         }
     }
@@ -182,6 +183,20 @@ apr_status_t ingest_validate_init(apr_pool_t *p, json_t *body, apr_int64_t max_f
         return ingest_verr(err, out->schema ? "schema" : "on_bad_record",
                            "is for records, not for source_type job_metadata");
     }
+    return ingest_validate_notify_url(p, body, &out->notify_url, err);
+}
+
+apr_status_t ingest_validate_notify_url(apr_pool_t *p, json_t *body, const char **url, ingest_verr_t *err)
+{
+    json_t *v = json_object_get(body, "notify_url");
+    *url = NULL;
+    if (!v) {
+        return APR_SUCCESS;
+    }
+    if (!json_is_string(v)) {
+        return ingest_verr(err, "notify_url", "must be a string");
+    }
+    *url = apr_pstrdup(p, json_string_value(v));
     return APR_SUCCESS;
 }
 

@@ -32,6 +32,7 @@ typedef struct {
     apr_int64_t file_size;
     const char *schema;        /* the record schema as JSON text (ingest_schema.h), NULL for none */
     const char *on_bad_record; /* "fail" or "skip"; NULL: IngestOnBadRecord decides */
+    const char *notify_url;    /* where to notify when the job ends, NULL for none (the policy: the glue) */
 } ingest_init_req_t;
 
 typedef struct {
@@ -49,6 +50,11 @@ typedef struct {
  * ("fail" or "skip"); NULL for those absent. */
 apr_status_t ingest_validate_record_options(apr_pool_t *p, json_t *body, const char **schema,
                                             const char **on_bad_record, ingest_verr_t *err);
+
+/* The body's "notify_url" when present: a string (its policy,
+ * ingest_notify_url.h, is the glue's to apply, with the configuration);
+ * *url NULL when absent. */
+apr_status_t ingest_validate_notify_url(apr_pool_t *p, json_t *body, const char **url, ingest_verr_t *err);
 
 /* Fills *err and returns APR_EINVAL: every validator's way to say no. */
 apr_status_t ingest_verr(ingest_verr_t *err, const char *field, const char *detail);

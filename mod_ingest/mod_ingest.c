@@ -14,6 +14,7 @@
 #include "mod_ingest_events.h"
 #include "mod_ingest_config.h"
 #include "mod_ingest_db.h"
+#include "mod_ingest_deliver.h"
 #include "mod_ingest_metrics.h"
 #include "mod_ingest_router.h"
 #include "mod_ingest_status.h"
@@ -53,6 +54,9 @@ static int ingest_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     if (ingest_worker_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (ingest_deliver_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     for (vs = s; vs; vs = vs->next) {
         if (!ingest_conf_callback_auth(ingest_sconf(vs))) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
@@ -79,6 +83,7 @@ static void ingest_child_init(apr_pool_t *p, server_rec *s)
     ingest_cache_child_init(p, s);
     ingest_worker_child_init(p, s);
     ingest_events_child_init(p, s);
+    ingest_deliver_child_init(p, s);
 }
 
 static void ingest_register_hooks(apr_pool_t *p)
@@ -96,6 +101,7 @@ static void ingest_register_hooks(apr_pool_t *p)
     ingest_db_register(ingest_quota_statements);
     ingest_db_register(ingest_record_statements);
     ingest_db_register(ingest_event_statements);
+    ingest_db_register(ingest_delivery_statements);
     ap_hook_pre_config(ingest_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ingest_post_config, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(ingest_child_init, NULL, NULL, APR_HOOK_MIDDLE);

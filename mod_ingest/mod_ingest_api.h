@@ -30,6 +30,8 @@ ingest_api_fn ingest_api_cost_by_team;   /* GET /api/analytics/cost/by-team */
 ingest_api_fn ingest_api_ml_jobs;        /* GET /api/analytics/jobs */
 ingest_api_fn ingest_api_admin_mock;     /* POST /api/admin/ingest/jobs/mock */
 ingest_api_fn ingest_api_events;         /* GET /api/ingest/events (Server-Sent Events) */
+ingest_api_fn ingest_api_deliveries;     /* GET  /api/ingest/status/{job_id}/deliveries */
+ingest_api_fn ingest_api_redeliver;      /* POST /api/ingest/status/{job_id}/deliveries/redeliver */
 
 /* The ingestion of a JSON body ({"records"}, {"mappings"} or {"jobs"}), as
  * POST /api/ingest/json answers it: 202 with the job, or a problem. The

@@ -8,6 +8,7 @@
 #include "ingest_validate.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
+#include "mod_ingest_deliver.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_quota.h"
 #include "mod_ingest_store.h"
@@ -49,6 +50,9 @@ int ingest_api_init(request_rec *r, const ingest_identity_t *id, const char *par
     }
     if (ingest_validate_init(r->pool, body, ingest_conf_max_upload(dc), &req, &verr) != APR_SUCCESS) {
         return ingest_send_invalid(r, verr.field, verr.detail);
+    }
+    if ((rc = ingest_notify_accept(r, req.notify_url)) != DECLINED) {
+        return rc;
     }
     if (!strcmp(req.source_type, "job_metadata") && !ingest_conf_storage(sc)) {
         ap_log_rerror(

@@ -13,6 +13,7 @@
 #include "ingest_sign.h"
 #include "mod_ingest_api.h"
 #include "mod_ingest_config.h"
+#include "mod_ingest_deliver.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_quota.h"
 #include "mod_ingest_storage.h"
@@ -49,6 +50,9 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
     if (ingest_validate_json_ingest(r->pool, body, &req, &verr) != APR_SUCCESS) {
         return ingest_send_invalid(r, verr.field, verr.detail);
     }
+    if ((rc = ingest_notify_accept(r, req.notify_url)) != DECLINED) {
+        return rc;
+    }
     if ((rv = ingest_db_acquire(r, &dbd)) != APR_SUCCESS) {
         return ingest_send_db_error(r, rv);
     }
@@ -74,8 +78,8 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
         if ((rv = ingest_storage_begin(r->pool, storage, id->tenant, job_id, &f)) != APR_SUCCESS
             || (rv = ingest_storage_write(f, ndjson, len)) != APR_SUCCESS
             || (rv = ingest_storage_commit(f, &rel, &sha)) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, INGEST_LOG_RV(rv), r, IGLOGNO(00607) "cannot store records in %s",
-                          ingest_storage_describe(storage));
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, INGEST_LOG_RV(rv), r,
+                          IGLOGNO(00607) "cannot store records in %s", ingest_storage_describe(storage));
             return ingest_send_storage_error(r, rv, "Cannot store the records",
                                              "the server could not store the records");
         }
@@ -116,7 +120,7 @@ int ingest_json_ingest(request_rec *r, const ingest_identity_t *id, json_t *body
             return rc;
         }
         rv = ingest_store_json_mappings(r->pool, r->server, dbd, id, mappings, records_sha, req.count,
-                                        req.priority, key, &job, &created);
+                                        req.priority, key, req.notify_url, &job, &created);
         rv = ingest_quota_leave(r, dbd, &quota, rv);
         free(mappings);
     }

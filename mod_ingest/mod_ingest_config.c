@@ -956,6 +956,9 @@ static const char *set_webhook_secret(cmd_parms *cmd, void *dc, const char *arg)
     apr_size_t len;
     const char *err, *why = NULL;
     (void)dc;
+    if (cmd->info) {
+        WORKER_DIRECTIVE(cmd); /* the sender signs with the main server's */
+    }
     if (*count >= INGEST_WEBHOOK_MAX_SECRETS) {
         return apr_psprintf(cmd->pool, "%s: at most %d secrets (the current one and the next)",
                             cmd->cmd->name, INGEST_WEBHOOK_MAX_SECRETS);

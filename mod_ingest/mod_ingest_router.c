@@ -38,6 +38,8 @@ static ingest_api_fn *const handlers[INGEST_EP_COUNT] = {
     [INGEST_EP_RECORDS_CSV] = ingest_api_records_csv,
     [INGEST_EP_RECORD_ERRORS] = ingest_api_record_errors,
     [INGEST_EP_EVENTS] = ingest_api_events,
+    [INGEST_EP_DELIVERIES] = ingest_api_deliveries,
+    [INGEST_EP_REDELIVER] = ingest_api_redeliver,
 };
 
 /* What the send functions need to answer in the profile's words. */

@@ -235,11 +235,12 @@ apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        const char *rel, const ingest_json_req_t *req, const char *key,
                                        json_t **job, int *created);
 /* sha256: the digest of mappings_json, kept as the job's content_sha256 so
- * an Idempotency-Key replay can be told from a different request. */
+ * an Idempotency-Key replay can be told from a different request;
+ * notify_url may be NULL. */
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                         const ingest_identity_t *id, const char *mappings_json,
                                         const char *sha256, apr_size_t count, ingest_priority_e prio,
-                                        const char *key, json_t **job, int *created);
+                                        const char *key, const char *notify_url, json_t **job, int *created);
 
 /* ---- per-item results (mod_ingest_store_items.c) */
 extern const ingest_stmt_t ingest_item_statements[];
@@ -281,5 +282,29 @@ extern const ingest_stmt_t ingest_metrics_statements[];
 /* [[status, n], ...] for every status in the enum's order, summed over all
  * tenants from ingest_job_counts. */
 apr_status_t ingest_store_jobs_by_status(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, json_t **pairs);
+
+/* ---- notifications when a job ends (mod_ingest_store_deliveries.c) */
+extern const ingest_stmt_t ingest_delivery_statements[];
+
+/* Up to batch due deliveries, each leased for lease (due again after it
+ * unless an attempt is recorded): [{delivery_id, url, job, attempts}]. */
+apr_status_t ingest_store_deliveries_claim(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, int batch,
+                                           apr_interval_time_t lease, json_t **claimed);
+/* attempts: a JSON array of {delivery_id, attempts (as claimed), delivered,
+ * http_status, error, duration_ms}; each delivery becomes delivered, due
+ * again after backoff * 3^(n-1) seconds (n: its attempts since the last
+ * redeliver, at most a day), or failed after max_attempts of them.
+ * {recorded, failed: [delivery_id...]}. */
+apr_status_t ingest_store_deliveries_record(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const char *attempts,
+                                            int max_attempts, int backoff, json_t **outcome);
+/* {job_id, notify_url, deliveries: [...]}; APR_NOTFOUND for a job that
+ * does not exist or is another tenant's. */
+apr_status_t ingest_store_deliveries_list(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                          const ingest_identity_t *id, const char *job_id, json_t **out);
+/* {job_id, notify_url, status, delivery}: delivery is null (and nothing
+ * changed) when the job has no notify_url or has not ended; APR_NOTFOUND
+ * as for list. */
+apr_status_t ingest_store_deliveries_redeliver(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
+                                               const ingest_identity_t *id, const char *job_id, json_t **out);
 
 #endif

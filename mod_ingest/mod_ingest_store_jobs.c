@@ -65,13 +65,13 @@ static const char *const list_labels[12] = {
 
 /* POST init's row; placeholders: tenant, user, source_type, filename,
  * file_type, file_size, idempotency key, upload TTL (s), status, due in (s),
- * record schema, on_bad_record */
+ * record schema, on_bad_record, notify_url */
 #define JOB_INSERT                                                                                           \
     " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, filename, file_type, file_size,"             \
     "                          idempotency_key, upload_expires_at, status, due_at, record_schema,"           \
-    "                          on_bad_record)"                                                               \
+    "                          on_bad_record, notify_url)"                                                   \
     " VALUES (%s, %s, %s, %s, %s, %s::bigint, %s, now() + make_interval(secs => %s::int),"                   \
-    "         %s::text::ingest_job_status, now() + make_interval(secs => %s::float8), %s::jsonb, %s)"
+    "         %s::text::ingest_job_status, now() + make_interval(secs => %s::float8), %s::jsonb, %s, %s)"
 /* {"created", "job", "expires"} of a job row R shown as JOB */
 #define JOB_CREATED(CREATED, JOB, R)                                                                         \
     "json_build_object('created', " CREATED ", 'job', " JOB ","                                              \
@@ -145,7 +145,7 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
                                      int upload_ttl, const char *status, apr_interval_time_t due_in,
                                      json_t **job, int *created, apr_int64_t *expires)
 {
-    const char *args[14];
+    const char *args[15];
     json_t *res = NULL;
     apr_status_t rv = APR_NOTFOUND;
     int attempt;
@@ -162,14 +162,15 @@ apr_status_t ingest_store_job_create(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd
     args[9] = apr_psprintf(p, "%.3f", (double)due_in / APR_USEC_PER_SEC);
     args[10] = req->schema;
     args[11] = req->on_bad_record;
-    args[12] = id->tenant;
-    args[13] = idempotency_key;
+    args[12] = req->notify_url;
+    args[13] = id->tenant;
+    args[14] = idempotency_key;
 
     /* No row means a concurrent request with the same key committed its
      * job after our snapshot was taken: a fresh snapshot sees it. */
     for (attempt = 0; attempt < 3 && rv == APR_NOTFOUND; ++attempt) {
-        rv = idempotency_key ? ingest_db_select_json(p, s, dbd, "ingest_job_create", 14, args, &res)
-                             : ingest_db_select_json(p, s, dbd, "ingest_job_create_nokey", 12, args, &res);
+        rv = idempotency_key ? ingest_db_select_json(p, s, dbd, "ingest_job_create", 15, args, &res)
+                             : ingest_db_select_json(p, s, dbd, "ingest_job_create_nokey", 13, args, &res);
     }
     if (rv != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? INGEST_EDB_QUERY : rv;

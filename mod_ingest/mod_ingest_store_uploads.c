@@ -22,9 +22,9 @@ const ingest_stmt_t ingest_upload_statements[] = {
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (job_id, tenant_id, user_id, source_type, filename, file_type, file_size,"
      "   content_sha256, storage_path, total_items, priority, idempotency_key, status, record_schema,"
-     "   on_bad_record)"
+     "   on_bad_record, notify_url)"
      " VALUES (%s::uuid, %s, %s, %s, %s, 'ndjson', %s::bigint, %s, %s, %s::bigint,"
-     "   %s::text::ingest_job_priority, %s, 'queued', %s::jsonb, %s)"
+     "   %s::text::ingest_job_priority, %s, 'queued', %s::jsonb, %s, %s)"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING ingest_job_json(ingest_jobs) AS job)"
      " SELECT json_build_object('created', true, 'job', ins.job) FROM ins"
@@ -36,8 +36,8 @@ const ingest_stmt_t ingest_upload_statements[] = {
     {"ingest_json_mappings",
      "WITH ins AS ("
      " INSERT INTO ingest_jobs (tenant_id, user_id, source_type, total_items, priority, idempotency_key, "
-     "status, content_sha256)"
-     " VALUES (%s, %s, 'mappings', %s::bigint, %s::text::ingest_job_priority, %s, 'queued', %s)"
+     "status, content_sha256, notify_url)"
+     " VALUES (%s, %s, 'mappings', %s::bigint, %s::text::ingest_job_priority, %s, 'queued', %s, %s)"
      " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
      " RETURNING job_id, ingest_job_json(ingest_jobs) AS job),"
      " items AS ("
@@ -95,7 +95,7 @@ apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *d
                                        const char *rel, const ingest_json_req_t *req, const char *key,
                                        json_t **job, int *created)
 {
-    const char *args[15];
+    const char *args[16];
     args[0] = job_id;
     args[1] = id->tenant;
     args[2] = id->user;
@@ -109,25 +109,27 @@ apr_status_t ingest_store_json_records(apr_pool_t *p, server_rec *s, ap_dbd_t *d
     args[10] = key;
     args[11] = req->schema;
     args[12] = req->on_bad_record;
-    args[13] = id->tenant;
-    args[14] = key;
-    return create_with_retry(p, s, dbd, "ingest_json_records", 15, args, job, created);
+    args[13] = req->notify_url;
+    args[14] = id->tenant;
+    args[15] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_records", 16, args, job, created);
 }
 
 apr_status_t ingest_store_json_mappings(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
                                         const ingest_identity_t *id, const char *mappings_json,
                                         const char *sha256, apr_size_t count, ingest_priority_e prio,
-                                        const char *key, json_t **job, int *created)
+                                        const char *key, const char *notify_url, json_t **job, int *created)
 {
-    const char *args[9];
+    const char *args[10];
     args[0] = id->tenant;
     args[1] = id->user;
     args[2] = apr_psprintf(p, "%" APR_SIZE_T_FMT, count);
     args[3] = ingest_priority_name(prio);
     args[4] = key;
     args[5] = sha256;
-    args[6] = mappings_json;
-    args[7] = id->tenant;
-    args[8] = key;
-    return create_with_retry(p, s, dbd, "ingest_json_mappings", 9, args, job, created);
+    args[6] = notify_url;
+    args[7] = mappings_json;
+    args[8] = id->tenant;
+    args[9] = key;
+    return create_with_retry(p, s, dbd, "ingest_json_mappings", 10, args, job, created);
 }

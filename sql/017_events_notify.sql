@@ -139,14 +139,18 @@ CREATE TRIGGER ingest_jobs_events_update AFTER UPDATE ON ingest_jobs
 -- notify_url: where POST init or POST json asked to be told. When the job
 -- becomes completed or failed, whoever made it so (the worker, the
 -- pipeline's callback, an operator's SQL), a delivery row is written in the
--- same transaction: at least once, never lost with a child. The worker
--- claims due deliveries as it claims jobs (FOR UPDATE SKIP LOCKED, with a
+-- same transaction: at least once, never lost with a child. The sender
+-- (a watchdog singleton of its own, polling every second) claims due
+-- deliveries as the worker claims jobs (FOR UPDATE SKIP LOCKED, with a
 -- lease: a claim pushes next_attempt_at past the attempt's time limit, so
 -- the delivery of a child killed mid-attempt is due again after it), POSTs
 -- the job's status JSON signed the Standard Webhooks way, with the same
 -- webhook-id ("msg_" and the delivery id) on every attempt, and records the
 -- attempt. A failed attempt is retried after IngestNotifyBackoff seconds,
--- tripled each time, until IngestNotifyMaxAttempts.
+-- tripled each time (at most a day), until IngestNotifyMaxAttempts.
+-- POST .../deliveries/redeliver sets a delivery pending again, due now,
+-- with the same id; its attempts keep counting, and the budget of
+-- IngestNotifyMaxAttempts starts again from there (budget_from).
 ALTER TABLE ingest_jobs ADD COLUMN notify_url text CHECK (length(notify_url) BETWEEN 1 AND 2048);
 
 CREATE TABLE ingest_notify_deliveries (
@@ -160,6 +164,9 @@ CREATE TABLE ingest_notify_deliveries (
     next_attempt_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     delivered_at    timestamptz,
+    -- attempts made before the last redeliver: IngestNotifyMaxAttempts
+    -- counts the attempts since (attempts - budget_from)
+    budget_from     integer NOT NULL DEFAULT 0 CHECK (budget_from >= 0),
     CHECK ((state = 'pending') = (next_attempt_at IS NOT NULL))
 );
 CREATE INDEX ingest_notify_deliveries_due ON ingest_notify_deliveries (next_attempt_at)
@@ -183,9 +190,6 @@ BEGIN
          || ' WHERE n.notify_url IS NOT NULL AND n.status IN (''completed'', ''failed'')'
          || '   AND o.status NOT IN (''completed'', ''failed'')'
          || ' ON CONFLICT (job_id) DO NOTHING';
-    IF FOUND AND pg_try_advisory_xact_lock(1229866068, 12) THEN
-        PERFORM pg_notify('ingest_queued', ''); -- the worker sends it at once
-    END IF;
     RETURN NULL;
 END
 $$;

@@ -585,6 +585,8 @@ START_TEST(tables_exact)
         {"GET", "/api/analytics/cost/by-team", INGEST_EP_COST_BY_TEAM, 0, 0},
         {"GET", "/api/analytics/jobs", INGEST_EP_ML_JOBS, 0, 0},
         {"POST", "/api/admin/ingest/jobs/mock", INGEST_EP_ADMIN_MOCK, 0, 0},
+        {"GET", "/api/ingest/status/{}/deliveries", INGEST_EP_DELIVERIES, 0, 0},
+        {"POST", "/api/ingest/status/{}/deliveries/redeliver", INGEST_EP_REDELIVER, 0, 0},
     };
     /* every /api/ingest/ route of the native API, in the envelope */
     static const want_route_t seed000[] = {

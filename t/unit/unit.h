@@ -30,6 +30,7 @@ Suite *suite_cache(void);
 Suite *suite_cursor(void);
 Suite *suite_copy(void);
 Suite *suite_schema(void);
+Suite *suite_notify_url(void);
 
 /* The pool of the running test. Every TCase installs unit_pool_setup and
  * unit_pool_teardown as a checked fixture, so each test gets a fresh pool

@@ -107,6 +107,7 @@ int main(void)
     srunner_add_suite(sr, suite_cursor());
     srunner_add_suite(sr, suite_copy());
     srunner_add_suite(sr, suite_schema());
+    srunner_add_suite(sr, suite_notify_url());
     srunner_set_tap(sr, "-");
     srunner_run_all(sr, CK_SILENT);
     failed = srunner_ntests_failed(sr);
