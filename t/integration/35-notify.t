@@ -84,8 +84,11 @@ END { local $?; if ($receiver) { kill 'KILL', $receiver; waitpid $receiver, 0; u
 
 sub received {
     my ($path) = @_;
-    open my $fh, '<', $RECEIVED or return ();
-    return grep { $_->{path} eq $path } map { $JSON->decode($_) } <$fh>;
+    my @got;
+    if (open my $fh, '<', $RECEIVED) {
+        @got = grep { $_->{path} eq $path } map { $JSON->decode($_) } <$fh>;
+    }
+    return @got;    # in scalar context, how many
 }
 
 sub hook { "http://127.0.0.1:$RPORT$_[0]" }
