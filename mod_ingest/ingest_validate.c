@@ -442,7 +442,8 @@ apr_status_t ingest_validate_events(apr_pool_t *p, apr_table_t *args, ingest_eve
     const char *v;
 
     memset(out, 0, sizeof(*out));
-    if (only_allowed(p, args, allowed, "unknown query parameter (expected job_id, after)", err) != APR_SUCCESS) {
+    if (only_allowed(p, args, allowed, "unknown query parameter (expected job_id, after)", err)
+        != APR_SUCCESS) {
         return APR_EINVAL;
     }
     if ((v = apr_table_get(args, "job_id")) != NULL) {

@@ -49,7 +49,8 @@ static apr_status_t leave_seat(void *data)
 
 static int unavailable(request_rec *r, const char *type, const char *title, const char *detail)
 {
-    apr_table_setn(r->headers_out, "Retry-After", apr_itoa(r->pool, ingest_conf_retry_after(ingest_dconf(r))));
+    apr_table_setn(r->headers_out, "Retry-After",
+                   apr_itoa(r->pool, ingest_conf_retry_after(ingest_dconf(r))));
     return ingest_send_error(r, HTTP_SERVICE_UNAVAILABLE, type, title, detail);
 }
 
@@ -112,7 +113,8 @@ static int send_page(stream_t *st, apr_pool_t *p, json_t *page)
     size_t i;
 
     if (st->cursor > 0 && st->cursor < pruned) {
-        return emit_reload(st, p, horizon, "the events after this id are no longer kept (IngestEventsHistory)");
+        return emit_reload(st, p, horizon,
+                           "the events after this id are no longer kept (IngestEventsHistory)");
     }
     if (st->cursor >= horizon) {
         return emit_reload(st, p, horizon, "this id was not sent by this service");
@@ -249,7 +251,8 @@ int ingest_api_events(request_rec *r, const ingest_identity_t *id, const char *p
                 return ingest_send_not_found(r);
             }
             if (!json_array_size(events)
-                && ingest_status_parse(json_string_value(json_object_get(job, "status")), &status) == APR_SUCCESS
+                && ingest_status_parse(json_string_value(json_object_get(job, "status")), &status)
+                       == APR_SUCCESS
                 && ingest_status_is_terminal(status)) {
                 if (resume) {
                     /* nothing more will come: 204 tells EventSource not

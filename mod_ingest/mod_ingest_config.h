@@ -191,8 +191,8 @@ int ingest_conf_notify_secrets(const ingest_srv_conf *c, const ingest_webhook_se
  * addresses may be private and whose URLs may be http; NULL: none */
 const apr_array_header_t *ingest_conf_notify_allow(const ingest_srv_conf *c);
 int ingest_conf_notify_max_attempts(const ingest_srv_conf *c); /* default 8 */
-int ingest_conf_notify_backoff(const ingest_srv_conf *c);      /* seconds before the 2nd attempt, default 10 */
-int ingest_conf_notify_timeout(const ingest_srv_conf *c);      /* seconds per attempt, default 10 */
+int ingest_conf_notify_backoff(const ingest_srv_conf *c); /* seconds before the 2nd attempt, default 10 */
+int ingest_conf_notify_timeout(const ingest_srv_conf *c); /* seconds per attempt, default 10 */
 #define INGEST_DEFAULT_EVENTS_HEARTBEAT 15
 #define INGEST_DEFAULT_EVENTS_HISTORY   3600
 #define INGEST_DEFAULT_NOTIFY_ATTEMPTS  8

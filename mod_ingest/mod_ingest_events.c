@@ -47,7 +47,8 @@ static const char read_sql[] =
     " SELECT h.h, EXISTS (SELECT 1 FROM ingest_job_events x WHERE x.id >= h.h),"
     "        e.id, e.tenant_id, e.job_id, e.terminal, e.job"
     " FROM h LEFT JOIN LATERAL (SELECT id, tenant_id, job_id, terminal, job FROM ingest_job_events"
-    "                           WHERE id > $1::bigint AND id < h.h ORDER BY id LIMIT " READ_LIMIT ") e ON true"
+    "                           WHERE id > $1::bigint AND id < h.h ORDER BY id LIMIT " READ_LIMIT
+    ") e ON true"
     " ORDER BY e.id";
 
 typedef struct {
@@ -75,9 +76,12 @@ typedef struct {
 static hub_t *hub;
 
 static const ingest_notify_spec_t events_listen = {
-    CHANNEL, "mod_ingest events LISTEN", IGLOGNO(00440) "events: no LISTEN connection for job events",
+    CHANNEL,
+    "mod_ingest events LISTEN",
+    IGLOGNO(00440) "events: no LISTEN connection for job events",
     "; open streams wait (sending heartbeats) and new ones are answered 503 until it is back",
-    IGLOGNO(00441) "events: listening for job events again", IGLOGNO(00442) "events: reading job events"};
+    IGLOGNO(00441) "events: listening for job events again",
+    IGLOGNO(00442) "events: reading job events"};
 
 char *ingest_events_render(const char *job, apr_size_t len)
 {
@@ -168,9 +172,9 @@ static int read_events(hub_t *h, apr_pool_t *p)
             last = cell_int64(res, i, 2);
             taken++;
             if (!(data = ingest_events_render(PQgetvalue(res, i, 6), (apr_size_t)PQgetlength(res, i, 6)))) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s,
-                             IGLOGNO(00443) "events: event %" APR_INT64_T_FMT " has no valid job JSON; skipped",
-                             last);
+                ap_log_error(
+                    APLOG_MARK, APLOG_ERR, 0, h->s,
+                    IGLOGNO(00443) "events: event %" APR_INT64_T_FMT " has no valid job JSON; skipped", last);
                 continue;
             }
             push(h, last, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), !strcmp(PQgetvalue(res, i, 5), "t"),
@@ -375,7 +379,8 @@ static size_t first_after(const hub_t *h, apr_int64_t cursor)
 }
 
 ingest_events_take_e ingest_events_take(apr_pool_t *p, const char *tenant, const char *job_id,
-                                        apr_int64_t *cursor, apr_interval_time_t wait, apr_array_header_t *out)
+                                        apr_int64_t *cursor, apr_interval_time_t wait,
+                                        apr_array_header_t *out)
 {
     hub_t *h = hub;
     apr_time_t until = apr_time_now() + wait;

@@ -56,7 +56,8 @@ typedef enum {
  * appended to out (ingest_event_t, copied into p), waiting up to `wait`
  * for one. *cursor moves to the last event read (not only those sent). */
 ingest_events_take_e ingest_events_take(apr_pool_t *p, const char *tenant, const char *job_id,
-                                        apr_int64_t *cursor, apr_interval_time_t wait, apr_array_header_t *out);
+                                        apr_int64_t *cursor, apr_interval_time_t wait,
+                                        apr_array_header_t *out);
 
 /* An event row's job (ingest_job_json) as GET status shows it; NULL when
  * it is not valid JSON. malloc'd: free() it. */

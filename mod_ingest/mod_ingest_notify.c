@@ -112,10 +112,10 @@ static const char *load_params(ingest_notify_t *n, apr_pool_t *p)
      * vanished without a FIN (a network partition) is noticed in about a
      * minute, unless DBDParams says otherwise */
     const char *const extra[][2] = {{"application_name", n->spec.application_name},
-                                           {"keepalives", "1"},
-                                           {"keepalives_idle", "30"},
-                                           {"keepalives_interval", "10"},
-                                           {"keepalives_count", "3"}};
+                                    {"keepalives", "1"},
+                                    {"keepalives_idle", "30"},
+                                    {"keepalives_interval", "10"},
+                                    {"keepalives_count", "3"}};
     PQconninfoOption *opts, *o;
     const char **keys, **values;
     const char *why = NULL;

@@ -16,7 +16,7 @@
     "                                 'terminal', e.terminal, 'job', e.job) ORDER BY e.id), '[]'::json)"     \
     "             FROM (SELECT id, job_id, terminal, job FROM ingest_job_events"                             \
     "                   WHERE tenant_id = %s AND id > %s::bigint" FILTER " AND id < h.h"                     \
-    "                   ORDER BY id LIMIT " INGEST_EVENTS_REPLAY_PAGE_S ") e)" EXTRA ")"                      \
+    "                   ORDER BY id LIMIT " INGEST_EVENTS_REPLAY_PAGE_S ") e)" EXTRA ")"                     \
     " FROM h"
 
 const ingest_stmt_t ingest_event_statements[] = {
@@ -24,8 +24,8 @@ const ingest_stmt_t ingest_event_statements[] = {
     /* one job's, with the job as it is now (NULL when it is not the
      * tenant's, or gone) */
     {"ingest_events_replay_job",
-     REPLAY(" AND job_id = %s::uuid",
-            ", 'job', (SELECT ingest_job_json(j) FROM ingest_jobs j WHERE j.job_id = %s::uuid AND j.tenant_id = %s)"),
+     REPLAY(" AND job_id = %s::uuid", ", 'job', (SELECT ingest_job_json(j) FROM ingest_jobs j WHERE j.job_id "
+                                      "= %s::uuid AND j.tenant_id = %s)"),
      1},
     /* a batch at a time (never one long transaction); the highest id
      * deleted is remembered, so a stream resuming below it is told to

@@ -74,10 +74,12 @@ static worker_t *the_worker; /* per generation, set in post_config */
 
 /* the worker's wake-up (sql/012) */
 static const ingest_notify_spec_t worker_listen = {
-    INGEST_NOTIFY_CHANNEL, "mod_ingest worker LISTEN",
+    INGEST_NOTIFY_CHANNEL,
+    "mod_ingest worker LISTEN",
     IGLOGNO(00414) "worker: no LISTEN connection for queued jobs",
     "; they are picked up every IngestWorkerInterval until it is back",
-    IGLOGNO(00415) "worker: listening for queued jobs again", IGLOGNO(00414) "worker: LISTEN connection"};
+    IGLOGNO(00415) "worker: listening for queued jobs again",
+    IGLOGNO(00414) "worker: LISTEN connection"};
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
