@@ -170,6 +170,18 @@ is(stream(token => $acme, path => '/api/ingest/events?status=running')->status, 
 is(stream(token => $other, path => "/api/ingest/events?job_id=$id")->status, 404, "another tenant's job: 404");
 is(stream(path => '/api/ingest/events')->status, 401, 'no token: 401');
 
+# ---- ids: one transaction's events are consecutive, across its statements,
+# and a savepoint rolled back gives its ids back
+is($t->psql("BEGIN; INSERT INTO ingest_jobs (tenant_id, source_type) VALUES ('ordinals', 'file_upload'), ('ordinals', 'file_upload');"
+    . " SAVEPOINT s; INSERT INTO ingest_jobs (tenant_id, source_type) VALUES ('ordinals', 'file_upload'); ROLLBACK TO s;"
+    . " UPDATE ingest_jobs SET status = 'queued' WHERE tenant_id = 'ordinals';"
+    . " SELECT string_agg((id - (pg_current_xact_id()::text::bigint << 24))::text, ',' ORDER BY id)"
+    . " FROM ingest_job_events WHERE tenant_id = 'ordinals'; COMMIT;"), '0,1,2,3',
+    'a transaction\'s event ids: its xid << 24, then 0, 1, 2, ... across statements, a rolled back savepoint\'s given back');
+is($t->psql("SELECT count(*) FROM ingest_job_events WHERE tenant_id = 'ordinals'"
+    . " AND id >> 24 = (SELECT min(id) >> 24 FROM ingest_job_events WHERE tenant_id = 'ordinals')"), 4,
+    'and all four were committed with it');
+
 # ---- history: reload when the id is gone, or was never sent
 my $head = $t->psql("SELECT max(id) FROM ingest_job_events");
 $t->psql("UPDATE ingest_events_pruned SET last_id = $head");
