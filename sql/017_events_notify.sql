@@ -68,47 +68,47 @@ CREATE FUNCTION ingest_events_horizon() RETURNS bigint LANGUAGE sql VOLATILE AS 
     SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 24
 $$;
 
--- A transaction's next event id is its xid8 << 24 plus the events it has
--- written so far, which it counts in the transaction-local setting
--- ingest.events_taken (set_config(..., true): gone at commit or rollback,
--- and undone with a savepoint rolled back, together with the rows it
--- counted). No index probe and no function call per statement: with the
--- max(id) of the transaction's range looked up by a function instead, the
--- event row cost POST init about a quarter of its inserts/s, against about
--- a fifth this way (pgbench, docs/performance.md).
---
--- Each trigger then notifies ingest_events if it gets the transaction-level
--- advisory lock (1229866068, 13) at once (see the header).
+-- This transaction's next event id.
+CREATE FUNCTION ingest_events_next_id() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    base bigint := pg_current_xact_id()::text::bigint << 24;
+    last bigint;
+BEGIN
+    SELECT max(id) INTO last FROM ingest_job_events WHERE id >= base AND id < base + 16777216;
+    RETURN coalesce(last + 1, base);
+END
+$$;
+
+CREATE FUNCTION ingest_events_wake() RETURNS void LANGUAGE sql VOLATILE AS $$
+    SELECT pg_notify('ingest_events', '') WHERE pg_try_advisory_xact_lock(1229866068, 13)
+$$;
 
 CREATE FUNCTION ingest_events_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    first bigint := (pg_current_xact_id()::text::bigint << 24)
-                    + coalesce(nullif(current_setting('ingest.events_taken', true), '')::bigint, 0);
-    k bigint;
+    first bigint := ingest_events_next_id();
 BEGIN
     INSERT INTO ingest_job_events (id, job_id, tenant_id, terminal, job)
         SELECT first + row_number() OVER (ORDER BY n.job_id) - 1, n.job_id, n.tenant_id,
                n.status IN ('completed', 'failed'), ingest_job_json(n)
           FROM new_rows n;
-    GET DIAGNOSTICS k = ROW_COUNT;
-    IF k > 0 THEN
-        PERFORM set_config('ingest.events_taken', ((first & 16777215) + k)::text, true);
-        IF pg_try_advisory_xact_lock(1229866068, 13) THEN
-            PERFORM pg_notify('ingest_events', '');
-        END IF;
+    IF FOUND THEN
+        PERFORM ingest_events_wake();
     END IF;
     RETURN NULL;
 END
 $$;
 
--- what GET status shows (ingest_job_json, 007's list of visible columns);
--- most updates change nothing of it (a lease renewal) and write nothing
+-- what GET status shows (ingest_job_json, 007's list of visible columns)
 CREATE FUNCTION ingest_events_update() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    first bigint := (pg_current_xact_id()::text::bigint << 24)
-                    + coalesce(nullif(current_setting('ingest.events_taken', true), '')::bigint, 0);
-    k bigint;
+    first bigint;
 BEGIN
+    -- most updates change nothing visible (a lease renewal): no id taken
+    PERFORM 1 FROM new_rows LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    first := ingest_events_next_id();
     EXECUTE 'INSERT INTO ingest_job_events (id, job_id, tenant_id, terminal, job)'
          || ' SELECT $1 + row_number() OVER (ORDER BY n.job_id) - 1, n.job_id, n.tenant_id,'
          || '        n.status IN (''completed'', ''failed''), ingest_job_json(n)'
@@ -121,12 +121,8 @@ BEGIN
          || '        o.failed_items, o.attempts, o.priority, o.filename, o.file_type, o.file_size,'
          || '        o.content_sha256, o.started_at, o.completed_at, o.upload_expires_at, o.user_id)'
     USING first;
-    GET DIAGNOSTICS k = ROW_COUNT;
-    IF k > 0 THEN
-        PERFORM set_config('ingest.events_taken', ((first & 16777215) + k)::text, true);
-        IF pg_try_advisory_xact_lock(1229866068, 13) THEN
-            PERFORM pg_notify('ingest_events', '');
-        END IF;
+    IF FOUND THEN
+        PERFORM ingest_events_wake();
     END IF;
     RETURN NULL;
 END
