@@ -18,18 +18,6 @@
  * the sweep of deleted jobs): no statement holds more locks or writes more
  * WAL than that, however many records a job has. */
 #define RECORDS_DELETE_BATCH "10000"
-/* The first batch of a job's records, by their row addresses: the inner
- * SELECT walks the primary key (job_id, seq) and stops after a batch, and
- * the DELETE fetches those rows by address (a TID scan) whatever the
- * statistics. With "job_id = $1 AND seq IN (SELECT ...)" instead, the
- * generic plan of a prepared statement could read the whole table for the
- * outer side (a hash semi join over a sequential scan) when a few jobs
- * hold most records: a re-run's clear took minutes in CI, holding its job
- * row, so that the lease could not be renewed and the job stalled. */
-#define FIRST_BATCH_OF(JOB)                                                                                  \
-    "ctid = ANY (ARRAY(SELECT ctid FROM ingest_records WHERE job_id = " JOB                                  \
-    " ORDER BY seq LIMIT " RECORDS_DELETE_BATCH "))"
-#define GONE_BATCH FIRST_BATCH_OF("(SELECT job_id FROM g)")
 
 const ingest_stmt_t ingest_record_statements[] = {
     /* The lease, checked and renewed by the transaction of each batch: the
@@ -52,7 +40,8 @@ const ingest_stmt_t ingest_record_statements[] = {
      * of records. */
     {"ingest_w_records_clear",
      "WITH e AS (DELETE FROM ingest_record_errors WHERE job_id = %s::uuid)"
-     " DELETE FROM ingest_records WHERE " FIRST_BATCH_OF("%s::uuid"),
+     " DELETE FROM ingest_records WHERE job_id = %s::uuid AND seq IN ("
+     " SELECT seq FROM ingest_records WHERE job_id = %s::uuid ORDER BY seq LIMIT " RECORDS_DELETE_BATCH ")",
      0},
     /* A failed parse's records go as a deleted job's do. */
     {"ingest_w_records_forget",
@@ -61,7 +50,9 @@ const ingest_stmt_t ingest_record_statements[] = {
      * with its last batch. */
     {"ingest_w_records_sweep",
      "WITH g AS (SELECT job_id FROM ingest_records_gone ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
-     " d AS (DELETE FROM ingest_records WHERE " GONE_BATCH " RETURNING 1),"
+     " d AS (DELETE FROM ingest_records WHERE job_id = (SELECT job_id FROM g) AND seq IN ("
+     "   SELECT seq FROM ingest_records WHERE job_id = (SELECT job_id FROM g) ORDER BY seq"
+     "   LIMIT " RECORDS_DELETE_BATCH ") RETURNING 1),"
      " n AS (SELECT count(*) AS n FROM d),"
      " e AS (DELETE FROM ingest_records_gone WHERE job_id = (SELECT job_id FROM g)"
      "   AND (SELECT n FROM n) < " RECORDS_DELETE_BATCH " RETURNING 1),"
@@ -281,8 +272,8 @@ static apr_status_t in_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const 
 static apr_status_t clear_batch(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd, const ingest_records_batch_t *b,
                                 void *ctx)
 {
-    const char *args[2] = {b->job_id, b->job_id};
-    return ingest_db_exec(p, s, dbd, "ingest_w_records_clear", 2, args, ctx);
+    const char *args[3] = {b->job_id, b->job_id, b->job_id};
+    return ingest_db_exec(p, s, dbd, "ingest_w_records_clear", 3, args, ctx);
 }
 
 apr_status_t ingest_store_records_clear(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd,
