@@ -62,4 +62,4 @@ for f in t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t 
     case " $first " in *" $f "*) ;; *) rest="$rest $f" ;; esac
 done
 # shellcheck disable=SC2086
-exec prove -j2 "$@" $first $rest
+exec prove --timer -j2 "$@" $first $rest
