@@ -201,8 +201,10 @@ static apr_status_t parse_file(const ingest_step_t *st, json_t *job, int *finish
             if (rv == INGEST_ESTORAGE_DOWN) {
                 return rv; /* the job is given back for later: it starts again */
             }
-            return finish(st, job, 0, NULL, "the stored file could not be read", ingest_parser_records(ps),
-                          finished);
+            return finish(st, job, 0, NULL,
+                          rv == APR_ENOENT ? "the stored file is missing"
+                                           : "the stored file could not be read",
+                          ingest_parser_records(ps), finished);
         }
         if (land) {
             ingest_landing_position(land, done_bytes, size);

@@ -69,6 +69,18 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
     s3_call_t *c = ctx;
     apr_size_t len = size * n;
+    long status = 0;
+
+    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300) {
+        /* an error's XML (a 404 of an object deleted meanwhile may be
+         * longer than the range asked for): kept as far as it fits, its
+         * Code and Message come first */
+        apr_size_t room = c->cap - c->len;
+        memcpy(c->body + c->len, data, len < room ? len : room);
+        c->len += len < room ? len : room;
+        return len;
+    }
     if (c->len + len > c->max) {
         c->overflow = 1;
         return 0; /* ends the transfer: more than was asked for */
@@ -130,8 +142,9 @@ static apr_status_t s3_call(s3_call_t *c, const ingest_storage_t *st, const char
     c->overflow = 0;
     c->etag = c->content_length = NULL;
     if (!c->body || max > c->cap) {
-        c->body = apr_palloc(c->p, max + 1);
-        c->cap = max;
+        /* room for an error's XML too, however small the range */
+        c->cap = max > SMALL_ANSWER ? max : SMALL_ANSWER;
+        c->body = apr_palloc(c->p, c->cap + 1);
     }
     curl_easy_reset(c->h);
     curl_easy_setopt(

@@ -176,6 +176,20 @@ sub backend_run {
         "$kind: a job whose file is missing fails, saying so");
 
     if ($s3) {
+        # ---- the object deleted (by another host) between the worker's
+        # HEAD and its GET: S3's 404 (an XML longer than the range asked
+        # for) is a missing file, not an error of the server
+        my $tiny = "id\n1\n";
+        my $v = $init->('vanish.csv', length $tiny);
+        $s3->vanish_on_get("$PREFIX/acme/$v->{job_id}."); # the upload's name: tenant/job id.random
+        $s3->clear_requests;
+        is(put($t, $v->{upload_url}, $tiny)->{status}, 200, 's3: a tiny upload');
+        $done = $ended->($v->{job_id});
+        is_deeply([ $done->{status}, $done->{error} ], [ 'failed', 'the stored file is missing' ],
+            's3: its object gone between HEAD and GET: the job fails, saying the file is missing');
+        is(scalar(grep { $_->{vanished} && $_->{status} == 404 } @{ $s3->requests }), 1,
+            's3: ... after S3 answered that GET 404');
+
         # ---- S3 stopped: the upload answers 503 and keeps nothing
         $s3->stop;
         $r = put($t, $cut->{upload_url}, "ids\n" . ("1\n" x (10 * MiB - 2)));

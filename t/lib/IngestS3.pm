@@ -28,6 +28,7 @@ package IngestS3;
 #   $s3->endpoint; $s3->bucket; $s3->region; $s3->credentials_file;
 #   $s3->requests; $s3->clear_requests; $s3->objects; $s3->object($key);
 #   $s3->uploads; $s3->stop; $s3->start; $s3->request(PUT => $key, body => ...);
+#   $s3->vanish_on_get($key_prefix);
 #
 # s3rver quirks (3.7.1) the proxy does not hide: Range "bytes=0-0" returns
 # the whole object (206, Content-Range 0-(size-1)), and a suffix range
@@ -861,7 +862,38 @@ sub _serve {
         $self->_log({ %log, status => 200, op => 'ListMultipartUploads' });
         return _answer($c, 200, [ [ 'Content-Type', 'application/xml' ] ], $xml);
     }
+    if ($method eq 'GET' && defined $key && $h{range} && $self->_take_vanish($key)) {
+        # deleted by someone else between the reader's HEAD and this GET
+        unlink $self->_object_file($key), $self->_object_file($key) =~ s/_object$/_metadata.json/r;
+        $log{vanished} = 1;
+    }
     return $self->_forward($c, $r, \%log);
+}
+
+# vanish_on_get(PREFIX): the next ranged GET of a key that begins with
+# PREFIX finds the object gone, as
+# when another host deletes it between a reader's HEAD and its GET: the
+# proxy removes it from s3rver's store just before it forwards that GET
+# (which s3rver then answers 404 NoSuchKey). Logged with vanished => 1.
+sub vanish_on_get {
+    my ($self, $prefix) = @_;
+    open my $fh, '>>', "$self->{dir}/vanish-on-get" or die "vanish-on-get: $!";
+    print $fh "$prefix\n";
+    close $fh;
+}
+
+sub _take_vanish {
+    my ($self, $key) = @_;
+    my $f = "$self->{dir}/vanish-on-get";
+    open my $fh, '<', $f or return 0;
+    chomp(my @prefixes = <$fh>);
+    close $fh;
+    my ($hit) = grep { index($key, $_) == 0 } @prefixes;
+    return 0 unless defined $hit;
+    open $fh, '>', $f or return 0;
+    print $fh map { "$_\n" } grep { $_ ne $hit } @prefixes;
+    close $fh;
+    return 1;
 }
 
 sub _forward {
