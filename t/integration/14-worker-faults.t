@@ -88,6 +88,10 @@ SQL
     my $t = IngestTest->new(extra => "IngestProcessor simulate\nIngestWorkerInterval 100ms\nIngestSimulateDuration 0\n"
         . "IngestSimulateFailureRate 0\n");
     my $tok = $t->token('tenant-s', 'u1');
+    # health says "starting" until the worker's first tick is recorded,
+    # which on a loaded machine can come after the lock below is taken
+    ok(wait_until('the first tick', 20, sub { ($t->request('GET', '/api/ingest/health')->{json}{worker}{state} // '') eq 'ok' }),
+        'the worker ticked');
     my $id = $t->init_job($tok, filename => 'held.csv')->{job_id};
     my $pid = open(my $psql, '|-', 'psql', '-X', '-q', '-h', '127.0.0.1', '-p', $t->{pgport}, '-U', 'ingest', '-d', 'ingest')
         // die "psql: $!";

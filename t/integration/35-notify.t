@@ -342,9 +342,16 @@ note sprintf('%.1f s: graceful restart', time - $T0);
 {
     my $id = ingest_json('/slow/graceful');
     ok(wait_until('the attempt to start', 30, sub { received('/slow/graceful') >= 1 }, 0.05), 'graceful: the attempt began');
-    IngestTest::run_or_die($t->httpd_cmd('-k', 'graceful'));
-    ok(wait_until('the old child to let go', 15, sub { $t->error_log =~ /IG00436: notifications: the child is stopping; 1 delivery/ }),
-        'graceful: the exiting child abandoned the attempt to its lease (IG00436)');
+    # SIGUSR1 itself: "httpd -k graceful" first reads the whole config in a
+    # new process, which on a loaded machine (or under ASan) can take
+    # longer than the receiver holds the attempt (1.5 s)
+    ok(kill('USR1', $t->httpd_pid), 'graceful: SIGUSR1 while the receiver holds the attempt');
+    # in flight when the child stops (IG00436), or answered just before and
+    # then not recorded, the child stopping (IG00437): either way the
+    # attempt is left to its lease
+    ok(wait_until('the old child to let go', 15, sub {
+        $t->error_log =~ /IG00436: notifications: the child is stopping; 1 delivery|IG00437: notifications: 1 attempt\(s\) made but not recorded \(the child is stopping\)/ }),
+        'graceful: the exiting child left the attempt to its lease (IG00436 or IG00437)') or diag $t->error_log;
     ok(wait_until('the delivery after the restart', 30, sub { received('/slow/graceful') >= 2 }), 'graceful: sent again after the restart');
     my @g = received('/slow/graceful');
     is($g[1]{id}, $g[0]{id}, 'graceful: the same webhook-id');
