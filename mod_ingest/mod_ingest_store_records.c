@@ -30,6 +30,8 @@
     " seq >= (SELECT seq FROM ingest_records WHERE job_id = " job " ORDER BY seq LIMIT 1)"                   \
     " AND seq <= coalesce((SELECT seq FROM ingest_records WHERE job_id = " job " ORDER BY seq"               \
     " OFFSET " RECORDS_DELETE_BATCH " - 1 LIMIT 1), 9223372036854775807)"
+/* ... of the job the sweep took */
+#define GONE_FIRST_BATCH FIRST_BATCH("(SELECT job_id FROM g)")
 
 const ingest_stmt_t ingest_record_statements[] = {
     /* The lease, checked and renewed by the transaction of each batch: the
@@ -61,21 +63,17 @@ const ingest_stmt_t ingest_record_statements[] = {
      * with its last batch. */
     {"ingest_w_records_sweep",
      "WITH g AS (SELECT job_id FROM ingest_records_gone ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
-     " d AS (DELETE FROM ingest_records WHERE job_id = (SELECT job_id FROM g) AND" FIRST_BATCH(
-         "(SELECT job_id FROM g)") " RETURNING 1),"
-                                   " n AS (SELECT count(*) AS n FROM d),"
-                                   " e AS (DELETE FROM ingest_records_gone WHERE job_id = (SELECT job_id "
-                                   "FROM g)"
-                                   "   AND (SELECT n FROM n) < " RECORDS_DELETE_BATCH " RETURNING 1),"
-                                   /* a deleted job's bad records with its first batch; a failed job
-                                    * (still there) keeps them */
-                                   " x AS (DELETE FROM ingest_record_errors WHERE job_id = (SELECT job_id "
-                                   "FROM g)"
-                                   "   AND NOT EXISTS (SELECT 1 FROM ingest_jobs WHERE job_id = (SELECT "
-                                   "job_id FROM g)))"
-                                   " SELECT json_build_object('job', (SELECT job_id FROM g), 'deleted', "
-                                   "(SELECT n FROM n),"
-                                   "  'done', EXISTS (SELECT 1 FROM e))",
+     " d AS (DELETE FROM ingest_records WHERE job_id = (SELECT job_id FROM g) AND" GONE_FIRST_BATCH
+     " RETURNING 1),"
+     " n AS (SELECT count(*) AS n FROM d),"
+     " e AS (DELETE FROM ingest_records_gone WHERE job_id = (SELECT job_id FROM g)"
+     "   AND (SELECT n FROM n) < " RECORDS_DELETE_BATCH " RETURNING 1),"
+     /* a deleted job's bad records with its first batch; a failed job
+      * (still there) keeps them */
+     " x AS (DELETE FROM ingest_record_errors WHERE job_id = (SELECT job_id FROM g)"
+     "   AND NOT EXISTS (SELECT 1 FROM ingest_jobs WHERE job_id = (SELECT job_id FROM g)))"
+     " SELECT json_build_object('job', (SELECT job_id FROM g), 'deleted', (SELECT n FROM n),"
+     "  'done', EXISTS (SELECT 1 FROM e))",
      1},
     /* A page of a job's records after seq `after`, one more than asked
      * (to tell whether there are more); a failed job shows none. */
