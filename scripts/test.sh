@@ -55,8 +55,10 @@ if [ -x "$top/scripts/check-directives.sh" ]; then
     "$top/scripts/check-directives.sh"
 fi
 # The longest tests first, so that neither of prove's two slots is left
-# with one of them alone at the end; then the rest in name order.
-first="t/integration/26-notify.t t/integration/13-restarts.t t/integration/14-worker-faults.t"
+# with one of them alone at the end (the fuzzers, 2 min at nice 19, used to
+# be that one: they take the CPU the tests beside them leave); then the
+# rest in name order.
+first="t/integration/26-notify.t t/integration/13-restarts.t t/integration/14-worker-faults.t t/fuzz/fuzz.t"
 rest=
 for f in t/sanitize/*.t t/unit/unit_core t/unit/unit_core_san t/unit/valgrind.t t/integration/*.t t/browser/*.t t/fuzz/fuzz.t; do
     case " $first " in *" $f "*) ;; *) rest="$rest $f" ;; esac
