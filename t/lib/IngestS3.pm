@@ -864,17 +864,18 @@ sub _serve {
     }
     if ($method eq 'GET' && defined $key && $h{range} && $self->_take_vanish($key)) {
         # deleted by someone else between the reader's HEAD and this GET
-        unlink $self->_object_file($key), $self->_object_file($key) =~ s/_object$/_metadata.json/r;
+        my $f = $self->_object_file($key);
+        unlink $f, $f =~ s/_object$/_metadata.json/r;
         $log{vanished} = 1;
     }
     return $self->_forward($c, $r, \%log);
 }
 
 # vanish_on_get(PREFIX): the next ranged GET of a key that begins with
-# PREFIX finds the object gone, as
-# when another host deletes it between a reader's HEAD and its GET: the
-# proxy removes it from s3rver's store just before it forwards that GET
-# (which s3rver then answers 404 NoSuchKey). Logged with vanished => 1.
+# PREFIX finds the object gone, as when another host deletes it between a
+# reader's HEAD and its GET: the proxy removes it from s3rver's store just
+# before it forwards that GET (which s3rver then answers 404 NoSuchKey).
+# Logged with vanished => 1.
 sub vanish_on_get {
     my ($self, $prefix) = @_;
     open my $fh, '>>', "$self->{dir}/vanish-on-get" or die "vanish-on-get: $!";
