@@ -39,6 +39,7 @@
 #include "mod_ingest_deliver.h"
 #include "mod_ingest_http.h"
 #include "mod_ingest_store.h"
+#include "mod_ingest_watchdog.h"
 
 #define BATCH        16
 #define LEASE_MARGIN apr_time_from_sec(5)
@@ -48,15 +49,12 @@
 #define POLL_MS 100
 /* the longest error kept for an attempt */
 #define ERROR_MAX 300
-/* how long the child's exit waits for a tick to let go (it notices the
- * exit within POLL_MS while sending, after its statement otherwise) */
-#define EXIT_WAIT apr_time_from_sec(5)
 
 typedef struct {
     server_rec *s;
     const ingest_srv_conf *conf;
     volatile apr_uint32_t stopping; /* the child's exit has begun */
-    volatile apr_uint32_t ticking;  /* a RUNNING call is under way */
+    ingest_tick_t tick;             /* a RUNNING call is under way */
     int db_complaint;               /* the database is down: said once */
 } sender_t;
 
@@ -501,7 +499,7 @@ static apr_status_t sender_callback(int state, void *data, apr_pool_t *pool)
                      IGLOGNO(00439) "notification sender started in process %ld", (long)getpid());
         break;
     case AP_WATCHDOG_STATE_RUNNING:
-        apr_atomic_set32(&sn->ticking, 1);
+        ingest_tick_enter(&sn->tick);
         if (apr_pool_create(&p, pool) == APR_SUCCESS) {
             while (full && !apr_atomic_read32(&sn->stopping) && apr_time_now() - start < TICK_BUDGET) {
                 send_batch(sn, p, &full);
@@ -509,7 +507,7 @@ static apr_status_t sender_callback(int state, void *data, apr_pool_t *pool)
             }
             apr_pool_destroy(p);
         }
-        apr_atomic_set32(&sn->ticking, 0);
+        ingest_tick_leave(&sn->tick);
         break;
     case AP_WATCHDOG_STATE_STOPPING: apr_atomic_set32(&sn->stopping, 1); break;
     default: break;
@@ -518,19 +516,16 @@ static apr_status_t sender_callback(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-/* mod_watchdog joins its threads only with the process pool, after
- * exit() has begun: a tick still sending then would be cut off without a
- * word. So the exit waits (at most EXIT_WAIT) for the tick to notice and
- * leave its attempts to their leases (IG00436, or IG00437 when they were
- * answered but can no longer be recorded). */
+/* A tick still sending would be cut off by the exit without a word
+ * (mod_ingest_watchdog.h): the exit waits for it to notice, within
+ * POLL_MS while sending, after its statement otherwise, and leave its
+ * attempts to their leases (IG00436, or IG00437 when they were answered
+ * but can no longer be recorded). */
 static apr_status_t sender_child_exit(void *data)
 {
     sender_t *sn = data;
-    apr_time_t until = apr_time_now() + EXIT_WAIT;
     apr_atomic_set32(&sn->stopping, 1);
-    while (apr_atomic_read32(&sn->ticking) && apr_time_now() < until) {
-        apr_sleep(apr_time_from_msec(10));
-    }
+    ingest_tick_wait(&sn->tick, INGEST_TICK_EXIT_WAIT);
     return APR_SUCCESS;
 }
 

@@ -336,6 +336,13 @@ apr_status_t ingest_events_live(apr_interval_time_t wait, apr_int64_t *head)
         return APR_EAGAIN;
     }
     apr_thread_mutex_lock(h->mu);
+    /* stopping is read again under mu: hub_exit sets it before it takes mu
+     * to see whether a listener is to be waited for, so a listener is
+     * either started before that look or not at all */
+    if (apr_atomic_read32(&h->stopping)) {
+        apr_thread_mutex_unlock(h->mu);
+        return APR_EAGAIN;
+    }
     if (!h->started) {
         apr_threadattr_t *attr;
         h->started = 1;

@@ -20,6 +20,7 @@
 #include "mod_ingest_processor.h"
 #include "mod_ingest_storage.h"
 #include "mod_ingest_store.h"
+#include "mod_ingest_watchdog.h"
 #include "mod_ingest_worker.h"
 #include "mod_ingest_worker_threads.h"
 
@@ -58,10 +59,12 @@ typedef struct {
     /* Child exit. The child pool (and mod_dbd's resource list with it) is
      * destroyed while mod_watchdog's thread may still be in a pass, or in
      * its STOPPING call. A pre-cleanup on the child pool sets stopping (a
-     * pass ends at its next statement), then drains the database gate
-     * (ingest_db_drain): no connection can be opened after that, and it
-     * waits for the ones out before it gives the running jobs back. */
+     * pass ends at its next statement), waits for the pass under way
+     * (tick, bounded: mod_ingest_watchdog.h), then drains the database
+     * gate (ingest_db_drain): no connection can be opened after that, and
+     * it waits for the ones out before it gives the running jobs back. */
     volatile apr_uint32_t stopping; /* no new pass may start */
+    ingest_tick_t tick;             /* a STARTING or RUNNING call is under way */
     volatile apr_uint32_t released; /* leases given back (once) */
     /* IngestWorkerThreads > 0: the long steps' threads, started at
      * STARTING in the child that holds the singleton (NULL elsewhere, and
@@ -445,6 +448,7 @@ static apr_status_t worker_child_exit(void *data)
      * the singleton, it no longer does */
     ingest_metrics_worker_holder(getpid(), 0);
     stop_steps(w);
+    ingest_tick_wait(&w->tick, INGEST_TICK_EXIT_WAIT);
     ingest_db_drain(w->s, release_leases, w);
     return APR_SUCCESS;
 }
@@ -517,6 +521,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
+        ingest_tick_enter(&w->tick);
         /* a fresh owner per child and thread: a lease held by a dead child
          * is never mistaken for ours */
         apr_snprintf(w->owner, sizeof(w->owner), "%s:%ld:%lu", ingest_worker_name(pool), (long)getpid(),
@@ -528,8 +533,13 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
                      w->owner, ingest_conf_processor_name(w->conf));
         ingest_metrics_worker_holder(getpid(), 1);
         start_steps(w);
+        ingest_tick_leave(&w->tick);
         break;
-    case AP_WATCHDOG_STATE_RUNNING: worker_run(w, pool); break;
+    case AP_WATCHDOG_STATE_RUNNING:
+        ingest_tick_enter(&w->tick);
+        worker_run(w, pool);
+        ingest_tick_leave(&w->tick);
+        break;
     case AP_WATCHDOG_STATE_STOPPING: {
         /* Depending on httpd's version this comes from the watchdog thread
          * or from the thread destroying the process pool, before or after

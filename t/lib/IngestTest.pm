@@ -215,8 +215,11 @@ sub sanitizer_env {
     my ($dir) = @_;
     return () unless $SANITIZE;
     my $common = "abort_on_error=1:halt_on_error=1:disable_coredump=1";
+    # httpd sets its own SIGSEGV handler (AH00052 and nothing more): ASan
+    # keeps its own, which prints the stack
+    my $asan = "detect_leaks=0:allow_user_segv_handler=0";
     return ("LD_PRELOAD=" . asan_lib(),
-        "ASAN_OPTIONS=detect_leaks=0:$common:log_path=$dir/san/asan" . ($ENV{ASAN_OPTIONS} ? ":$ENV{ASAN_OPTIONS}" : ''),
+        "ASAN_OPTIONS=$asan:$common:log_path=$dir/san/asan" . ($ENV{ASAN_OPTIONS} ? ":$ENV{ASAN_OPTIONS}" : ''),
         "UBSAN_OPTIONS=print_stacktrace=1:$common:log_path=$dir/san/ubsan" . ($ENV{UBSAN_OPTIONS} ? ":$ENV{UBSAN_OPTIONS}" : ''));
 }
 
@@ -226,7 +229,9 @@ sub sanitizer_env {
 # httpd mark them dumpable again.
 sub sanitizer_conf {
     my ($dir) = @_;
-    return $SANITIZE ? qq(CoreDumpDirectory "$dir/san"\n) : '';
+    return qq(CoreDumpDirectory "$dir/san"\n) if $SANITIZE;
+    # INGEST_COREDIR=DIR (with ulimit -c): a crashed child's core goes there
+    return $ENV{INGEST_COREDIR} ? qq(CoreDumpDirectory "$ENV{INGEST_COREDIR}"\n) : '';
 }
 
 # Any httpd invocation: also -t and -k graceful, which load the module too.
