@@ -26,8 +26,8 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close_fn;
  * process's threads hold outside requests, and a bit that says the child's
  * exit has begun. mod_dbd's resource list asserts (and aborts the child)
  * when it is destroyed with a connection out, and it is destroyed with the
- * child pool; threads that mod_watchdog runs live on past that (they are
- * joined only when the process pool goes). So once the bit is set nobody
+ * child pool; threads that mod_watchdog runs live on past that (a child
+ * never joins them: mod_ingest_watchdog.h). So once the bit is set nobody
  * opens a connection again, and the exit waits for the holders. Static
  * storage: it outlives every pool, and each child has its own copy. */
 #define GATE_CLOSED 0x80000000u

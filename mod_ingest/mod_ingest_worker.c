@@ -541,10 +541,10 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
         ingest_tick_leave(&w->tick);
         break;
     case AP_WATCHDOG_STATE_STOPPING: {
-        /* Depending on httpd's version this comes from the watchdog thread
-         * or from the thread destroying the process pool, before or after
-         * the child-exit cleanup: through the gate, which is closed once
-         * that cleanup has begun. */
+        /* From the watchdog thread (one that stopped waiting for the
+         * singleton's mutex) or from the destruction of mod_watchdog's
+         * pool, before or after the child-exit cleanup: through the gate,
+         * which is closed once that cleanup has begun. */
         ap_dbd_t *dbd;
         apr_atomic_set32(&w->stopping, 1);
         ingest_notify_close(w->notify);
