@@ -11,7 +11,8 @@
  * IngestEventsMaxStreams first (503 over it, so a browser polls instead)
  * and holds no database connection while it waits: live events come from
  * the child's listener (mod_ingest_events.c), and a replay opens a pooled
- * connection for one page at a time. It ends when the client goes, when
+ * connection for one page at a time. It ends when the client goes (seen
+ * within CLIENT_CHECK even while there is nothing to send), when
  * the child stops (a graceful restart: the client reconnects with its
  * Last-Event-ID to another child), or after a job's terminal event. */
 
@@ -30,6 +31,9 @@
 
 /* the browser's reconnection delay (EventSource's "retry") */
 #define RETRY_MS "3000"
+/* how often a stream with nothing to send looks whether its client has
+ * gone */
+#define CLIENT_CHECK apr_time_from_msec(250)
 /* how long a first stream waits for its child's listener to read */
 #define LIVE_WAIT apr_time_from_sec(3)
 
@@ -148,6 +152,7 @@ static void stream(stream_t *st, json_t *first)
     request_rec *r = st->r;
     apr_interval_time_t heartbeat = apr_time_from_sec(ingest_conf_events_heartbeat(ingest_sconf(r->server)));
     apr_array_header_t *got;
+    apr_time_t beat_at;
     apr_pool_t *p;
 
     r->status = HTTP_OK;
@@ -166,13 +171,19 @@ static void stream(stream_t *st, json_t *first)
     if (apr_pool_create(&p, r->pool) != APR_SUCCESS) {
         return;
     }
-    got = apr_array_make(p, 16, sizeof(ingest_event_t));
+    beat_at = apr_time_now() + heartbeat;
     while (!st->ended) {
         ingest_events_take_e t;
+        apr_interval_time_t wait = beat_at - apr_time_now();
         int i;
         apr_pool_clear(p);
         got = apr_array_make(p, 16, sizeof(ingest_event_t));
-        t = ingest_events_take(p, st->tenant, st->job_id, &st->cursor, heartbeat, got);
+        if (wait > CLIENT_CHECK) {
+            wait = CLIENT_CHECK;
+        } else if (wait < 0) {
+            wait = 0;
+        }
+        t = ingest_events_take(p, st->tenant, st->job_id, &st->cursor, wait, got);
         if (t == INGEST_EVENTS_STOPPING) {
             break;
         }
@@ -190,8 +201,15 @@ static void stream(stream_t *st, json_t *first)
                 return;
             }
         }
-        if (!got->nelts && emit(st, ": heartbeat\n\n") < 0) {
-            break;
+        if (got->nelts) {
+            beat_at = apr_time_now() + heartbeat;
+        } else if (apr_time_now() >= beat_at) {
+            if (emit(st, ": heartbeat\n\n") < 0) {
+                break;
+            }
+            beat_at = apr_time_now() + heartbeat;
+        } else if (ingest_client_gone(r->connection)) {
+            break; /* its seat and its thread are free at once */
         }
     }
 }

@@ -1,7 +1,11 @@
 #include <httpd.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
+#include <apr_portable.h>
 #include <apr_strings.h>
+#include <http_core.h>
 #include <http_protocol.h>
 #include <util_filter.h>
 
@@ -11,6 +15,10 @@
 #include "mod_ingest_http.h"
 #include "mod_ingest_router.h"
 #include "mod_ingest_storage.h"
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0 /* Linux's, with _GNU_SOURCE; POLLIN and a peek tell too */
+#endif
 
 char *ingest_render_document(request_rec *r, int *status, const char **ctype, json_t *body)
 {
@@ -331,4 +339,31 @@ apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ing
         return rv;
     }
     return ingest_parse_json(r, body, blen, out, pb);
+}
+
+int ingest_client_gone(conn_rec *c)
+{
+    apr_socket_t *sock;
+    apr_os_sock_t fd;
+    struct pollfd pfd;
+    char byte;
+
+    if (c->aborted) {
+        return 1;
+    }
+    if (c->master || !(sock = ap_get_conn_socket(c)) || apr_os_sock_get(&fd, sock) != APR_SUCCESS || fd < 0) {
+        return 0;
+    }
+    pfd.fd = fd;
+    pfd.events = POLLIN | POLLRDHUP;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) != 1) {
+        return 0;
+    }
+    if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+        return 1;
+    }
+    /* readable: the end of the stream (0 bytes), or bytes the client sent
+     * on (left for whoever reads the connection next) */
+    return (pfd.revents & POLLIN) && recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }

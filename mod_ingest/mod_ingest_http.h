@@ -46,6 +46,12 @@ int ingest_send_storage_error(request_rec *r, apr_status_t rv, const char *title
 typedef int ingest_body_fn(void *ctx, const char *data, apr_size_t len);
 int ingest_stream_body(request_rec *r, apr_size_t chunk, ingest_body_fn *fn, void *ctx);
 
+/* Whether the client of an HTTP/1 connection has closed it (its FIN
+ * came), looked at without reading or waiting: a stream that only writes
+ * would find out at its next write. 0 when it cannot tell (an HTTP/2
+ * stream shares its connection). */
+int ingest_client_gone(conn_rec *c);
+
 /* Reads a JSON body of at most limit bytes (415, 413, 400 otherwise, with
  * *pb filled). The value is released with the request pool. */
 apr_status_t ingest_read_json(request_rec *r, apr_off_t limit, json_t **out, ingest_problem_t *pb);

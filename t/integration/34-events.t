@@ -25,7 +25,9 @@
 #  - through a reverse-proxy httpd in front (mod_proxy, flushpackets=on);
 #  - 200 streams on one child with IngestEventsMaxStreams 200 (40 and 40
 #    under ASan) stay live,
-#    the 201st is answered 503 with Retry-After.
+#    the 201st is answered 503 with Retry-After; a stream closed by its
+#    client frees its seat at once (it looks every 250 ms while it has
+#    nothing to send), not at its next heartbeat.
 use strict;
 use warnings;
 use FindBin;
@@ -291,5 +293,23 @@ is($live, $N, "all $N streams receive a new job's events");
 $_->close for @open;
 ok(wait_until('the seats are given back', 10, sub { my $x = stream(token => $acme); my $st = $x->status; $x->close; ($st // 0) == 200 }),
     'closed streams give their seats back');
+# with nothing to send, a stream sees its client gone long before its next
+# heartbeat (15 s here) would fail to be written
+my $all_seats = sub {
+    my @x = map { stream(token => $acme) } 1 .. $N;
+    my $n = grep { ($_->status // 0) == 200 } @x;
+    $_->close for @x;
+    $n == $N };
+my @again;
+ok(wait_until("$N quiet streams open at once", 5, sub {
+    @again = map { stream(token => $acme) } 1 .. $N;
+    return 1 if $N == grep { ($_->status // 0) == 200 } @again;
+    $_->close for @again;
+    0 }), "$N quiet streams open at once");
+$_->close for @again;
+my $closed_at = time;
+ok(wait_until('every seat free again', 5, $all_seats),
+    'quiet streams closed by their clients give their seats back before their next heartbeat')
+    and note(sprintf 'seats free %.1f s after the close', time - $closed_at);
 
 done_testing;
