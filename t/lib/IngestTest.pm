@@ -103,6 +103,8 @@ sub run_or_die {
 # The ASan+UBSan build of the module, used when INGEST_SANITIZE is set.
 our $SANITIZE = $ENV{INGEST_SANITIZE} ? 1 : 0;
 our $SAN_MODULE = "$TOP/build-san/.libs/mod_ingest.so";
+# seconds a graceful stop waits for connections before it stops them
+my $GRACEFUL_STOP_WAIT = 5;
 
 sub module_path { $SANITIZE ? $SAN_MODULE : "$TOP/mod_ingest/.libs/mod_ingest.so" }
 
@@ -193,7 +195,7 @@ sub write_conf {
         'MODULE=' . module_path(), 'PGHOST=127.0.0.1', "PGPORT=$self->{pgport}",
         "STORAGE=$self->{dir}/storage",
         'PGDATABASE=' . ($self->{pgdatabase} // 'ingest'), 'PGUSER=ingest', "HTDOCS=$self->{dir}/htdocs", "DASHBOARD=$self->{dir}/dashboard",
-        'EXTRA=' . sanitizer_conf($self->{dir}) . $extra);
+        'EXTRA=' . sanitizer_conf($self->{dir}) . "GracefulShutdownTimeout $GRACEFUL_STOP_WAIT\n" . $extra);
 }
 
 # The sanitizer runtime the module was linked with, as ldd resolves it.
@@ -298,19 +300,22 @@ sub start_httpd {
     return launch_httpd($self, $self->httpd_cmd('-k', 'start'));
 }
 
-# SIGTERM to httpd's parent; true once it exited. One that ignores it for
-# 20 s is killed, and the teardown check reports it.
+# SIGTERM to httpd's parent (`apache2ctl stop`); true once it exited. One
+# that ignores it for 20 s is killed, and the teardown check reports it.
+# graceful => 1: SIGWINCH instead (`apache2ctl graceful-stop`), which lets
+# the children finish their connections, GracefulShutdownTimeout at most.
 sub stop_httpd {
-    my ($self) = @_;
+    my ($self, %o) = @_;
     my $pid = httpd_pid($self) or return;
     my $sent = time;
-    kill 'TERM', $pid;
+    my $sig = $o{graceful} ? 'WINCH' : 'TERM';
+    kill $sig, $pid;
     my $deadline = time + 20;
-    while (time < $deadline && kill(0, $pid)) { sleep 0.1 }
+    while (time < $deadline && kill(0, $pid)) { sleep 0.05 }
     my $exited = !kill(0, $pid);
     push @{ $self->{stopping} }, [ $sent, time ];
     if (!$exited) {
-        push @{ $self->{stop_problems} }, "httpd $pid ignored SIGTERM for 20 s and was killed";
+        push @{ $self->{stop_problems} }, "httpd $pid ignored SIG$sig for 20 s and was killed";
         kill 'KILL', $pid;
     }
     unlink "$self->{dir}/run/httpd.pid";
@@ -629,8 +634,17 @@ sub teardown {
     return if $self->{checked}++ || $self->{owner_pid} != $$;
     delete $LIVE{ refaddr $self };
     local ($?, $@);
-    eval { $self->stop_httpd };
-    eval { stop_httpd($_) } for @{ $self->{seconds} // [] };
+    # Gracefully: an ungraceful stop can crash a child inside httpd itself.
+    # The event MPM's close_worker_sockets() (signal_threads(ST_UNGRACEFUL))
+    # reads worker_sockets[i] while that worker, closing its connection,
+    # destroys the connection's pool, socket and all, and clears the slot
+    # only afterwards. A core of httpd 2.4.71 showed exactly that: the main
+    # thread's SIGSEGV in apr_os_sock_get() (close_socket_nonblocking), a
+    # worker in apr_allocator_destroy() called from inside process_socket(),
+    # between its worker_sockets[] store and its NULL. Tests that stop httpd
+    # on purpose still do it with SIGTERM, as operators do.
+    eval { $self->stop_httpd(graceful => 1) };
+    eval { stop_httpd($_, graceful => 1) } for @{ $self->{seconds} // [] };
     eval { $self->stop_redis } if $self->{redis_port};
     return unless grep { $_->{started} } $self, @{ $self->{seconds} // [] };
     my @p = $self->log_problems;
