@@ -34,18 +34,15 @@ static APR_INLINE void ingest_tick_leave(ingest_tick_t *t)
     apr_atomic_set32(&t->busy, 0);
 }
 
-/* After the callback's stopping flag is set: 1 once no call is under way,
- * 0 if one still is after `wait`. */
-static APR_INLINE int ingest_tick_wait(ingest_tick_t *t, apr_interval_time_t wait)
+/* After the callback's stopping flag is set: returns once no call is
+ * under way, or after `wait` (what a call still holds past that, its
+ * database connections, the exit waits for on its own). */
+static APR_INLINE void ingest_tick_wait(ingest_tick_t *t, apr_interval_time_t wait)
 {
     apr_time_t until = apr_time_now() + wait;
-    while (apr_atomic_read32(&t->busy)) {
-        if (apr_time_now() >= until) {
-            return 0;
-        }
+    while (apr_atomic_read32(&t->busy) && apr_time_now() < until) {
         apr_sleep(apr_time_from_msec(10));
     }
-    return 1;
 }
 
 #endif

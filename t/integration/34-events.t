@@ -295,11 +295,6 @@ ok(wait_until('the seats are given back', 10, sub { my $x = stream(token => $acm
     'closed streams give their seats back');
 # with nothing to send, a stream sees its client gone long before its next
 # heartbeat (15 s here) would fail to be written
-my $all_seats = sub {
-    my @x = map { stream(token => $acme) } 1 .. $N;
-    my $n = grep { ($_->status // 0) == 200 } @x;
-    $_->close for @x;
-    $n == $N };
 my @again;
 ok(wait_until("$N quiet streams open at once", 5, sub {
     @again = map { stream(token => $acme) } 1 .. $N;
@@ -308,7 +303,11 @@ ok(wait_until("$N quiet streams open at once", 5, sub {
     0 }), "$N quiet streams open at once");
 $_->close for @again;
 my $closed_at = time;
-ok(wait_until('every seat free again', 5, $all_seats),
+ok(wait_until('every seat free again', 5, sub {
+    my @x = map { stream(token => $acme) } 1 .. $N;
+    my $n = grep { ($_->status // 0) == 200 } @x;
+    $_->close for @x;
+    $n == $N }),
     'quiet streams closed by their clients give their seats back before their next heartbeat')
     and note(sprintf 'seats free %.1f s after the close', time - $closed_at);
 
