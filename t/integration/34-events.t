@@ -295,19 +295,18 @@ ok(wait_until('the seats are given back', 10, sub { my $x = stream(token => $acm
     'closed streams give their seats back');
 # with nothing to send, a stream sees its client gone long before its next
 # heartbeat (15 s here) would fail to be written
+# $N streams if every one of them got a seat; otherwise none (closed)
+my $all_seated = sub {
+    my @x = map { stream(token => $acme) } 1 .. $N;
+    return @x if $N == grep { ($_->status // 0) == 200 } @x;
+    $_->close for @x;
+    return;
+};
 my @again;
-ok(wait_until("$N quiet streams open at once", 5, sub {
-    @again = map { stream(token => $acme) } 1 .. $N;
-    return 1 if $N == grep { ($_->status // 0) == 200 } @again;
-    $_->close for @again;
-    0 }), "$N quiet streams open at once");
+ok(wait_until("$N quiet streams open at once", 5, sub { @again = $all_seated->() }), "$N quiet streams open at once");
 $_->close for @again;
 my $closed_at = time;
-ok(wait_until('every seat free again', 5, sub {
-    my @x = map { stream(token => $acme) } 1 .. $N;
-    my $n = grep { ($_->status // 0) == 200 } @x;
-    $_->close for @x;
-    $n == $N }),
+ok(wait_until('every seat free again', 5, sub { my @x = $all_seated->(); $_->close for @x; scalar @x }),
     'quiet streams closed by their clients give their seats back before their next heartbeat')
     and note(sprintf 'seats free %.1f s after the close', time - $closed_at);
 
